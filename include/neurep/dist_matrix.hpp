@@ -1,0 +1,88 @@
+// DistMatrix<T>: a dense matrix on the 2-D block-cyclic layout of ScaLAPACK.
+//
+// Ownership is one formula: global row i lives on grid row (i / mb) % Pr, at
+// local row (i / (mb Pr)) mb + i % mb; columns likewise with nb and Pc. The
+// first block sits on grid row 0 and column 0 (rsrc = csrc = 0). Local storage
+// is column-major with leading dimension lld() >= 1, as PBLAS expects.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "neurep/grid.hpp"
+
+namespace neurep {
+
+// Number of rows (or columns) of an n-long dimension, cut in blocks of nb,
+// owned by grid coordinate `iproc` of `nprocs` (ScaLAPACK's NUMROC).
+int64_t local_extent(int64_t n, int nb, int iproc, int nprocs);
+
+// The ScaLAPACK descriptor of an m x n matrix with the given blocks on `grid`,
+// with local leading dimension lld. The only place descriptors are made;
+// throws RuntimeError for layouts ScaLAPACK cannot describe (32-bit overflow).
+std::array<int, 9> make_descriptor(const ProcessGrid& grid, int64_t m, int64_t n, int mb, int nb,
+                                   int64_t lld);
+
+template <typename T>
+class DistMatrix {
+ public:
+  DistMatrix(const ProcessGrid& grid, int64_t m, int64_t n, int mb, int nb)
+      : grid_(&grid), m_(m), n_(n), mb_(mb), nb_(nb) {
+    local_rows_ = local_extent(m, mb, grid.row(), grid.rows());
+    local_cols_ = local_extent(n, nb, grid.col(), grid.cols());
+    lld_ = local_rows_ > 0 ? local_rows_ : 1;
+    data_.assign(static_cast<size_t>(lld_ * local_cols_), T(0));
+  }
+
+  const ProcessGrid& grid() const { return *grid_; }
+  int64_t rows() const { return m_; }
+  int64_t cols() const { return n_; }
+  int row_block() const { return mb_; }
+  int col_block() const { return nb_; }
+  int64_t local_rows() const { return local_rows_; }
+  int64_t local_cols() const { return local_cols_; }
+  int64_t lld() const { return lld_; }
+  T* data() { return data_.data(); }
+  const T* data() const { return data_.data(); }
+  std::array<int, 9> descriptor() const { return make_descriptor(*grid_, m_, n_, mb_, nb_, lld_); }
+
+  // Index maps (local <-> global), pure functions of the layout.
+  int row_owner(int64_t i) const { return static_cast<int>((i / mb_) % grid_->rows()); }
+  int col_owner(int64_t j) const { return static_cast<int>((j / nb_) % grid_->cols()); }
+  bool owns(int64_t i, int64_t j) const {
+    return row_owner(i) == grid_->row() && col_owner(j) == grid_->col();
+  }
+  int64_t local_row(int64_t i) const { return (i / (int64_t(mb_) * grid_->rows())) * mb_ + i % mb_; }
+  int64_t local_col(int64_t j) const { return (j / (int64_t(nb_) * grid_->cols())) * nb_ + j % nb_; }
+  int64_t global_row(int64_t li) const {
+    return ((li / mb_) * grid_->rows() + grid_->row()) * int64_t(mb_) + li % mb_;
+  }
+  int64_t global_col(int64_t lj) const {
+    return ((lj / nb_) * grid_->cols() + grid_->col()) * int64_t(nb_) + lj % nb_;
+  }
+
+  T& local(int64_t li, int64_t lj) { return data_[static_cast<size_t>(li + lj * lld_)]; }
+  const T& local(int64_t li, int64_t lj) const { return data_[static_cast<size_t>(li + lj * lld_)]; }
+
+  // Calls f(i, j, value&) for every locally owned entry (global indices).
+  template <typename F>
+  void for_each_local(F&& f) {
+    for (int64_t lj = 0; lj < local_cols_; ++lj) {
+      const int64_t j = global_col(lj);
+      for (int64_t li = 0; li < local_rows_; ++li) f(global_row(li), j, local(li, lj));
+    }
+  }
+
+  void fill(T value) { std::fill(data_.begin(), data_.end(), value); }
+
+ private:
+  const ProcessGrid* grid_;
+  int64_t m_, n_;
+  int mb_, nb_;
+  int64_t local_rows_ = 0, local_cols_ = 0, lld_ = 1;
+  std::vector<T> data_;
+};
+
+}  // namespace neurep

@@ -1,0 +1,73 @@
+// Kernel ridge regression (SPEC 1.3): (K + n lambda' I) alpha = y with
+// lambda' = lambda * mean(diag K), f(u) = sum_i alpha_i K(u, u_i).
+//
+// The kernel is an outer inner-product kernel (kernels.hpp) applied to an
+// inner Gram matrix supplied by a GramSource: U U^T for raw inputs or finite
+// representations, the closed-form K_h for the infinite-width representation.
+// One ridge: Cholesky (pdpotrf/pdpotrs) with growing jitter if K is not
+// numerically positive definite. Several ridges: one eigendecomposition
+// (pdsyevd) serves all. Test predictions for all ridges are one pdgemm.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "neurep/kernels.hpp"
+#include "neurep/learner.hpp"
+
+namespace neurep {
+
+// Inner products between samples, as the outer kernel's arguments.
+class GramSource {
+ public:
+  virtual ~GramSource() = default;
+  virtual int64_t n_train() const = 0;
+  virtual int64_t n_test() const = 0;
+  // K(i, j) for training samples; at least the lower triangle. Collective.
+  virtual void train_gram(DistMatrix<double>& k) const = 0;
+  // K(i, j) for test sample i and training sample j. Collective.
+  virtual void test_gram(DistMatrix<double>& k) const = 0;
+  // K(i, i) for the training and the test samples, replicated. Collective.
+  virtual std::vector<double> train_diagonal() const = 0;
+  virtual std::vector<double> test_diagonal() const = 0;
+  // Flops of one train_gram + test_gram (for the flop count of a point).
+  virtual double flops() const = 0;
+};
+
+// G = U U^T by PBLAS (pdsyrk for the training Gram, pdgemm for the test one).
+class FeatureGram : public GramSource {
+ public:
+  FeatureGram(const DistMatrix<double>& u_train, const DistMatrix<double>& u_test)
+      : u_train_(u_train), u_test_(u_test) {}
+  int64_t n_train() const override { return u_train_.rows(); }
+  int64_t n_test() const override { return u_test_.rows(); }
+  void train_gram(DistMatrix<double>& k) const override;
+  void test_gram(DistMatrix<double>& k) const override;
+  std::vector<double> train_diagonal() const override;
+  std::vector<double> test_diagonal() const override;
+  double flops() const override;
+
+ private:
+  const DistMatrix<double>& u_train_;
+  const DistMatrix<double>& u_test_;
+};
+
+enum class KernelSolver { Auto, Cholesky, Eigen };
+KernelSolver parse_solver(const std::string& name);
+
+struct KernelRegressionOptions {
+  KernelKind kernel = KernelKind::Ntk;
+  std::vector<double> ridges{1e-6};
+  KernelSolver solver = KernelSolver::Auto;
+  int block = 128;
+};
+
+// Fits one model per ridge and returns a row each (ridge, errors, status;
+// seconds and flops of the whole point on every row). Collective.
+std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vector<double>& y_train,
+                                         const std::vector<double>& f_test, double target_variance,
+                                         const KernelRegressionOptions& options,
+                                         const ProcessGrid& grid);
+
+}  // namespace neurep

@@ -1,0 +1,52 @@
+// The PBLAS/ScaLAPACK operations neurep uses, typed over DistMatrix.
+// All functions are collective over the matrices' grid. Breakdown of a
+// factorisation is a returned `info`, never an exception; argument errors
+// (info < 0) throw RuntimeError.
+#pragma once
+
+#include <vector>
+
+#include "neurep/dist_matrix.hpp"
+
+namespace neurep::linalg {
+
+enum class Op { N, T };
+
+// C = alpha op(A) op(B) + beta C.
+template <typename T>
+void gemm(Op opa, Op opb, T alpha, const DistMatrix<T>& a, const DistMatrix<T>& b, T beta,
+          DistMatrix<T>& c);
+
+// Lower triangle of C = alpha A A^T + beta C (A is n x k).
+void syrk_lower(double alpha, const DistMatrix<double>& a, double beta, DistMatrix<double>& c);
+
+// Cholesky of the lower triangle, in place. Returns ScaLAPACK's info
+// (> 0: the leading minor of that order is not positive definite).
+int potrf_lower(DistMatrix<double>& a);
+
+// Solves A X = B with the factor from potrf_lower; B is overwritten by X.
+void potrs_lower(const DistMatrix<double>& factor, DistMatrix<double>& b);
+
+// Eigendecomposition of the symmetric matrix whose lower triangle is in `a`
+// (destroyed): eigenvalues ascending in `w` (on every rank), eigenvectors in `z`.
+// Returns info.
+int syevd_lower(DistMatrix<double>& a, std::vector<double>& w, DistMatrix<double>& z);
+
+}  // namespace neurep::linalg
+
+namespace neurep::linalg {
+
+// The whole matrix, column-major, on every rank. Collective; for small
+// matrices, diagnostics and tests.
+std::vector<double> gather_all(const DistMatrix<double>& a);
+
+// Column j of the matrix on every rank. Collective.
+std::vector<double> gather_column(const DistMatrix<double>& a, int64_t j);
+
+// Sets every column of `a` to the replicated vector v (length a.rows()). Local.
+void fill_columns(DistMatrix<double>& a, const std::vector<double>& v);
+
+// Adds `shift` to the diagonal. Local.
+void add_to_diagonal(DistMatrix<double>& a, double shift);
+
+}  // namespace neurep::linalg

@@ -1,0 +1,98 @@
+// The results file (SPEC 3.2): provenance, /config, /results (a row per
+// sweep point), /curves, /checkpoint, and links to /data.
+//
+// The file is never modified in place: commit() writes the whole file to
+// FILE.tmp collectively and renames it over FILE, after hard-linking the
+// previous generation to FILE.prev. A kill at any instant leaves FILE either
+// the old or the new version, always readable.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "neurep/config.hpp"
+#include "neurep/grid.hpp"
+#include "neurep/provenance.hpp"
+
+namespace neurep {
+
+struct ResultRow {
+  int64_t d = 0, n = 0, seed = 0;
+  double ridge = 0;
+  std::string learner, input;
+  int64_t width = 0;  // D of the representation, 0 for raw input
+  double test_error = 0, train_error = 0, seconds = 0, flops = 0;
+  std::string status;
+  std::map<std::string, double> extra;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& d& n& seed& ridge& learner& input& width& test_error& train_error& seconds& flops& status& extra;
+  }
+};
+
+struct Curve {
+  std::string name;  // e.g. d16_n1024_s0
+  int64_t d = 0, n = 0, seed = 0;
+  std::string learner, input;
+  std::vector<double> step, train_loss, test_error, weight_norm;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& name& d& n& seed& learner& input& step& train_loss& test_error& weight_norm;
+  }
+};
+
+// What a results file holds, as read back (for --resume and neurep info).
+struct ResultsContents {
+  std::string status;
+  std::string config_toml;
+  std::map<std::string, std::string> attributes;  // root attributes as text
+  std::vector<ResultRow> rows;
+  std::vector<Curve> curves;
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& status& config_toml& attributes& rows& curves;
+  }
+};
+
+// Reads a results file on rank 0 and broadcasts it (collective). Throws
+// InputError if the file is not a neurep results file.
+ResultsContents read_results(const std::string& path, const boost::mpi::communicator& comm);
+// The same on this process alone.
+ResultsContents read_results_serial(const std::string& path);
+
+class ResultsFile {
+ public:
+  ResultsFile(std::string path, const ProcessGrid& grid, const Config& config, Provenance provenance,
+              std::string normalization_note);
+
+  // Starts from what an earlier run left (after --resume checks).
+  void restore(ResultsContents contents);
+
+  const std::vector<ResultRow>& rows() const { return rows_; }
+  void add_row(ResultRow row) { rows_.push_back(std::move(row)); }
+  void add_curve(Curve curve);
+  // /data/<name> becomes an external link to `file` (relative to FILE's folder).
+  void add_data_link(const std::string& name, const std::string& file);
+
+  // Atomically replaces the file with the current state. Collective.
+  void commit(const std::string& status);
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  const ProcessGrid& grid_;
+  const Config& config_;
+  Provenance provenance_;
+  std::string normalization_;
+  std::vector<ResultRow> rows_;
+  std::vector<Curve> curves_;
+  std::map<std::string, std::string> data_links_;
+};
+
+}  // namespace neurep

@@ -1,0 +1,472 @@
+#include "neurep/config.hpp"
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <fstream>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "neurep/errors.hpp"
+#include "neurep/expression.hpp"
+
+namespace neurep {
+namespace {
+
+enum class Kind { Int, Float, Bool, String, FloatList, IntList, Seeds, Expr, Order };
+
+struct KeySpec {
+  const char* section;
+  const char* name;
+  Kind kind;
+  const char* default_toml;  // the default, as a TOML value
+  const char* help;
+  std::vector<std::string> choices = {};  // for strings: the accepted values
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  bool results = true;  // does the key change the numbers? (resume compares these)
+};
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// The public interface of SPEC 3.1. Add keys freely; rename none.
+const std::vector<KeySpec>& schema() {
+  static const std::vector<KeySpec> keys = {
+      {"data", "dim", Kind::Int, "16", "input dimension d (used when sweep.dims is empty)", {}, 1, 1e6},
+      {"data", "input", Kind::String, "\"sphere\"", "input distribution: uniform on the sphere of radius sqrt(d), or N(0, I_d)", {"sphere", "gaussian"}},
+      {"data", "degrees", Kind::IntList, "[4]", "target degrees p_s, one per term alpha_s (beta_s . x)^p_s", {}, 0, 64},
+      {"data", "coefficients", Kind::FloatList, "[1.0]", "target coefficients alpha_s, one per degree"},
+      {"data", "normalize", Kind::Bool, "true", "normalise f* to mean 0, variance 1 with exact moments"},
+      {"data", "noise", Kind::Float, "0.0", "standard deviation tau of Gaussian label noise", {}, 0, kInf},
+      {"data", "n_test", Kind::Int, "4000", "test points per seed (shared by every n and learner)", {}, 1, 1e9},
+
+      {"representation", "kind", Kind::String, "\"none\"", "learner input: raw x (none) or the random representation h(x)", {"none", "random"}},
+      {"representation", "width", Kind::Expr, "\"2*d^2\"", "D, number of random features: a number or an expression of d"},
+      {"representation", "activation", Kind::String, "\"step\"", "phi of the random layer", {"step", "relu", "tanh", "erf", "quadratic"}},
+      {"representation", "bias", Kind::Bool, "true", "random biases b_j ~ N(0, 1) in the random layer"},
+      {"representation", "whiten", Kind::String, "\"zca\"", "whitening of g(x): zca, center ((g - mean)/sqrt(D)) or none (g/sqrt(D))", {"zca", "center", "none"}},
+      {"representation", "n_unlabeled", Kind::Expr, "0", "unlabelled inputs for the whitening statistics; 0 means 4*width"},
+      {"representation", "whiten_ridge", Kind::Float, "1e-6", "epsilon: ridge epsilon*tr(Sigma)/D added before the inverse square root", {}, 0, kInf},
+      {"representation", "depth", Kind::Int, "1", "number of random layers", {}, 1, 16},
+      {"representation", "infinite", Kind::Bool, "false", "use the D -> infinity kernel of the representation (kernel learners only)"},
+
+      {"learner", "kind", Kind::String, "\"kernel\"", "kernel regression or a two-layer Taylor model trained by gradient descent", {"kernel", "taylor"}},
+      {"learner", "kernel", Kind::String, "\"ntk\"", "kernel of kernel regression", {"ntk", "ntk-full", "nngp", "linear", "empirical-ntk"}},
+      {"learner", "input_bias", Kind::Bool, "false", "append a constant coordinate to the learner's input u"},
+      {"learner", "ridge", Kind::FloatList, "[1e-6]", "ridge lambda values, relative to the mean diagonal of K (one row each)", {}, 0, kInf},
+      {"learner", "solver", Kind::String, "\"auto\"", "kernel solve: cholesky per ridge, one eigendecomposition for all ridges, or auto (eigen for several ridges)", {"auto", "cholesky", "eigen"}},
+      {"learner", "order", Kind::Order, "2", "Taylor model: 1 (linearised), 2 (quadratic, Quad) or \"full\" (the network)"},
+      {"learner", "width", Kind::Expr, "512", "m, hidden units of the trainable network: a number or an expression of d"},
+      {"learner", "activation", Kind::String, "\"quadratic\"", "sigma of the trainable network", {"quadratic", "relu2", "relu", "tanh", "softplus"}},
+      {"learner", "sign_randomization", Kind::Bool, "false", "fresh random signs s_r each step (order = \"full\" only)"},
+      {"learner", "init_scale", Kind::Float, "0.1", "scale of the random initial movement W (rows ~ N(0, s^2 I/q))", {}, 0, kInf},
+      {"learner", "output_signs", Kind::String, "\"balanced\"", "output signs a_r: first ceil(m/2) +1, rest -1 (balanced), or random", {"balanced", "random"}},
+      {"learner", "regularizer", Kind::Float, "0.0", "lambda of the ||W||_{2,4}^k regulariser", {}, 0, kInf},
+      {"learner", "reg_power", Kind::Int, "4", "k of ||W||_{2,4}^k: 4 (Chen et al.) or 8 (Bai & Lee)", {}, 4, 8},
+      {"learner", "weight_decay", Kind::Float, "0.0", "plain weight decay (lambda/2) ||W||_F^2", {}, 0, kInf},
+      {"learner", "learning_rate", Kind::Float, "0.1", "gradient-descent step size", {}, 0, kInf},
+      {"learner", "momentum", Kind::Float, "0.0", "heavy-ball momentum", {}, 0, 1},
+      {"learner", "schedule", Kind::String, "\"constant\"", "learning-rate schedule", {"constant", "cosine", "linear"}},
+      {"learner", "steps", Kind::Int, "2000", "gradient-descent steps", {}, 0, 1e12},
+      {"learner", "eval_every", Kind::Int, "50", "steps between evaluations (curve points)", {}, 1, 1e12},
+      {"learner", "validation_fraction", Kind::Float, "0.0", "share of the n training points held out for early stopping", {}, 0, 0.9},
+      {"learner", "patience", Kind::Int, "0", "evaluations without validation improvement before stopping; 0 = never stop early", {}, 0, 1e12},
+
+      {"sweep", "dims", Kind::IntList, "[]", "input dimensions d to sweep; empty: just data.dim", {}, 1, 1e6},
+      {"sweep", "n_train", Kind::IntList, "[256, 512, 1024]", "training-set sizes (nested prefixes of one stream)", {}, 1, 1e12},
+      {"sweep", "seeds", Kind::Seeds, "3", "a count of seeds, or a list of seed indices"},
+
+      {"run", "seed", Kind::Int, "2020", "master seed", {}, 0, 9.2e18},
+      {"run", "grid", Kind::String, "\"auto\"", "process grid: auto (most square) or \"PrxPc\"", {}, -kInf, kInf, false},
+      {"run", "block", Kind::Int, "128", "block size of the block-cyclic layout", {}, 1, 1e6, false},
+      {"run", "precision", Kind::String, "\"double\"", "floating-point precision of products", {"double", "single"}},
+      {"run", "save_data", Kind::Bool, "false", "store inputs, labels and features in /data"},
+      {"run", "checkpoint_every", Kind::Int, "0", "steps between checkpoints of iterative learners; 0 = off", {}, 0, 1e12, false},
+      {"run", "checkpoint_seconds", Kind::Float, "600", "seconds between checkpoints of iterative learners", {}, 0, kInf, false},
+  };
+  return keys;
+}
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string suggestion(const std::string& key) {
+  std::string best;
+  size_t best_d = 4;
+  for (const auto& k : schema()) {
+    const std::string full = std::string(k.section) + "." + k.name;
+    const size_t dist = std::min(edit_distance(key, full), edit_distance(key, k.name) + 0);
+    if (dist < best_d) best_d = dist, best = full;
+  }
+  return best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best);
+}
+
+const char* kind_name(Kind k) {
+  switch (k) {
+    case Kind::Int: return "an integer";
+    case Kind::Float: return "a number";
+    case Kind::Bool: return "true or false";
+    case Kind::String: return "a string";
+    case Kind::FloatList: return "a number or a list of numbers";
+    case Kind::IntList: return "a list of integers";
+    case Kind::Seeds: return "a count or a list of seed indices";
+    case Kind::Expr: return "a number or an expression of d such as \"2*d^2\"";
+    case Kind::Order: return "1, 2 or \"full\"";
+  }
+  return "";
+}
+
+[[noreturn]] void bad(const KeySpec& k, const std::string& what) {
+  throw InputError(fmt::format("{}.{}: {}", k.section, k.name, what));
+}
+
+std::string show(const toml::node& n) {
+  std::ostringstream os;
+  n.visit([&](const auto& v) {
+    if constexpr (toml::is_string<decltype(v)>) os << '"' << v.get() << '"';
+    else os << v;
+  });
+  return os.str();
+}
+
+double as_number(const KeySpec& k, const toml::node& n) {
+  if (auto i = n.as_integer()) return static_cast<double>(i->get());
+  if (auto f = n.as_floating_point()) return f->get();
+  bad(k, fmt::format("expected {}, got {}", kind_name(k.kind), show(n)));
+}
+
+int64_t as_int(const KeySpec& k, const toml::node& n) {
+  if (auto i = n.as_integer()) return i->get();
+  if (auto f = n.as_floating_point()) {
+    if (std::floor(f->get()) == f->get() && std::abs(f->get()) < 9e15) return static_cast<int64_t>(f->get());
+  }
+  bad(k, fmt::format("expected {}, got {}", kind_name(k.kind), show(n)));
+}
+
+void check_range(const KeySpec& k, double v) {
+  if (!(v >= k.min && v <= k.max))
+    bad(k, fmt::format("{} is out of range [{}, {}]", v, k.min, k.max));
+}
+
+// Checks one value against its spec and returns it in canonical form.
+toml::array canonical_list(const KeySpec& k, const toml::node& n) {
+  toml::array out;
+  auto push = [&](const toml::node& e) {
+    if (k.kind == Kind::FloatList) {
+      double v = as_number(k, e);
+      check_range(k, v);
+      out.push_back(v);
+    } else {
+      int64_t v = as_int(k, e);
+      check_range(k, static_cast<double>(v));
+      out.push_back(v);
+    }
+  };
+  if (auto arr = n.as_array()) {
+    for (const auto& e : *arr) push(e);
+  } else if (k.kind == Kind::FloatList) {
+    push(n);
+  } else {
+    bad(k, fmt::format("expected {}, got {}", kind_name(k.kind), show(n)));
+  }
+  return out;
+}
+
+void insert_canonical(toml::table& section, const KeySpec& k, const toml::node& n) {
+  switch (k.kind) {
+    case Kind::Int: {
+      int64_t v = as_int(k, n);
+      check_range(k, static_cast<double>(v));
+      section.insert_or_assign(k.name, v);
+      break;
+    }
+    case Kind::Float: {
+      double v = as_number(k, n);
+      check_range(k, v);
+      section.insert_or_assign(k.name, v);
+      break;
+    }
+    case Kind::Bool:
+      if (!n.is_boolean()) bad(k, fmt::format("expected true or false, got {}", show(n)));
+      section.insert_or_assign(k.name, n.as_boolean()->get());
+      break;
+    case Kind::String: {
+      if (!n.is_string()) bad(k, fmt::format("expected a string, got {}", show(n)));
+      std::string v = n.as_string()->get();
+      if (!k.choices.empty() && std::find(k.choices.begin(), k.choices.end(), v) == k.choices.end())
+        bad(k, fmt::format("unknown value \"{}\"; accepted: {}", v, fmt::join(k.choices, ", ")));
+      section.insert_or_assign(k.name, v);
+      break;
+    }
+    case Kind::FloatList:
+    case Kind::IntList:
+      section.insert_or_assign(k.name, canonical_list(k, n));
+      break;
+    case Kind::Seeds: {
+      toml::array out;
+      if (auto i = n.as_integer()) {
+        if (i->get() < 1 || i->get() > 100000) bad(k, fmt::format("a count of seeds must be in [1, 100000], got {}", i->get()));
+        for (int64_t s = 0; s < i->get(); ++s) out.push_back(s);
+      } else if (auto arr = n.as_array()) {
+        if (arr->empty()) bad(k, "the list of seeds is empty");
+        for (const auto& e : *arr) {
+          auto v = as_int(k, e);
+          if (v < 0) bad(k, fmt::format("seed indices must be >= 0, got {}", v));
+          out.push_back(v);
+        }
+      } else {
+        bad(k, fmt::format("expected {}, got {}", kind_name(k.kind), show(n)));
+      }
+      section.insert_or_assign(k.name, out);
+      break;
+    }
+    case Kind::Expr: {
+      std::string text;
+      if (auto i = n.as_integer()) text = std::to_string(i->get());
+      else if (auto s = n.as_string()) text = s->get();
+      else bad(k, fmt::format("expected {}, got {}", kind_name(k.kind), show(n)));
+      try {
+        (void)evaluate_expression(text, 16.0);  // syntax check
+      } catch (const InputError& e) {
+        bad(k, e.what());
+      }
+      if (n.is_integer()) section.insert_or_assign(k.name, n.as_integer()->get());
+      else section.insert_or_assign(k.name, text);
+      break;
+    }
+    case Kind::Order:
+      if (auto i = n.as_integer()) {
+        if (i->get() != 1 && i->get() != 2) bad(k, fmt::format("expected 1, 2 or \"full\", got {}", i->get()));
+        section.insert_or_assign(k.name, i->get());
+      } else if (auto s = n.as_string(); s && s->get() == "full") {
+        section.insert_or_assign(k.name, "full");
+      } else {
+        bad(k, fmt::format("expected 1, 2 or \"full\", got {}", show(n)));
+      }
+      break;
+  }
+}
+
+toml::table parse_toml(const std::string& text, const std::string& origin) {
+  try {
+    return toml::parse(text, origin);
+  } catch (const toml::parse_error& e) {
+    throw InputError(fmt::format("{}: not valid TOML: {} (line {}, column {})", origin,
+                                 e.description(), e.source().begin.line, e.source().begin.column));
+  }
+}
+
+void apply_override(toml::table& root, const std::string& item) {
+  const auto eq = item.find('=');
+  const auto dot = item.find('.');
+  if (eq == std::string::npos || dot == std::string::npos || dot > eq)
+    throw InputError(fmt::format("--set '{}': expected section.key=value", item));
+  const std::string section = item.substr(0, dot), key = item.substr(dot + 1, eq - dot - 1);
+  const std::string value = item.substr(eq + 1);
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    parsed.insert_or_assign("v", value);  // a bare word is a string
+  }
+  auto* sec = root[section].as_table();
+  if (!sec) {
+    root.insert_or_assign(section, toml::table{});
+    sec = root[section].as_table();
+  }
+  sec->insert_or_assign(key, *parsed["v"].node());
+}
+
+std::string str(const toml::table& t, const char* s, const char* k) { return t[s][k].value<std::string>().value(); }
+int64_t i64(const toml::table& t, const char* s, const char* k) { return t[s][k].value<int64_t>().value(); }
+double num(const toml::table& t, const char* s, const char* k) { return t[s][k].value<double>().value(); }
+bool flag(const toml::table& t, const char* s, const char* k) { return t[s][k].value<bool>().value(); }
+std::string expr(const toml::table& t, const char* s, const char* k) {
+  auto n = t[s][k];
+  if (n.is_integer()) return std::to_string(n.value<int64_t>().value());
+  return n.value<std::string>().value();
+}
+template <typename T>
+std::vector<T> list(const toml::table& t, const char* s, const char* k) {
+  std::vector<T> out;
+  for (const auto& e : *t[s][k].as_array()) out.push_back(e.value<T>().value());
+  return out;
+}
+
+void cross_validate(const Config& c) {
+  auto fail = [](const std::string& m) { throw InputError(m); };
+  if (c.data.degrees.empty()) fail("data.degrees: at least one degree is needed");
+  if (c.data.degrees.size() != c.data.coefficients.size())
+    fail(fmt::format("data.coefficients: {} coefficients for {} degrees; give one per degree",
+                     c.data.coefficients.size(), c.data.degrees.size()));
+  for (int d : c.dims())
+    if (static_cast<size_t>(d) < c.data.degrees.size())
+      fail(fmt::format("data.degrees: {} orthonormal directions do not fit in d = {}",
+                       c.data.degrees.size(), d));
+  const auto& r = c.representation;
+  if (r.kind == "random" && r.infinite) {
+    if (c.learner.kind != "kernel")
+      fail("representation.infinite: the infinite-width representation exists only as a kernel; set learner.kind = \"kernel\"");
+    if (r.whiten == "zca")
+      fail("representation.infinite: zca whitening has no closed-form infinite-width limit; use whiten = \"center\" or \"none\"");
+    if (r.activation != "step" && r.activation != "relu")
+      fail(fmt::format("representation.activation: no closed-form infinite-width kernel for \"{}\"; accepted with infinite = true: step, relu", r.activation));
+    if (r.depth != 1) fail("representation.depth: the infinite-width kernel is implemented for depth = 1");
+  }
+  const auto& l = c.learner;
+  if (l.kind == "taylor") {
+    if (l.order == "2" && l.activation == "relu")
+      fail("learner.activation: relu has sigma'' = 0 almost everywhere, so the quadratic model (order 2) is zero; use quadratic or relu2");
+    if (l.init_scale == 0.0 && l.order != "1")
+      fail("learner.init_scale: W = 0 is a stationary point of the order-2 and full models; init_scale = 0 is allowed only with order = 1");
+    if (l.sign_randomization && l.order != "full")
+      fail("learner.sign_randomization: only meaningful with order = \"full\"");
+    if (l.reg_power != 4 && l.reg_power != 8)
+      fail(fmt::format("learner.reg_power: expected 4 or 8, got {}", l.reg_power));
+  }
+  if (l.kind == "kernel" && l.ridge.empty()) fail("learner.ridge: at least one ridge value is needed");
+  if (c.sweep.n_train.empty()) fail("sweep.n_train: at least one training-set size is needed");
+}
+
+}  // namespace
+
+std::vector<int> Config::dims() const {
+  return sweep.dims.empty() ? std::vector<int>{data.dim} : sweep.dims;
+}
+
+Config parse_config(const std::string& toml_text, const std::vector<std::string>& overrides,
+                    const std::string& origin) {
+  toml::table user = parse_toml(toml_text, origin);
+  for (const auto& o : overrides) apply_override(user, o);
+
+  // Unknown sections and keys are mistakes (a typo must not fall back to a default).
+  for (const auto& [sname, snode] : user) {
+    const std::string s(sname.str());
+    bool known_section = std::any_of(schema().begin(), schema().end(), [&](const KeySpec& k) { return s == k.section; });
+    if (!known_section || !snode.is_table()) {
+      throw InputError(fmt::format("{}: unknown section '{}'{}; sections: data, representation, learner, sweep, run",
+                                   origin, s, known_section ? " (expected a table)" : ""));
+    }
+    for (const auto& [kname, knode] : *snode.as_table()) {
+      const std::string k(kname.str());
+      bool known = std::any_of(schema().begin(), schema().end(), [&](const KeySpec& spec) { return s == spec.section && k == spec.name; });
+      if (!known) throw InputError(fmt::format("{}: unknown key '{}.{}'{}", origin, s, k, suggestion(s + "." + k)));
+    }
+  }
+
+  toml::table resolved, science;
+  for (const auto& k : schema()) {
+    const toml::node* given = user[k.section][k.name].node();
+    toml::table def = toml::parse(std::string("v = ") + k.default_toml);
+    const toml::node& value = given ? *given : *def["v"].node();
+    for (toml::table* t : {&resolved, &science}) {
+      if (t == &science && !k.results) continue;
+      if (!(*t)[k.section].is_table()) t->insert_or_assign(k.section, toml::table{});
+      insert_canonical(*(*t)[k.section].as_table(), k, value);
+    }
+  }
+
+  Config c;
+  const auto& t = resolved;
+  c.data.dim = static_cast<int>(i64(t, "data", "dim"));
+  c.data.input = str(t, "data", "input");
+  c.data.degrees = list<int>(t, "data", "degrees");
+  c.data.coefficients = list<double>(t, "data", "coefficients");
+  c.data.normalize = flag(t, "data", "normalize");
+  c.data.noise = num(t, "data", "noise");
+  c.data.n_test = i64(t, "data", "n_test");
+
+  auto& r = c.representation;
+  r.kind = str(t, "representation", "kind");
+  r.width = expr(t, "representation", "width");
+  r.activation = str(t, "representation", "activation");
+  r.bias = flag(t, "representation", "bias");
+  r.whiten = str(t, "representation", "whiten");
+  r.n_unlabeled = expr(t, "representation", "n_unlabeled");
+  r.whiten_ridge = num(t, "representation", "whiten_ridge");
+  r.depth = static_cast<int>(i64(t, "representation", "depth"));
+  r.infinite = flag(t, "representation", "infinite");
+
+  auto& l = c.learner;
+  l.kind = str(t, "learner", "kind");
+  l.kernel = str(t, "learner", "kernel");
+  l.input_bias = flag(t, "learner", "input_bias");
+  l.ridge = list<double>(t, "learner", "ridge");
+  l.solver = str(t, "learner", "solver");
+  l.order = expr(t, "learner", "order");
+  l.width = expr(t, "learner", "width");
+  l.activation = str(t, "learner", "activation");
+  l.sign_randomization = flag(t, "learner", "sign_randomization");
+  l.init_scale = num(t, "learner", "init_scale");
+  l.output_signs = str(t, "learner", "output_signs");
+  l.regularizer = num(t, "learner", "regularizer");
+  l.reg_power = static_cast<int>(i64(t, "learner", "reg_power"));
+  l.weight_decay = num(t, "learner", "weight_decay");
+  l.learning_rate = num(t, "learner", "learning_rate");
+  l.momentum = num(t, "learner", "momentum");
+  l.schedule = str(t, "learner", "schedule");
+  l.steps = i64(t, "learner", "steps");
+  l.eval_every = i64(t, "learner", "eval_every");
+  l.validation_fraction = num(t, "learner", "validation_fraction");
+  l.patience = i64(t, "learner", "patience");
+
+  c.sweep.dims = list<int>(t, "sweep", "dims");
+  c.sweep.n_train = list<int64_t>(t, "sweep", "n_train");
+  c.sweep.seeds = list<int64_t>(t, "sweep", "seeds");
+
+  c.run.seed = i64(t, "run", "seed");
+  c.run.grid = str(t, "run", "grid");
+  c.run.block = static_cast<int>(i64(t, "run", "block"));
+  c.run.precision = str(t, "run", "precision");
+  c.run.save_data = flag(t, "run", "save_data");
+  c.run.checkpoint_every = i64(t, "run", "checkpoint_every");
+  c.run.checkpoint_seconds = num(t, "run", "checkpoint_seconds");
+
+  cross_validate(c);
+
+  std::ostringstream os, ss;
+  os << resolved;
+  ss << science;
+  c.resolved_toml = os.str() + "\n";
+  c.science_toml = ss.str() + "\n";
+  return c;
+}
+
+Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot read the configuration file", path));
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_config(buf.str(), overrides, path);
+}
+
+std::string config_reference() {
+  std::string out = "# neurep configuration: every key, its default and what it means\n";
+  std::string section;
+  for (const auto& k : schema()) {
+    if (section != k.section) {
+      section = k.section;
+      out += fmt::format("\n[{}]\n", section);
+    }
+    std::string line = fmt::format("{} = {}", k.name, k.default_toml);
+    std::string help = k.help;
+    if (!k.choices.empty()) help += fmt::format(" ({})", fmt::join(k.choices, " | "));
+    out += fmt::format("{:<34}# {}\n", line, help);
+  }
+  return out;
+}
+
+}  // namespace neurep

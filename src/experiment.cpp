@@ -1,0 +1,227 @@
+#include "neurep/experiment.hpp"
+
+#include <boost/mpi/collectives.hpp>
+#include <fmt/core.h>
+
+#include <cmath>
+#include <filesystem>
+#include <memory>
+#include <set>
+#include <tuple>
+
+#include "neurep/data.hpp"
+#include "neurep/errors.hpp"
+#include "neurep/grid.hpp"
+#include "neurep/hdf5.hpp"
+#include "neurep/kernel_regression.hpp"
+#include "neurep/output.hpp"
+#include "neurep/progress.hpp"
+#include "neurep/provenance.hpp"
+#include "neurep/representation.hpp"
+#include "neurep/signals.hpp"
+
+namespace neurep {
+namespace fs = std::filesystem;
+
+std::string default_output(const std::string& config_path) {
+  return fs::path(config_path).stem().string() + ".h5";
+}
+
+namespace {
+
+using PointKey = std::tuple<int64_t, int64_t, int64_t>;  // (d, n, seed)
+
+// Rejects what the code cannot run yet, with the key named (SPEC 5).
+void check_supported(const Config& c) {
+  if (c.learner.kind == "taylor")
+    throw InputError("learner.kind: \"taylor\" is not implemented yet; accepted: kernel");
+  if (c.learner.kernel == "empirical-ntk")
+    throw InputError("learner.kernel: \"empirical-ntk\" is not implemented yet; accepted: ntk, ntk-full, nngp, linear");
+  if (c.run.precision != "double")
+    throw InputError("run.precision: \"single\" is not implemented yet; accepted: double");
+}
+
+// Decides on rank 0 whether the output may be written, so every rank agrees.
+void check_output(const RunOptions& opt, const boost::mpi::communicator& comm) {
+  std::string error;
+  if (comm.rank() == 0) {
+    const bool exists = fs::exists(opt.output);
+    const fs::path dir = fs::absolute(opt.output).parent_path();
+    if (opt.resume && opt.overwrite)
+      error = "--resume and --overwrite exclude each other";
+    else if (exists && !opt.resume && !opt.overwrite)
+      error = fmt::format("{}: the output exists; pass --resume to continue it or --overwrite to replace it", opt.output);
+    else if (!fs::is_directory(dir))
+      error = fmt::format("{}: the output folder {} does not exist", opt.output, dir.string());
+  }
+  boost::mpi::broadcast(comm, error, 0);
+  if (!error.empty()) throw InputError(error);
+}
+
+std::string learner_label(const Config& c) {
+  if (c.learner.kind == "kernel") return "kernel:" + c.learner.kernel;
+  return "taylor:order=" + c.learner.order;
+}
+
+// Expected cost of a point, for the ETA only.
+double point_cost(const Config& c, int64_t n) {
+  return std::pow(static_cast<double>(n), 3) / 3.0 + 2.0 * static_cast<double>(n * c.data.n_test) * 64;
+}
+
+std::string data_file_name(const std::string& output, int d, int64_t seed) {
+  return fmt::format("{}.data/d{}_seed{}.h5", fs::path(output).filename().string(), d, seed);
+}
+
+// Writes the inputs, labels and features of one (d, seed) to a file of its own
+// (tmp + rename, so it is whole or absent). Collective.
+void save_data(const std::string& output, int d, int64_t seed, const Dataset& data,
+               const Representation& rep, int64_t n_max, int64_t n_test, const ProcessGrid& grid,
+               int block) {
+  const fs::path folder = fs::absolute(output).parent_path();
+  const std::string rel = data_file_name(output, d, seed);
+  const std::string path = (folder / rel).string();
+  if (grid.rank() == 0) fs::create_directories(fs::path(path).parent_path());
+  grid.comm().barrier();
+  {
+    h5::File file = h5::File::create(path + ".tmp", grid.comm());
+    h5::Group root = file.root();
+    root.set_attribute("d", int64_t(d));
+    root.set_attribute("seed", seed);
+    DistMatrix<double> x(grid, n_max, d, block, block), xt(grid, n_test, d, block, block);
+    data.fill_inputs(Split::Train, x);
+    data.fill_inputs(Split::Test, xt);
+    root.write_matrix("x_train", x);
+    root.write_matrix("x_test", xt);
+    root.write_column("y_train", data.labels(n_max));
+    const std::vector<double> f = data.targets(Split::Test, n_test);
+    root.write_column("f_test", f);
+    root.write_column("y_test", data.test_labels(n_test));
+    if (rep.width() > 0) {
+      root.write_matrix("h_train", rep.inputs(Split::Train, n_max, false));
+      root.write_matrix("h_test", rep.inputs(Split::Test, n_test, false));
+    }
+  }
+  grid.comm().barrier();
+  if (grid.rank() == 0) fs::rename(path + ".tmp", path);
+  grid.comm().barrier();
+}
+
+}  // namespace
+
+int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi::communicator& comm) {
+  check_supported(config);
+  check_output(opt, comm);
+  ProcessGrid grid(comm, parse_grid_shape(config.run.grid, comm.size()));
+
+  // --resume: the earlier file must come from the same configuration.
+  ResultsContents earlier;
+  bool have_earlier = false;
+  if (opt.resume && fs::exists(opt.output)) {  // every rank sees the same file system here
+    earlier = read_results(opt.output, comm);
+    const Config stored = parse_config(earlier.config_toml, {}, opt.output + ":/config");
+    if (stored.science_toml != config.science_toml)
+      throw InputError(fmt::format("{}: --resume with a different configuration than the one that wrote it; "
+                                   "use --overwrite or another -o", opt.output));
+    have_earlier = true;
+  }
+
+  Provenance prov = collect_provenance();
+  prov.command_line = opt.command_line;
+  prov.mpi_ranks = comm.size();
+  prov.grid = grid.shape_string();
+  const bool root = comm.rank() == 0;
+  if (root && opt.progress) {
+    const std::string w = blas_kernel_warning(prov);
+    if (!w.empty()) fmt::print(stderr, "{}\n", w);
+  }
+
+  std::set<PointKey> done;
+  if (have_earlier)
+    for (const auto& r : earlier.rows) done.insert({r.d, r.n, r.seed});
+
+  const auto dims = config.dims();
+  double total_cost = 0;
+  for (int d : dims)
+    for (int64_t seed : config.sweep.seeds)
+      for (int64_t n : config.sweep.n_train)
+        if (!done.count({d, n, seed})) total_cost += point_cost(config, n);
+  Progress progress(root && opt.progress, total_cost);
+
+  std::unique_ptr<ResultsFile> results;
+  const int64_t n_max = *std::max_element(config.sweep.n_train.begin(), config.sweep.n_train.end());
+  const int block = config.run.block;
+  const std::string learner = learner_label(config);
+  const size_t total_points = dims.size() * config.sweep.seeds.size() * config.sweep.n_train.size();
+
+  for (int d : dims) {
+    for (int64_t seed : config.sweep.seeds) {
+      bool todo = false;
+      for (int64_t n : config.sweep.n_train) todo = todo || !done.count({d, n, seed});
+      const RandomStreams streams(static_cast<uint64_t>(config.run.seed), static_cast<uint64_t>(seed));
+      const Dataset data(config.data, d, streams);
+      if (!results) {
+        results = std::make_unique<ResultsFile>(opt.output, grid, config, prov, data.normalization_note());
+        if (have_earlier) results->restore(earlier);
+      }
+      if (config.run.save_data)
+        results->add_data_link(fmt::format("d{}_seed{}", d, seed), data_file_name(opt.output, d, seed));
+      if (!todo) continue;
+
+      const Representation rep(config.representation, data, streams, grid, block);
+      if (config.run.save_data) {
+        const fs::path full = fs::absolute(opt.output).parent_path() / data_file_name(opt.output, d, seed);
+        bool exists = root && fs::exists(full);
+        boost::mpi::broadcast(comm, exists, 0);
+        if (!exists) save_data(opt.output, d, seed, data, rep, n_max, config.data.n_test, grid, block);
+      }
+      const bool bias = config.learner.input_bias;
+      const DistMatrix<double> u_test = rep.inputs(Split::Test, config.data.n_test, bias);
+      const std::vector<double> f_test = data.targets(Split::Test, config.data.n_test);
+
+      for (int64_t n : config.sweep.n_train) {
+        if (done.count({d, n, seed})) continue;
+        const DistMatrix<double> u_train = rep.inputs(Split::Train, n, bias);
+        const std::vector<double> y = data.labels(n);
+
+        KernelRegressionOptions kopt;
+        kopt.kernel = parse_kernel(config.learner.kernel);
+        kopt.ridges = config.learner.ridge;
+        kopt.solver = parse_solver(config.learner.solver);
+        kopt.block = block;
+        const FeatureGram gram(u_train, u_test);
+        const std::vector<FitResult> fits =
+            kernel_regression(gram, y, f_test, data.target_variance(), kopt, grid);
+
+        std::string summary;
+        for (const auto& f : fits) {
+          ResultRow row;
+          row.d = d, row.n = n, row.seed = seed, row.ridge = f.ridge;
+          row.learner = learner, row.input = rep.label(), row.width = rep.width();
+          row.test_error = f.test_error, row.train_error = f.train_error;
+          row.seconds = f.seconds, row.flops = f.flops, row.status = f.status;
+          row.extra = f.extra;
+          row.extra["target_mean"] = data.raw_mean();
+          row.extra["target_sd"] = data.raw_sd();
+          results->add_row(row);
+          summary += fmt::format(" {:.4g}{}", f.test_error, f.status == "ok" ? "" : "(" + f.status + ")");
+        }
+        results->commit("running");
+        done.insert({d, n, seed});
+        progress.point_done(point_cost(config, n),
+                            fmt::format("[{}/{}] d={} n={} seed={} {} on {}: test error{} ({:.2f} s)",
+                                        done.size(), total_points, d, n, seed, learner, rep.label(),
+                                        summary, fits.front().seconds));
+        if (stop_requested(comm)) {
+          results->commit("interrupted");
+          if (root) fmt::print(stderr, "stopped by a signal after {} of {} points; rerun with --resume to continue\n",
+                               done.size(), total_points);
+          return kExitInterrupted;
+        }
+      }
+    }
+  }
+  results->commit("complete");
+  return kExitOk;
+}
+
+}  // namespace neurep

@@ -1,0 +1,117 @@
+// neurep: the command line (SPEC 3.1), a thin layer over the library.
+//   neurep run CONFIG.toml [-o FILE.h5] [--set section.key=value]... [--resume | --overwrite]
+//   neurep check CONFIG.toml [--set ...]   |   neurep check --help-config
+//   neurep info FILE.h5
+#include <CLI/CLI.hpp>
+#include <boost/mpi/environment.hpp>
+#include <boost/mpi/communicator.hpp>
+#include <fmt/core.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "neurep/config.hpp"
+#include "neurep/errors.hpp"
+#include "neurep/experiment.hpp"
+#include "neurep/output.hpp"
+#include "neurep/signals.hpp"
+
+namespace {
+
+std::string joined_command_line(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+void print_info(const neurep::ResultsContents& c, const std::string& path) {
+  fmt::print("{}: neurep results, status {}\n", path, c.status);
+  for (const char* k : {"version", "git_revision", "created", "command_line", "mpi_ranks", "grid", "blas_core", "host"})
+    if (auto it = c.attributes.find(k); it != c.attributes.end()) fmt::print("  {:<13} {}\n", k, it->second);
+  fmt::print("  rows          {}\n  curves        {}\n", c.rows.size(), c.curves.size());
+  // Median test error over seeds per (learner, input, d, n, ridge).
+  std::map<std::tuple<std::string, std::string, int64_t, int64_t, double>, std::vector<double>> groups;
+  for (const auto& r : c.rows) groups[{r.learner, r.input, r.d, r.n, r.ridge}].push_back(r.test_error);
+  if (groups.empty()) return;
+  fmt::print("\n  {:<20} {:<24} {:>5} {:>8} {:>9} {:>6} {:>12}\n", "learner", "input", "d", "n", "ridge", "seeds", "median error");
+  for (auto& [k, v] : groups) {
+    std::sort(v.begin(), v.end(), [](double a, double b) { return (std::isnan(b) && !std::isnan(a)) || a < b; });
+    const size_t m = v.size();
+    const double med = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+    fmt::print("  {:<20} {:<24} {:>5} {:>8} {:>9.2g} {:>6} {:>12.4g}\n", std::get<0>(k), std::get<1>(k),
+               std::get<2>(k), std::get<3>(k), std::get<4>(k), m, med);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  boost::mpi::environment env(argc, argv, boost::mpi::threading::funneled, false);
+  boost::mpi::communicator world;
+  const bool root = world.rank() == 0;
+
+  CLI::App app{"neurep: sample complexity of learners on raw inputs and on random neural representations"};
+  app.require_subcommand(1);
+  std::string config_path, output, info_path;
+  std::vector<std::string> overrides;
+  bool resume = false, overwrite = false, help_config = false, quiet = false;
+
+  auto* run = app.add_subcommand("run", "run the sweep of a configuration, writing an HDF5 results file");
+  run->add_option("config", config_path, "configuration file (TOML)")->required();
+  run->add_option("-o,--output", output, "results file (default: the configuration's name with .h5)");
+  run->add_option("--set", overrides, "override a key: section.key=value (TOML value), repeatable");
+  auto* r_opt = run->add_flag("--resume", resume, "continue an earlier run of the same configuration");
+  run->add_flag("--overwrite", overwrite, "replace an existing results file")->excludes(r_opt);
+  run->add_flag("-q,--quiet", quiet, "no progress lines");
+
+  auto* check = app.add_subcommand("check", "validate a configuration and print it resolved");
+  check->add_option("config", config_path, "configuration file (TOML)");
+  check->add_option("--set", overrides, "override a key: section.key=value (TOML value), repeatable");
+  check->add_flag("--help-config", help_config, "list every key with its default and description");
+
+  auto* info = app.add_subcommand("info", "describe a results file");
+  info->add_option("file", info_path, "results file (HDF5)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = root ? app.exit(e) : (e.get_exit_code() == 0 ? 0 : 2);
+    return code == 0 ? 0 : neurep::kExitBadInput;
+  }
+
+  try {
+    if (*check) {
+      if (help_config) {
+        if (root) fmt::print("{}", neurep::config_reference());
+        return neurep::kExitOk;
+      }
+      if (config_path.empty()) throw neurep::InputError("check: give a configuration file, or --help-config");
+      const neurep::Config c = neurep::load_config(config_path, overrides);
+      if (root) fmt::print("# {}: valid\n{}", config_path, c.resolved_toml);
+      return neurep::kExitOk;
+    }
+    if (*info) {
+      if (root) print_info(neurep::read_results_serial(info_path), info_path);
+      return neurep::kExitOk;
+    }
+    const neurep::Config c = neurep::load_config(config_path, overrides);
+    neurep::RunOptions opt;
+    opt.output = output.empty() ? neurep::default_output(config_path) : output;
+    opt.resume = resume;
+    opt.overwrite = overwrite;
+    opt.progress = !quiet;
+    opt.command_line = joined_command_line(argc, argv);
+    neurep::install_stop_handlers();
+    return neurep::run_experiment(c, opt, world);
+  } catch (const neurep::InputError& e) {
+    // Every rank meets the same bad input; one message, exit 2 everywhere.
+    if (root) fmt::print(stderr, "neurep: error: {}\n", e.what());
+    return neurep::kExitBadInput;
+  } catch (const std::exception& e) {
+    // A failure that may be local to this rank: report it and end all ranks.
+    fmt::print(stderr, "neurep: rank {}: fatal: {}\n", world.rank(), e.what());
+    if (world.size() > 1) env.abort(neurep::kExitRuntime);
+    return neurep::kExitRuntime;
+  }
+}

@@ -1,0 +1,264 @@
+#include "neurep/output.hpp"
+
+#include <boost/mpi/collectives.hpp>
+#include <boost/serialization/map.hpp>
+#include <boost/serialization/string.hpp>
+#include <boost/serialization/vector.hpp>
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "neurep/errors.hpp"
+#include "neurep/hdf5.hpp"
+
+namespace neurep {
+namespace fs = std::filesystem;
+namespace {
+
+const char* kNumericColumns[] = {"d", "n", "seed", "width", "ridge", "test_error", "train_error", "seconds", "flops"};
+const char* kTextColumns[] = {"learner", "input", "status"};
+
+void fsync_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+// /config attributes: every key as "section.key".
+void write_config_attributes(const h5::Group& g, const std::string& toml_text) {
+  toml::table t = toml::parse(toml_text);
+  for (const auto& [sname, snode] : t) {
+    if (!snode.is_table()) continue;
+    for (const auto& [kname, node] : *snode.as_table()) {
+      const std::string key = std::string(sname.str()) + "." + std::string(kname.str());
+      if (auto i = node.as_integer()) g.set_attribute(key, i->get());
+      else if (auto f = node.as_floating_point()) g.set_attribute(key, f->get());
+      else if (auto b = node.as_boolean()) g.set_attribute(key, int64_t(b->get() ? 1 : 0));
+      else if (auto s = node.as_string()) g.set_attribute(key, s->get());
+      else if (auto a = node.as_array()) {
+        if (!a->empty() && a->is_homogeneous(toml::node_type::integer)) {
+          std::vector<int64_t> v;
+          for (const auto& e : *a) v.push_back(e.value<int64_t>().value());
+          g.set_attribute(key, v);
+        } else {
+          std::vector<double> v;
+          for (const auto& e : *a) v.push_back(e.value<double>().value_or(std::nan("")));
+          g.set_attribute(key, v);
+        }
+      }
+    }
+  }
+}
+
+std::string attribute_text(const h5::AttributeValue& v) {
+  if (auto s = std::get_if<std::string>(&v)) return *s;
+  if (auto d = std::get_if<double>(&v)) return fmt::format("{}", *d);
+  if (auto i = std::get_if<int64_t>(&v)) return fmt::format("{}", *i);
+  return "(array)";
+}
+
+}  // namespace
+
+ResultsFile::ResultsFile(std::string path, const ProcessGrid& grid, const Config& config,
+                         Provenance provenance, std::string normalization_note)
+    : path_(std::move(path)), grid_(grid), config_(config), provenance_(std::move(provenance)),
+      normalization_(std::move(normalization_note)) {}
+
+void ResultsFile::restore(ResultsContents contents) {
+  rows_ = std::move(contents.rows);
+  curves_ = std::move(contents.curves);
+}
+
+void ResultsFile::add_curve(Curve curve) {
+  for (auto& c : curves_)
+    if (c.name == curve.name) {
+      c = std::move(curve);
+      return;
+    }
+  curves_.push_back(std::move(curve));
+}
+
+void ResultsFile::add_data_link(const std::string& name, const std::string& file) {
+  data_links_[name] = file;
+}
+
+void ResultsFile::commit(const std::string& status) {
+  const std::string tmp = path_ + ".tmp";
+  {
+    h5::File file = h5::File::create(tmp, grid_.comm());
+    h5::Group root = file.root();
+    const Provenance& p = provenance_;
+    root.set_attribute("software", p.software);
+    root.set_attribute("version", p.version);
+    root.set_attribute("git_revision", p.git_revision);
+    root.set_attribute("created", p.created);
+    root.set_attribute("command_line", p.command_line);
+    root.set_attribute("mpi_ranks", int64_t(p.mpi_ranks));
+    root.set_attribute("grid", p.grid);
+    root.set_attribute("blas", p.blas);
+    root.set_attribute("blas_core", p.blas_core);
+    root.set_attribute("host", p.host);
+    root.set_attribute("status", status);
+    root.set_attribute("normalization", normalization_);
+
+    h5::Group cfg = root.create_group("config");
+    cfg.write_text("toml", config_.resolved_toml);
+    write_config_attributes(cfg, config_.resolved_toml);
+
+    h5::Group res = root.create_group("results");
+    const size_t m = rows_.size();
+    std::vector<int64_t> d(m), n(m), seed(m), width(m);
+    std::vector<double> ridge(m), test(m), train(m), secs(m), flops(m);
+    std::vector<std::string> learner(m), input(m), st(m);
+    std::set<std::string> extra_keys;
+    for (size_t i = 0; i < m; ++i) {
+      const auto& r = rows_[i];
+      d[i] = r.d, n[i] = r.n, seed[i] = r.seed, width[i] = r.width;
+      ridge[i] = r.ridge, test[i] = r.test_error, train[i] = r.train_error;
+      secs[i] = r.seconds, flops[i] = r.flops;
+      learner[i] = r.learner, input[i] = r.input, st[i] = r.status;
+      for (const auto& [k, v] : r.extra) extra_keys.insert(k);
+    }
+    res.write_column("d", d);
+    res.write_column("n", n);
+    res.write_column("seed", seed);
+    res.write_column("ridge", ridge);
+    res.write_column("learner", learner);
+    res.write_column("input", input);
+    res.write_column("width", width);
+    res.write_column("test_error", test);
+    res.write_column("train_error", train);
+    res.write_column("seconds", secs);
+    res.write_column("flops", flops);
+    res.write_column("status", st);
+    for (const auto& k : extra_keys) {
+      std::vector<double> col(m, std::nan(""));
+      for (size_t i = 0; i < m; ++i)
+        if (auto it = rows_[i].extra.find(k); it != rows_[i].extra.end()) col[i] = it->second;
+      res.write_column(k, col);
+    }
+
+    if (!curves_.empty()) {
+      h5::Group curves = root.create_group("curves");
+      for (const auto& c : curves_) {
+        h5::Group g = curves.create_group(c.name);
+        g.set_attribute("d", c.d);
+        g.set_attribute("n", c.n);
+        g.set_attribute("seed", c.seed);
+        g.set_attribute("learner", c.learner);
+        g.set_attribute("input", c.input);
+        g.write_column("step", c.step);
+        g.write_column("train_loss", c.train_loss);
+        g.write_column("test_error", c.test_error);
+        g.write_column("weight_norm", c.weight_norm);
+      }
+    }
+    if (!data_links_.empty()) {
+      h5::Group data = root.create_group("data");
+      for (const auto& [name, file] : data_links_) data.external_link(name, file, "/");
+    }
+  }
+  grid_.comm().barrier();
+  if (grid_.rank() == 0) {
+    fsync_path(tmp);
+    const std::string prev = path_ + ".prev";
+    std::error_code ec;
+    if (fs::exists(path_)) {
+      fs::remove(prev, ec);
+      fs::create_hard_link(path_, prev, ec);  // keep the previous generation
+    }
+    if (std::rename(tmp.c_str(), path_.c_str()) != 0)
+      throw RuntimeError(fmt::format("cannot rename {} to {}", tmp, path_));
+    fsync_path(fs::absolute(path_).parent_path().string());
+  }
+  grid_.comm().barrier();
+}
+
+ResultsContents read_results_serial(const std::string& path) {
+  if (!fs::exists(path)) throw InputError(fmt::format("{}: no such file", path));
+  if (!h5::File::is_hdf5(path)) throw InputError(fmt::format("{}: not an HDF5 file, so not a neurep results file", path));
+  ResultsContents out;
+  h5::File file = h5::File::open_serial(path);
+  h5::Group root = file.root();
+  auto software = root.attribute("software");
+  if (!software || attribute_text(*software) != "neurep" || !root.exists("results") || !root.exists("config"))
+    throw InputError(fmt::format("{}: an HDF5 file, but not a neurep results file (no software = \"neurep\", /config and /results)", path));
+  for (const auto& name : root.attribute_names())
+    if (auto v = root.attribute(name)) out.attributes[name] = attribute_text(*v);
+  out.status = out.attributes["status"];
+  out.config_toml = root.open_group("config").read_text("toml");
+
+  h5::Group res = root.open_group("results");
+  std::map<std::string, std::vector<double>> num;
+  std::map<std::string, std::vector<std::string>> text;
+  for (const auto& name : res.children()) {
+    std::vector<double> v;
+    std::vector<std::string> s;
+    res.read_column(name, v, s);
+    if (!s.empty()) text[name] = std::move(s);
+    else num[name] = std::move(v);
+  }
+  size_t m = num.count("d") ? num["d"].size() : 0;
+  for (const char* c : kNumericColumns) num[c].resize(m, std::nan(""));
+  for (const char* c : kTextColumns) text[c].resize(m);
+  out.rows.resize(m);
+  for (size_t i = 0; i < m; ++i) {
+    auto& r = out.rows[i];
+    r.d = std::llround(num["d"][i]), r.n = std::llround(num["n"][i]), r.seed = std::llround(num["seed"][i]);
+    r.width = std::llround(num["width"][i]);
+    r.ridge = num["ridge"][i], r.test_error = num["test_error"][i], r.train_error = num["train_error"][i];
+    r.seconds = num["seconds"][i], r.flops = num["flops"][i];
+    r.learner = text["learner"][i], r.input = text["input"][i], r.status = text["status"][i];
+    for (const auto& [k, v] : num) {
+      bool known = false;
+      for (const char* c : kNumericColumns) known = known || k == c;
+      if (!known && i < v.size()) r.extra[k] = v[i];
+    }
+  }
+  if (root.exists("curves")) {
+    h5::Group curves = root.open_group("curves");
+    for (const auto& name : curves.children()) {
+      h5::Group g = curves.open_group(name);
+      Curve c;
+      c.name = name;
+      auto geti = [&](const char* a) { auto v = g.attribute(a); return v ? std::get<int64_t>(*v) : int64_t(0); };
+      auto gets = [&](const char* a) { auto v = g.attribute(a); return v ? attribute_text(*v) : std::string(); };
+      c.d = geti("d"), c.n = geti("n"), c.seed = geti("seed");
+      c.learner = gets("learner"), c.input = gets("input");
+      std::vector<std::string> unused;
+      g.read_column("step", c.step, unused);
+      g.read_column("train_loss", c.train_loss, unused);
+      g.read_column("test_error", c.test_error, unused);
+      g.read_column("weight_norm", c.weight_norm, unused);
+      out.curves.push_back(std::move(c));
+    }
+  }
+  return out;
+}
+
+ResultsContents read_results(const std::string& path, const boost::mpi::communicator& comm) {
+  ResultsContents contents;
+  std::string error;
+  if (comm.rank() == 0) {
+    try {
+      contents = read_results_serial(path);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  }
+  boost::mpi::broadcast(comm, error, 0);
+  if (!error.empty()) throw InputError(error);
+  boost::mpi::broadcast(comm, contents, 0);
+  return contents;
+}
+
+}  // namespace neurep

@@ -1,0 +1,88 @@
+// The configuration schema: defaults, overrides, and each class of bad input.
+#include <catch2/catch.hpp>
+
+#include "neurep/config.hpp"
+#include "neurep/errors.hpp"
+#include "neurep/expression.hpp"
+
+using namespace neurep;
+
+namespace {
+std::string error_of(const std::string& toml, std::vector<std::string> overrides = {}) {
+  try {
+    parse_config(toml, overrides);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST_CASE("defaults are those of SPEC 3.1") {
+  const Config c = parse_config("", {});
+  CHECK(c.data.dim == 16);
+  CHECK(c.data.degrees == std::vector<int>{4});
+  CHECK(c.data.n_test == 4000);
+  CHECK(c.learner.kernel == "ntk");
+  CHECK(c.sweep.seeds == std::vector<int64_t>{0, 1, 2});
+  CHECK(c.dims() == std::vector<int>{16});
+  CHECK(c.run.seed == 2020);
+  CHECK(c.resolved_toml.find("[representation]") != std::string::npos);
+}
+
+TEST_CASE("overrides take TOML values, bare words as strings") {
+  const Config c = parse_config("[data]\ndim = 8\n", {"data.dim=12", "learner.ridge=[1e-3, 1e-2]",
+                                                      "learner.kernel=nngp", "sweep.seeds=[4, 7]",
+                                                      "representation.width=4*d^2"});
+  CHECK(c.data.dim == 12);
+  CHECK(c.learner.ridge == std::vector<double>{1e-3, 1e-2});
+  CHECK(c.learner.kernel == "nngp");
+  CHECK(c.sweep.seeds == std::vector<int64_t>{4, 7});
+  CHECK(c.representation.width == "4*d^2");
+  // A single number is accepted where a list of numbers is expected.
+  CHECK(parse_config("[learner]\nridge = 0.5\n", {}).learner.ridge == std::vector<double>{0.5});
+}
+
+TEST_CASE("each class of bad input is one message naming the key") {
+  CHECK(error_of("[data]\ndimm = 3\n").find("did you mean 'data.dim'") != std::string::npos);
+  CHECK(error_of("[dat]\ndim = 3\n").find("unknown section 'dat'") != std::string::npos);
+  CHECK(error_of("[data]\ndim = \"ten\"\n").find("data.dim: expected an integer") != std::string::npos);
+  CHECK(error_of("[data]\ndim = 0\n").find("data.dim: 0 is out of range") != std::string::npos);
+  CHECK(error_of("[data]\ninput = \"cube\"\n").find("accepted: sphere, gaussian") != std::string::npos);
+  CHECK(error_of("[data]\ndim = [\n").find("not valid TOML") != std::string::npos);
+  CHECK(error_of("[data]\ndegrees = [2, 4]\n").find("data.coefficients") != std::string::npos);
+  CHECK(error_of("[representation]\nkind = \"random\"\ninfinite = true\n").find("zca") != std::string::npos);
+  CHECK(error_of("[representation]\nwidth = \"2*x\"\n").find("representation.width") != std::string::npos);
+  CHECK(error_of("", {"data.dim"}).find("section.key=value") != std::string::npos);
+  CHECK(error_of("[learner]\nkind = \"taylor\"\norder = 3\n").find("learner.order") != std::string::npos);
+  CHECK(error_of("[learner]\nkind = \"taylor\"\ninit_scale = 0.0\n").find("init_scale") != std::string::npos);
+  CHECK(error_of("[sweep]\nseeds = []\n").find("sweep.seeds") != std::string::npos);
+  CHECK(error_of("[data]\ndegrees = [1, 1, 1]\ncoefficients = [1, 1, 1]\n[sweep]\ndims = [2]\n").find("do not fit") != std::string::npos);
+  // Every message is one line.
+  CHECK(error_of("[data]\ndim = \"ten\"\n").find('\n') == std::string::npos);
+}
+
+TEST_CASE("the science part of a configuration ignores the grid and block") {
+  const Config a = parse_config("", {"run.grid=\"2x1\"", "run.block=32"});
+  const Config b = parse_config("", {});
+  CHECK(a.science_toml == b.science_toml);
+  CHECK(a.resolved_toml != b.resolved_toml);
+  CHECK(parse_config("", {"run.seed=1"}).science_toml != b.science_toml);
+}
+
+TEST_CASE("size expressions of d") {
+  CHECK(evaluate_expression("2*d^2", 8) == 128);
+  CHECK(evaluate_expression("(d+1)*(d+2)/2", 8) == 45);
+  CHECK(evaluate_expression("2^3^2", 0) == 512);  // right-associative
+  CHECK(evaluate_expression("-d + 10", 4) == 6);
+  CHECK(evaluate_size("d^1.5", 16, "x") == 64);
+  CHECK_THROWS_AS(evaluate_expression("2*", 8), InputError);
+  CHECK_THROWS_AS(evaluate_expression("(d", 8), InputError);
+  CHECK_THROWS_AS(evaluate_size("d-20", 8, "representation.width"), InputError);
+}
+
+TEST_CASE("the configuration reference lists every key once") {
+  const std::string ref = config_reference();
+  for (const char* key : {"dim =", "ridge =", "order =", "n_train =", "checkpoint_every ="})
+    CHECK(ref.find(key) != std::string::npos);
+}

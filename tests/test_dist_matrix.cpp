@@ -1,0 +1,99 @@
+// Index maps, descriptors and one PBLAS product of DistMatrix, on every grid
+// shape of the ranks the test runs on.
+#include <catch2/catch.hpp>
+
+#include <boost/mpi/collectives.hpp>
+
+#include "neurep/detail/scalapack_imports.hpp"
+#include "neurep/dist_matrix.hpp"
+#include "neurep/errors.hpp"
+#include "neurep/linalg.hpp"
+#include "test_helpers.hpp"
+
+using namespace neurep;
+
+TEST_CASE("local_extent agrees with ScaLAPACK's numroc") {
+  for (int n : {0, 1, 7, 128, 129, 1000, 4097})
+    for (int nb : {1, 3, 64, 128})
+      for (int np : {1, 2, 3, 4, 7})
+        for (int ip = 0; ip < np; ++ip) {
+          const int zero = 0;
+          REQUIRE(local_extent(n, nb, ip, np) == numroc_(&n, &nb, &ip, &zero, &np));
+        }
+}
+
+TEST_CASE("grid shapes are parsed and checked") {
+  CHECK(parse_grid_shape("auto", 4).rows == 2);
+  CHECK(parse_grid_shape("auto", 2).rows == 1);
+  CHECK(parse_grid_shape("auto", 2).cols == 2);
+  CHECK(parse_grid_shape("auto", 6).rows == 2);
+  CHECK(parse_grid_shape("4x1", 4).rows == 4);
+  CHECK_THROWS_AS(parse_grid_shape("3x2", 4), InputError);
+  CHECK_THROWS_AS(parse_grid_shape("2by2", 4), InputError);
+  CHECK_THROWS_AS(parse_grid_shape("2x", 4), InputError);
+}
+
+TEST_CASE("index maps are a bijection on every grid shape") {
+  boost::mpi::communicator world;
+  for (GridShape shape : test::all_shapes(world.size())) {
+    ProcessGrid grid(world, shape);
+    for (int mb : {1, 3, 8}) {
+      const int64_t m = 29, n = 17;
+      DistMatrix<double> a(grid, m, n, mb, mb + 1);
+      // Local -> global -> local is the identity, and ownership agrees.
+      for (int64_t li = 0; li < a.local_rows(); ++li) {
+        const int64_t i = a.global_row(li);
+        REQUIRE(i < m);
+        REQUIRE(a.row_owner(i) == grid.row());
+        REQUIRE(a.local_row(i) == li);
+      }
+      for (int64_t lj = 0; lj < a.local_cols(); ++lj) {
+        const int64_t j = a.global_col(lj);
+        REQUIRE(j < n);
+        REQUIRE(a.col_owner(j) == grid.col());
+        REQUIRE(a.local_col(j) == lj);
+      }
+      // Every entry is owned by exactly one rank.
+      int64_t owned = a.local_rows() * a.local_cols(), total = 0;
+      boost::mpi::all_reduce(world, owned, total, std::plus<int64_t>());
+      REQUIRE(total == m * n);
+      const auto desc = a.descriptor();
+      CHECK(desc[2] == m);
+      CHECK(desc[3] == n);
+      CHECK(desc[4] == mb);
+      CHECK(desc[5] == mb + 1);
+      CHECK(desc[8] == a.lld());
+      CHECK(desc[8] >= 1);
+    }
+  }
+}
+
+TEST_CASE("descriptors refuse layouts ScaLAPACK cannot describe") {
+  boost::mpi::communicator world;
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  CHECK_THROWS_AS(make_descriptor(grid, int64_t(3) << 31, 4, 128, 128, 1), RuntimeError);
+}
+
+TEST_CASE("pdgemm on every grid shape matches a serial dgemm") {
+  boost::mpi::communicator world;
+  const int m = 37, k = 23, n = 19;
+  std::vector<double> a(m * k), b(k * n), c(m * n, 0.0);
+  for (int j = 0; j < k; ++j)
+    for (int i = 0; i < m; ++i) a[i + j * m] = test::entry(i, j);
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < k; ++i) b[i + j * k] = test::entry(i, j, 0.5);
+  const double one = 1, zero = 0;
+  dgemm_("N", "N", &m, &n, &k, &one, a.data(), &m, b.data(), &k, &zero, c.data(), &m);
+  for (GridShape shape : test::all_shapes(world.size())) {
+    ProcessGrid grid(world, shape);
+    DistMatrix<double> da(grid, m, k, 4, 4), db(grid, k, n, 4, 4), dc(grid, m, n, 4, 4);
+    da.for_each_local([](int64_t i, int64_t j, double& v) { v = test::entry(i, j); });
+    db.for_each_local([](int64_t i, int64_t j, double& v) { v = test::entry(i, j, 0.5); });
+    linalg::gemm(linalg::Op::N, linalg::Op::N, 1.0, da, db, 0.0, dc);
+    const auto all = linalg::gather_all(dc);
+    double err = 0, scale = 0;
+    for (size_t i = 0; i < c.size(); ++i) err = std::max(err, std::abs(all[i] - c[i])), scale = std::max(scale, std::abs(c[i]));
+    INFO("grid " << shape.rows << "x" << shape.cols);
+    CHECK(err <= 1e-13 * scale * k);
+  }
+}

@@ -1,0 +1,163 @@
+// The distributed kernel solve against a serial LAPACK solve of the same
+// system, on every grid shape of the ranks the test runs on.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+
+#include "neurep/data.hpp"
+#include "neurep/detail/scalapack_imports.hpp"
+#include "neurep/kernel_regression.hpp"
+#include "neurep/linalg.hpp"
+#include "test_helpers.hpp"
+
+using namespace neurep;
+
+namespace {
+
+struct Problem {
+  int n = 120, nt = 70, q = 6;
+  std::vector<double> y, f;  // labels, test targets
+  Problem() {
+    y.resize(n), f.resize(nt);
+    for (int i = 0; i < n; ++i) y[i] = test::entry(i, 99) * 2;
+    for (int i = 0; i < nt; ++i) f[i] = test::entry(i + 500, 99) * 2;
+  }
+  double u(int64_t i, int64_t j) const { return test::entry(i, j, 0.25); }       // train inputs
+  double ut(int64_t i, int64_t j) const { return test::entry(i + 500, j, 0.25); }  // test inputs
+};
+
+// Serial reference: the kernel from kernel_value, (K + shift I) by dpotrf/dpotrs,
+// predictions and errors by loops.
+std::pair<double, double> serial_errors(const Problem& p, KernelKind kind, double ridge) {
+  auto ip = [&](auto&& a, int64_t i, auto&& b, int64_t j) {
+    double s = 0;
+    for (int c = 0; c < p.q; ++c) s += a(i, c) * b(j, c);
+    return s;
+  };
+  auto U = [&](int64_t i, int64_t j) { return p.u(i, j); };
+  auto T = [&](int64_t i, int64_t j) { return p.ut(i, j); };
+  std::vector<double> k(p.n * p.n);
+  double md = 0;
+  for (int i = 0; i < p.n; ++i) md += kernel_value(kind, ip(U, i, U, i), ip(U, i, U, i), ip(U, i, U, i)) / p.n;
+  const double shift = p.n * ridge * md;
+  for (int j = 0; j < p.n; ++j)
+    for (int i = 0; i < p.n; ++i) k[i + j * p.n] = kernel_value(kind, ip(U, i, U, j), ip(U, i, U, i), ip(U, j, U, j)) + (i == j ? shift : 0);
+  std::vector<double> alpha = p.y;
+  int info = 0, one = 1;
+  dpotrf_("L", &p.n, k.data(), &p.n, &info);
+  REQUIRE(info == 0);
+  dpotrs_("L", &p.n, &one, k.data(), &p.n, alpha.data(), &p.n, &info);
+  double train = 0, test = 0;
+  for (int i = 0; i < p.n; ++i) train += std::pow(shift * alpha[i], 2);
+  for (int i = 0; i < p.nt; ++i) {
+    double pred = 0;
+    for (int j = 0; j < p.n; ++j) pred += kernel_value(kind, ip(T, i, U, j), ip(T, i, T, i), ip(U, j, U, j)) * alpha[j];
+    test += std::pow(pred - p.f[i], 2);
+  }
+  return {train / p.n, test / p.nt};
+}
+
+}  // namespace
+
+TEST_CASE("Cholesky solve: scaled residual against the serial matrix") {
+  boost::mpi::communicator world;
+  const int n = 97;
+  std::vector<double> a(n * n);
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < n; ++i) a[i + j * n] = test::entry(std::min(i, j), std::max(i, j)) + (i == j ? n : 0);
+  for (GridShape shape : test::all_shapes(world.size())) {
+    ProcessGrid grid(world, shape);
+    DistMatrix<double> da(grid, n, n, 8, 8), b(grid, n, 1, 8, 8);
+    da.for_each_local([&](int64_t i, int64_t j, double& v) { v = a[i + j * n]; });
+    b.for_each_local([&](int64_t i, int64_t, double& v) { v = test::entry(i, 3); });
+    REQUIRE(linalg::potrf_lower(da) == 0);
+    linalg::potrs_lower(da, b);
+    const auto x = linalg::gather_column(b, 0);
+    double rmax = 0, anorm = 0, xnorm = 0, bnorm = 0;
+    for (int i = 0; i < n; ++i) {
+      double r = -test::entry(i, 3), row = 0;
+      for (int j = 0; j < n; ++j) r += a[i + j * n] * x[j], row += std::abs(a[i + j * n]);
+      rmax = std::max(rmax, std::abs(r));
+      anorm = std::max(anorm, row);
+      xnorm = std::max(xnorm, std::abs(x[i]));
+      bnorm = std::max(bnorm, std::abs(test::entry(i, 3)));
+    }
+    const double scaled = rmax / (std::numeric_limits<double>::epsilon() * n * (anorm * xnorm + bnorm));
+    INFO("grid " << shape.rows << "x" << shape.cols << " scaled residual " << scaled);
+    CHECK(scaled < 1.0);
+  }
+}
+
+TEST_CASE("kernel regression matches the serial LAPACK solution on every grid") {
+  boost::mpi::communicator world;
+  const Problem p;
+  for (KernelKind kind : {KernelKind::Ntk, KernelKind::NtkFull, KernelKind::Nngp, KernelKind::Linear}) {
+    const double ridge = 1e-2;  // well conditioned: agreement limited by rounding only
+    const auto ref = serial_errors(p, kind, ridge);
+    for (GridShape shape : test::all_shapes(world.size())) {
+      ProcessGrid grid(world, shape);
+      for (int block : {4, 32}) {
+        DistMatrix<double> u(grid, p.n, p.q, block, block), ut(grid, p.nt, p.q, block, block);
+        u.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.u(i, j); });
+        ut.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.ut(i, j); });
+        KernelRegressionOptions opt;
+        opt.kernel = kind;
+        opt.ridges = {ridge};
+        opt.block = block;
+        const auto rows = kernel_regression(FeatureGram(u, ut), p.y, p.f, 1.0, opt, grid);
+        INFO(kernel_name(kind) << " grid " << shape.rows << "x" << shape.cols << " block " << block);
+        REQUIRE(rows.size() == 1);
+        CHECK(rows[0].status == "ok");
+        CHECK(rows[0].test_error == Approx(ref.second).epsilon(1e-10));
+        CHECK(rows[0].train_error == Approx(ref.first).epsilon(1e-10));
+      }
+    }
+  }
+}
+
+TEST_CASE("several ridges: one eigendecomposition agrees with a Cholesky per ridge") {
+  boost::mpi::communicator world;
+  const Problem p;
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  DistMatrix<double> u(grid, p.n, p.q, 16, 16), ut(grid, p.nt, p.q, 16, 16);
+  u.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.u(i, j); });
+  ut.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.ut(i, j); });
+  KernelRegressionOptions opt;
+  opt.ridges = {1e-5, 1e-3, 1e-1};
+  opt.block = 16;
+  opt.solver = KernelSolver::Eigen;
+  const auto eig = kernel_regression(FeatureGram(u, ut), p.y, p.f, 1.0, opt, grid);
+  opt.solver = KernelSolver::Cholesky;
+  const auto chol = kernel_regression(FeatureGram(u, ut), p.y, p.f, 1.0, opt, grid);
+  REQUIRE(eig.size() == 3);
+  for (size_t l = 0; l < 3; ++l) {
+    CHECK(eig[l].ridge == opt.ridges[l]);
+    CHECK(eig[l].test_error == Approx(chol[l].test_error).epsilon(1e-7));
+    CHECK(eig[l].train_error == Approx(chol[l].train_error).epsilon(1e-6));
+    CHECK(eig[l].test_error == Approx(serial_errors(p, KernelKind::Ntk, opt.ridges[l]).second).epsilon(1e-7));
+  }
+  // More regularisation fits the training labels less closely.
+  CHECK(eig[0].train_error < eig[1].train_error);
+  CHECK(eig[1].train_error < eig[2].train_error);
+}
+
+TEST_CASE("a singular kernel gets jitter, recorded, and the sweep goes on") {
+  boost::mpi::communicator world;
+  const Problem p;  // linear kernel of rank q = 6 < n: singular without a ridge
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  DistMatrix<double> u(grid, p.n, p.q, 16, 16), ut(grid, p.nt, p.q, 16, 16);
+  u.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.u(i, j); });
+  ut.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.ut(i, j); });
+  KernelRegressionOptions opt;
+  opt.kernel = KernelKind::Linear;
+  opt.ridges = {0.0};
+  opt.block = 16;
+  for (KernelSolver solver : {KernelSolver::Cholesky, KernelSolver::Eigen}) {
+    opt.solver = solver;
+    const auto rows = kernel_regression(FeatureGram(u, ut), p.y, p.f, 1.0, opt, grid);
+    CHECK(rows[0].status.rfind("jitter=", 0) == 0);
+    CHECK(rows[0].extra.at("jitter") > 0);
+    CHECK(std::isfinite(rows[0].test_error));
+  }
+}

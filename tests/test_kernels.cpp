@@ -1,0 +1,63 @@
+// The arc-cosine functions and the kernels against their Monte Carlo
+// definitions and exact identities.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <random>
+
+#include "neurep/errors.hpp"
+#include "neurep/kernels.hpp"
+
+using namespace neurep;
+
+TEST_CASE("kappa0 and kappa1 at exact points and kappa1' = kappa0") {
+  CHECK(kappa0(1.0) == Approx(1.0));
+  CHECK(kappa0(-1.0) == Approx(0.0).margin(1e-15));
+  CHECK(kappa0(0.0) == Approx(0.5));
+  CHECK(kappa1(1.0) == Approx(1.0));
+  CHECK(kappa1(-1.0) == Approx(0.0).margin(1e-15));
+  CHECK(kappa1(0.0) == Approx(1.0 / M_PI));
+  for (double t : {-0.9, -0.5, 0.0, 0.3, 0.8}) {
+    const double h = 1e-6;
+    CHECK((kappa1(t + h) - kappa1(t - h)) / (2 * h) == Approx(kappa0(t)).epsilon(1e-7));
+  }
+  // Rounding can push t a hair outside [-1, 1]; the functions clamp.
+  CHECK(std::isfinite(kappa1(1.0 + 1e-15)));
+}
+
+TEST_CASE("kernels are the Monte Carlo expectations of ReLU features") {
+  // For w ~ N(0, I): E[1{w.u>=0} 1{w.u'>=0}] = kappa0(t)/2 and
+  // E[relu(w.u) relu(w.u')] = |u||u'| kappa1(t)/2. Only the plane of u, u' matters.
+  std::mt19937_64 gen(7);
+  std::normal_distribution<double> g;
+  const int samples = 400000;
+  for (double theta : {0.3, 1.2, 2.5}) {
+    const double ux = 1.5, vx = 0.8 * std::cos(theta), vy = 0.8 * std::sin(theta);
+    double s0 = 0, s1 = 0, s1sq = 0;
+    for (int k = 0; k < samples; ++k) {
+      const double w1 = g(gen), w2 = g(gen);
+      const double a = w1 * ux, b = w1 * vx + w2 * vy;
+      s0 += (a >= 0 && b >= 0);
+      const double r = std::max(a, 0.0) * std::max(b, 0.0);
+      s1 += r;
+      s1sq += r * r;
+    }
+    const double t = std::cos(theta), na = ux * ux, nb = 0.8 * 0.8, ip = ux * vx;
+    const double mc0 = s0 / samples, mc1 = s1 / samples;
+    const double se1 = std::sqrt((s1sq / samples - mc1 * mc1) / samples);
+    CHECK(std::abs(mc0 - kappa0(t) / 2) < 5 * std::sqrt(0.25 / samples));
+    CHECK(std::abs(mc1 - std::sqrt(na * nb) * kappa1(t) / 2) < 5 * se1);
+    // The kernels are these expectations, up to the constant factor 2.
+    CHECK(kernel_value(KernelKind::Ntk, ip, na, nb) == Approx(ip * 2 * mc0).epsilon(0.02).margin(0.01));
+    CHECK(kernel_value(KernelKind::Nngp, ip, na, nb) == Approx(2 * mc1).epsilon(0.02));
+    CHECK(kernel_value(KernelKind::NtkFull, ip, na, nb) ==
+          Approx(ip * kappa0(t) + std::sqrt(na * nb) * kappa1(t)));
+    CHECK(kernel_value(KernelKind::Linear, ip, na, nb) == ip);
+  }
+}
+
+TEST_CASE("kernel names round-trip and unknown names are input errors") {
+  for (auto k : {KernelKind::Ntk, KernelKind::NtkFull, KernelKind::Nngp, KernelKind::Linear, KernelKind::EmpiricalNtk})
+    CHECK(parse_kernel(kernel_name(k)) == k);
+  CHECK_THROWS_AS(parse_kernel("rbf"), InputError);
+}

@@ -1,0 +1,108 @@
+// The results file round-trips, is replaced atomically, and distributed
+// matrices written on one grid read back on another.
+#include <catch2/catch.hpp>
+
+#include <boost/mpi/collectives.hpp>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "neurep/errors.hpp"
+#include "neurep/hdf5.hpp"
+#include "neurep/output.hpp"
+#include "test_helpers.hpp"
+
+using namespace neurep;
+namespace fs = std::filesystem;
+
+namespace {
+std::string scratch(const boost::mpi::communicator& world, const std::string& name) {
+  std::string dir;
+  if (world.rank() == 0) {
+    dir = (fs::temp_directory_path() / fs::path("neurep-test-" + std::to_string(::getpid()))).string();
+    fs::create_directories(dir);
+  }
+  boost::mpi::broadcast(world, dir, 0);
+  return dir + "/" + name;
+}
+}  // namespace
+
+TEST_CASE("results rows, curves and config round-trip through HDF5") {
+  boost::mpi::communicator world;
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  const Config config = parse_config("[data]\ndim = 9\n", {});
+  const std::string path = scratch(world, "roundtrip.h5");
+  Provenance prov = collect_provenance();
+  prov.mpi_ranks = world.size();
+  ResultsFile file(path, grid, config, prov, "exact moments");
+  ResultRow r;
+  r.d = 9, r.n = 128, r.seed = 2, r.ridge = 1e-3, r.learner = "kernel:ntk", r.input = "x";
+  r.test_error = 0.25, r.train_error = 0.125, r.seconds = 1.5, r.flops = 3e9, r.status = "jitter=1e-08";
+  r.extra["jitter"] = 1e-8;
+  file.add_row(r);
+  r.n = 256, r.status = "ok", r.test_error = std::nan("");
+  r.extra.clear();
+  file.add_row(r);
+  Curve c;
+  c.name = "d9_n128_s2", c.d = 9, c.n = 128, c.seed = 2, c.learner = "taylor:order=2", c.input = "x";
+  c.step = {0, 50}, c.train_loss = {1.0, 0.5}, c.test_error = {1.1, 0.6}, c.weight_norm = {0.1, 0.2};
+  file.add_curve(c);
+  file.commit("running");
+  file.commit("complete");
+  if (world.rank() == 0) CHECK(fs::exists(path + ".prev"));
+  CHECK_FALSE(fs::exists(path + ".tmp"));
+
+  const ResultsContents back = read_results(path, world);
+  CHECK(back.status == "complete");
+  CHECK(back.config_toml == config.resolved_toml);
+  REQUIRE(back.rows.size() == 2);
+  CHECK(back.rows[0].d == 9);
+  CHECK(back.rows[0].n == 128);
+  CHECK(back.rows[0].seed == 2);
+  CHECK(back.rows[0].ridge == 1e-3);
+  CHECK(back.rows[0].learner == "kernel:ntk");
+  CHECK(back.rows[0].status == "jitter=1e-08");
+  CHECK(back.rows[0].test_error == 0.25);
+  CHECK(back.rows[0].extra.at("jitter") == 1e-8);
+  CHECK(std::isnan(back.rows[1].test_error));
+  CHECK(std::isnan(back.rows[1].extra.at("jitter")));  // absent in a row: NaN
+  REQUIRE(back.curves.size() == 1);
+  CHECK(back.curves[0].train_loss == c.train_loss);
+  CHECK(back.curves[0].learner == "taylor:order=2");
+  CHECK(back.attributes.at("mpi_ranks") == std::to_string(world.size()));
+}
+
+TEST_CASE("files that are not neurep results are input errors") {
+  boost::mpi::communicator world;
+  const std::string text = scratch(world, "not-hdf5.h5");
+  if (world.rank() == 0) std::ofstream(text) << "hello";
+  world.barrier();
+  CHECK_THROWS_AS(read_results(text, world), InputError);
+  CHECK_THROWS_AS(read_results(text + ".missing", world), InputError);
+  const std::string other = scratch(world, "other.h5");
+  { h5::File::create(other, world).root().set_attribute("software", std::string("other")); }
+  CHECK_THROWS_AS(read_results(other, world), InputError);
+}
+
+TEST_CASE("a matrix written on one grid reads back on every other grid") {
+  boost::mpi::communicator world;
+  const std::string path = scratch(world, "matrix.h5");
+  const int64_t m = 45, n = 13;
+  {
+    ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+    DistMatrix<double> a(grid, m, n, 8, 4);
+    a.for_each_local([](int64_t i, int64_t j, double& v) { v = test::entry(i, j); });
+    h5::File f = h5::File::create(path, world);
+    f.root().write_matrix("a", a);
+  }
+  for (GridShape shape : test::all_shapes(world.size())) {
+    ProcessGrid grid(world, shape);
+    DistMatrix<double> b(grid, m, n, 5, 3);
+    h5::File f = h5::File::open(path, world);
+    f.root().read_matrix("a", b);
+    int bad = 0;
+    b.for_each_local([&](int64_t i, int64_t j, double& v) { bad += v != test::entry(i, j); });
+    CHECK(bad == 0);
+  }
+}
