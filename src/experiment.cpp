@@ -106,6 +106,18 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
   grid.comm().barrier();
 }
 
+// The learner's rows for one sweep point. Collective.
+std::vector<FitResult> fit_point(const Config& config, const Dataset& data, const DistMatrix<double>& u_train,
+                                 const std::vector<double>& y, const DistMatrix<double>& u_test,
+                                 const std::vector<double>& f_test, const ProcessGrid& grid) {
+  KernelRegressionOptions kopt;
+  kopt.kernel = parse_kernel(config.learner.kernel);
+  kopt.ridges = config.learner.ridge;
+  kopt.solver = parse_solver(config.learner.solver);
+  kopt.block = config.run.block;
+  return kernel_regression(FeatureGram(u_train, u_test), y, f_test, data.target_variance(), kopt, grid);
+}
+
 }  // namespace
 
 int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi::communicator& comm) {
@@ -183,14 +195,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
         const DistMatrix<double> u_train = rep.inputs(Split::Train, n, bias);
         const std::vector<double> y = data.labels(n);
 
-        KernelRegressionOptions kopt;
-        kopt.kernel = parse_kernel(config.learner.kernel);
-        kopt.ridges = config.learner.ridge;
-        kopt.solver = parse_solver(config.learner.solver);
-        kopt.block = block;
-        const FeatureGram gram(u_train, u_test);
-        const std::vector<FitResult> fits =
-            kernel_regression(gram, y, f_test, data.target_variance(), kopt, grid);
+        const std::vector<FitResult> fits = fit_point(config, data, u_train, y, u_test, f_test, grid);
 
         std::string summary;
         for (const auto& f : fits) {
