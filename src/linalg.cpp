@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "neurep/detail/scalapack_imports.hpp"
 #include "neurep/errors.hpp"
 
@@ -99,8 +101,15 @@ int syevd_lower(DistMatrix<double>& a, std::vector<double>& w, DistMatrix<double
   pdsyevd_("V", "L", &n, a.data(), &one, &one, da.data(), w.data(), z.data(), &one, &one,
            dz.data(), &wq, &lwork, &iwq, &liwork, &info);
   check_info("pdsyevd (query)", info);
-  lwork = static_cast<int>(wq) + 1;
-  liwork = iwq > 0 ? iwq : 1;
+  // The workspace query under-reports when n is below the block size: the
+  // back-transformation (PDORMTR) then rejects its LWORK. Add PDORMTR's own
+  // documented requirement, bounding its local extents by np + nb and nq + nb.
+  const int nb = a.row_block(), np = static_cast<int>(a.local_rows()), nq = static_cast<int>(a.local_cols());
+  const int trilwmin = 3 * n + std::max(nb * (np + 1), 3 * nb);
+  const int documented = std::max(1 + 6 * n + 2 * np * nq, trilwmin) + 2 * n;
+  const int ormtr = std::max(nb * (nb - 1) / 2, (np + nq + 2 * nb) * nb) + nb * nb;
+  lwork = std::max(static_cast<int>(wq) + 1, documented) + ormtr;
+  liwork = std::max(iwq, 7 * n + 8 * a.grid().cols() + 2);
   std::vector<double> work(static_cast<size_t>(lwork));
   std::vector<int> iwork(static_cast<size_t>(liwork));
   pdsyevd_("V", "L", &n, a.data(), &one, &one, da.data(), w.data(), z.data(), &one, &one,

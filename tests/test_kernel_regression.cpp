@@ -142,6 +142,22 @@ TEST_CASE("several ridges: one eigendecomposition agrees with a Cholesky per rid
   CHECK(eig[1].train_error < eig[2].train_error);
 }
 
+TEST_CASE("the eigen path works when n is below the block size") {
+  boost::mpi::communicator world;
+  const Problem p;
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  DistMatrix<double> u(grid, p.n, p.q, 128, 128), ut(grid, p.nt, p.q, 128, 128);
+  u.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.u(i, j); });
+  ut.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.ut(i, j); });
+  KernelRegressionOptions opt;
+  opt.ridges = {1e-2, 1e-1};
+  opt.block = 128;
+  opt.solver = KernelSolver::Eigen;
+  const auto rows = kernel_regression(FeatureGram(u, ut), p.y, p.f, 1.0, opt, grid);
+  for (size_t l = 0; l < 2; ++l)
+    CHECK(rows[l].test_error == Approx(serial_errors(p, KernelKind::Ntk, opt.ridges[l]).second).epsilon(1e-9));
+}
+
 TEST_CASE("a singular kernel gets jitter, recorded, and the sweep goes on") {
   boost::mpi::communicator world;
   const Problem p;  // linear kernel of rank q = 6 < n: singular without a ridge
