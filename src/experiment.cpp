@@ -3,6 +3,9 @@
 #include <boost/mpi/collectives.hpp>
 #include <fmt/core.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -39,6 +42,30 @@ void check_supported(const Config& c) {
     throw InputError("learner.kernel: \"empirical-ntk\" is not implemented yet; accepted: ntk, ntk-full, nngp, linear");
   if (c.run.precision != "double")
     throw InputError("run.precision: \"single\" is not implemented yet; accepted: double");
+}
+
+// Refuses, before allocating anything, a sweep whose largest point needs more
+// memory per rank than this node has (SPEC 5). A model of the dominant arrays.
+void check_memory(const Config& c, const boost::mpi::communicator& comm) {
+  MPI_Comm shared;
+  MPI_Comm_split_type(MPI_Comm(comm), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &shared);
+  int ranks_here = 1;
+  MPI_Comm_size(shared, &ranks_here);
+  MPI_Comm_free(&shared);
+  const double node_bytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  const double n = static_cast<double>(*std::max_element(c.sweep.n_train.begin(), c.sweep.n_train.end()));
+  const double nt = static_cast<double>(c.data.n_test);
+  double words = 0;
+  if (c.learner.kind == "kernel") {
+    const bool eigen = c.learner.solver == "eigen" || (c.learner.solver == "auto" && c.learner.ridge.size() > 1);
+    words = n * n * (eigen ? 2.0 : 1.0) + nt * n;  // K (and its eigenvectors), K_test
+  }
+  const double per_rank = 8.0 * words / comm.size();
+  const double available = node_bytes / ranks_here;
+  if (per_rank > 0.9 * available)
+    throw InputError(fmt::format("sweep.n_train: n = {:.0f} needs about {:.1f} GiB of memory per rank for the kernel "
+                                 "matrices, but this node has {:.1f} GiB for each of its {} ranks; use more ranks "
+                                 "on more nodes or a smaller n", n, per_rank / (1 << 30), available / (1 << 30), ranks_here));
 }
 
 // Decides on rank 0 whether the output may be written, so every rank agrees.
@@ -122,6 +149,7 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
 
 int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi::communicator& comm) {
   check_supported(config);
+  check_memory(config, comm);
   check_output(opt, comm);
   ProcessGrid grid(comm, parse_grid_shape(config.run.grid, comm.size()));
 

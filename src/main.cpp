@@ -75,9 +75,12 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return root ? app.exit(e) : 0;
   } catch (const CLI::ParseError& e) {
-    int code = root ? app.exit(e) : (e.get_exit_code() == 0 ? 0 : 2);
-    return code == 0 ? 0 : neurep::kExitBadInput;
+    if (e.get_exit_code() == 0) return root ? app.exit(e) : 0;  // --help-all, --version
+    if (root) fmt::print(stderr, "neurep: error: {} (see neurep --help)\n", e.what());
+    return neurep::kExitBadInput;
   }
 
   try {

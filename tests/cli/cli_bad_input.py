@@ -1,0 +1,79 @@
+"""Each class of bad input (SPEC 5) gets exit status 2, one clear line naming
+the problem, and no file created or changed."""
+import os
+
+from common import Runner, parse_args
+
+GOOD = """
+[data]
+dim = 5
+n_test = 100
+[sweep]
+n_train = [40]
+seeds = 1
+"""
+
+
+def snapshot(folder):
+    out = {}
+    for root, _, files in os.walk(folder):
+        for f in files:
+            p = os.path.join(root, f)
+            st = os.stat(p)
+            out[p] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def main():
+    args = parse_args()
+    r = Runner(args)
+    good = r.write("good.toml", GOOD)
+
+    def expect_bad(label, argv, needle, np_=1):
+        before = snapshot(r.tmp)
+        rc, out, err = r.run(*argv, np_=np_)
+        # mpiexec adds its own banner about the non-zero exit; neurep's words are ours to judge.
+        lines = [l for l in err.splitlines() if l.strip()]
+        if np_ > 1:
+            lines = [l for l in lines if l.startswith("neurep")]
+        r.check(rc == 2, f"{label}: exit status 2 (got {rc})")
+        r.check(len(lines) == 1, f"{label}: one line of error (got {len(lines)}: {err.strip()[:300]!r})")
+        r.check(needle in err, f"{label}: message names {needle!r}")
+        r.check(snapshot(r.tmp) == before, f"{label}: no file created or changed")
+
+    expect_bad("missing config", ["run", "nope.toml", "-o", "o.h5"], "nope.toml")
+    expect_bad("malformed TOML", ["run", r.write("bad.toml", "[data\ndim = 3\n"), "-o", "o.h5"], "not valid TOML")
+    expect_bad("mistyped key", ["run", r.write("typo.toml", "[data]\ndimm = 3\n"), "-o", "o.h5"], "data.dim")
+    expect_bad("wrong type", ["run", good, "-o", "o.h5", "--set", "data.n_test=\"many\""], "data.n_test")
+    expect_bad("out of range", ["run", good, "-o", "o.h5", "--set", "data.noise=-1"], "data.noise")
+    expect_bad("unknown name", ["run", good, "-o", "o.h5", "--set", "learner.kernel=rbf"], "ntk-full")
+    expect_bad("impossible combination", ["run", good, "-o", "o.h5", "--set", "representation.kind=random",
+                                          "--set", "representation.infinite=true"], "zca")
+    expect_bad("malformed --set", ["run", good, "-o", "o.h5", "--set", "dim=3"], "section.key=value")
+    expect_bad("grid that does not fit the ranks", ["run", good, "-o", "o.h5", "--set", "run.grid=\"3x3\""],
+               "run.grid", np_=2)
+    expect_bad("memory beyond the machine", ["run", good, "-o", "o.h5", "--set", "sweep.n_train=[2000000]"],
+               "memory")
+    expect_bad("missing output folder", ["run", good, "-o", "no/such/dir/o.h5"], "does not exist")
+
+    # A finished run, then everything that must not touch it.
+    rc, _, err = r.run("run", good, "-o", "done.h5", "-q", np_=2)
+    r.check(rc == 0, f"a good run succeeds (rc {rc}: {err.strip()[:200]})")
+    expect_bad("existing output", ["run", good, "-o", "done.h5"], "--resume")
+    expect_bad("--resume with another configuration", ["run", good, "-o", "done.h5", "--resume",
+                                                       "--set", "data.dim=6"], "different configuration")
+    expect_bad("--resume and --overwrite", ["run", good, "-o", "done.h5", "--resume", "--overwrite"], "overwrite")
+    expect_bad("info on a text file", ["info", good], "not an HDF5 file")
+    expect_bad("info on a missing file", ["info", "absent.h5"], "no such file")
+
+    # check: valid prints the resolved configuration, invalid is status 2.
+    rc, out, _ = r.run("check", good)
+    r.check(rc == 0 and "[learner]" in out and "ridge" in out, "check prints the resolved configuration")
+    expect_bad("check on a bad file", ["check", r.path("typo.toml")], "data.dim")
+    rc, out, _ = r.run("check", "--help-config")
+    r.check(rc == 0 and out.count(" = ") >= 40 and "# " in out, "--help-config lists every key with a description")
+    r.finish()
+
+
+if __name__ == "__main__":
+    main()
