@@ -21,7 +21,7 @@ def parse_args():
 
 class Runner:
     def __init__(self, args):
-        self.neurep = args.neurep
+        self.neurep = os.path.abspath(args.neurep)
         self.mpiexec = args.mpiexec
         self.source = args.source
         self.tmp = tempfile.mkdtemp(prefix="neurep-cli-")
