@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs everything neurep needs to build, test and analyse, from Debian's
+# packages (Debian 12). Safe to run again; needs root (or sudo).
+set -euo pipefail
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+PACKAGES=(
+  build-essential cmake pkg-config git
+  openmpi-bin libopenmpi-dev libscalapack-openmpi-dev libopenblas-dev liblapack-dev
+  libboost-mpi-dev libboost-serialization-dev
+  libhdf5-openmpi-dev hdf5-tools
+  catch2 librandom123-dev libtomlplusplus-dev libcli11-dev libfmt-dev
+  python3-h5py python3-numpy python3-matplotlib
+  slurm-wlm munge
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
