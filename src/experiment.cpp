@@ -22,6 +22,7 @@
 #include "neurep/provenance.hpp"
 #include "neurep/representation.hpp"
 #include "neurep/signals.hpp"
+#include "neurep/threads.hpp"
 
 namespace neurep {
 namespace fs = std::filesystem;
@@ -126,6 +127,9 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
     if (rep.width() > 0) {
       root.write_matrix("h_train", rep.inputs(Split::Train, n_max, false));
       root.write_matrix("h_test", rep.inputs(Split::Test, n_test, false));
+      // The whitening is part of the representation: h = (g - mu) S^{-1/2} (zca), (g - mu)/sqrt(D) (center).
+      if (const Whitening* w = rep.whitening(); w && !w->mean().empty()) root.write_column("mu", w->mean());
+      if (const Whitening* w = rep.whitening(); w && w->matrix()) root.write_matrix("whitening", *w->matrix());
     }
   }
   grid.comm().barrier();
@@ -134,7 +138,8 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
 }
 
 // The learner's rows for one sweep point. Collective.
-std::vector<FitResult> fit_point(const Config& config, const Dataset& data, const DistMatrix<double>& u_train,
+std::vector<FitResult> fit_point(const Config& config, const Dataset& data, const Representation& rep,
+                                 const DistMatrix<double>& u_train,
                                  const std::vector<double>& y, const DistMatrix<double>& u_test,
                                  const std::vector<double>& f_test, const ProcessGrid& grid) {
   KernelRegressionOptions kopt;
@@ -142,6 +147,8 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
   kopt.ridges = config.learner.ridge;
   kopt.solver = parse_solver(config.learner.solver);
   kopt.block = config.run.block;
+  if (const InfiniteKernel* k = rep.infinite_kernel())  // u = raw x, mapped through the closed-form K_h
+    return kernel_regression(InfiniteGram(*k, u_train, u_test), y, f_test, data.target_variance(), kopt, grid);
   return kernel_regression(FeatureGram(u_train, u_test), y, f_test, data.target_variance(), kopt, grid);
 }
 
@@ -168,6 +175,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   Provenance prov = collect_provenance();
   prov.command_line = opt.command_line;
   prov.mpi_ranks = comm.size();
+  prov.threads_per_rank = balance_threads(comm);
   prov.grid = grid.shape_string();
   const bool root = comm.rank() == 0;
   if (root && opt.progress) {
@@ -223,7 +231,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
         const DistMatrix<double> u_train = rep.inputs(Split::Train, n, bias);
         const std::vector<double> y = data.labels(n);
 
-        const std::vector<FitResult> fits = fit_point(config, data, u_train, y, u_test, f_test, grid);
+        const std::vector<FitResult> fits = fit_point(config, data, rep, u_train, y, u_test, f_test, grid);
 
         std::string summary;
         for (const auto& f : fits) {

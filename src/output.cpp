@@ -103,6 +103,7 @@ void ResultsFile::commit(const std::string& status) {
     root.set_attribute("created", p.created);
     root.set_attribute("command_line", p.command_line);
     root.set_attribute("mpi_ranks", int64_t(p.mpi_ranks));
+    root.set_attribute("threads_per_rank", int64_t(p.threads_per_rank));
     root.set_attribute("grid", p.grid);
     root.set_attribute("blas", p.blas);
     root.set_attribute("blas_core", p.blas_core);

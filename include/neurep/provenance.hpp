@@ -16,10 +16,11 @@ struct Provenance {
   std::string blas;          // library configuration string
   std::string blas_core;     // the kernel the BLAS library picked
   int mpi_ranks = 1;
+  int threads_per_rank = 1;
   std::string grid;
 };
 
-// Fills everything but command_line, mpi_ranks and grid.
+// Fills everything but command_line, mpi_ranks, threads_per_rank and grid.
 Provenance collect_provenance();
 
 // A one-line warning if the BLAS library runs a generic kernel on a processor
