@@ -73,7 +73,11 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
   std::vector<std::string> status(static_cast<size_t>(nr), "ok");
   for (int64_t l = 0; l < nr; ++l) shift[l] = static_cast<double>(n) * opt.ridges[l] * mean_diag;
 
-  const bool eigen = opt.solver == KernelSolver::Eigen || (opt.solver == KernelSolver::Auto && nr > 1);
+  const bool eigen = opt.solver == KernelSolver::Eigen || opt.leave_one_out ||
+                     (opt.solver == KernelSolver::Auto && nr > 1);
+  if (opt.leave_one_out && opt.solver == KernelSolver::Cholesky)
+    throw InputError("learner.ridge_selection: leave-one-out needs the eigendecomposition; set learner.solver = \"eigen\" or \"auto\"");
+  std::vector<double> loo_sq(static_cast<size_t>(nr), 0.0);
   if (!eigen) {
     DistMatrix<double> rhs(grid, n, 1, nb, nb);
     for (int64_t l = 0; l < nr; ++l) {
@@ -125,6 +129,20 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
     });
     linalg::gemm(Op::N, Op::N, 1.0, q, scaled, 0.0, coef);
     flops += 4.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nr);
+    if (opt.leave_one_out) {
+      // LOO residual_i = alpha_i / [(K + s I)^{-1}]_ii, with the diagonal of the
+      // inverse sum_k Q_ik^2 / (w_k + s): one product of Q∘Q with the n x L weights.
+      q.for_each_local([](int64_t, int64_t, double& v) { v *= v; });
+      scaled.for_each_local([&](int64_t k, int64_t l, double& v) { v = 1.0 / (w[k] + shift[l] + jitter[l]); });
+      DistMatrix<double> inv_diag(grid, n, nr, nb, nb);
+      linalg::gemm(Op::N, Op::N, 1.0, q, scaled, 0.0, inv_diag);
+      flops += 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nr);
+      for (int64_t lj = 0; lj < coef.local_cols(); ++lj)
+        for (int64_t li = 0; li < coef.local_rows(); ++li) {
+          const double r = coef.local(li, lj) / inv_diag.local(li, lj);
+          loo_sq[coef.global_col(lj)] += r * r;
+        }
+    }
   }
 
   // Training residuals are free: K alpha - y = -(shift + jitter) alpha.
@@ -145,8 +163,8 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
     test_sq[l] += r * r;
   });
 
-  std::vector<double> sums(2 * static_cast<size_t>(nr)), total(sums.size());
-  for (int64_t l = 0; l < nr; ++l) sums[l] = train_sq[l], sums[nr + l] = test_sq[l];
+  std::vector<double> sums(3 * static_cast<size_t>(nr)), total(sums.size());
+  for (int64_t l = 0; l < nr; ++l) sums[l] = train_sq[l], sums[nr + l] = test_sq[l], sums[2 * nr + l] = loo_sq[l];
   boost::mpi::all_reduce(grid.comm(), sums.data(), static_cast<int>(sums.size()), total.data(),
                          std::plus<double>());
 
@@ -166,6 +184,14 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
     r.status = status[l];
     r.extra["jitter"] = jitter[l];
     if (status[l] == "not-positive-definite") r.train_error = r.test_error = std::nan("");
+  }
+  if (opt.leave_one_out) {
+    int64_t best = 0;
+    for (int64_t l = 0; l < nr; ++l) {
+      rows[l].extra["val_error"] = total[2 * nr + l] / static_cast<double>(n) / target_variance;
+      if (rows[l].extra["val_error"] < rows[best].extra["val_error"]) best = l;
+    }
+    for (int64_t l = 0; l < nr; ++l) rows[l].extra["selected"] = l == best ? 1.0 : 0.0;
   }
   return rows;
 }

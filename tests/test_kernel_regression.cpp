@@ -142,6 +142,61 @@ TEST_CASE("several ridges: one eigendecomposition agrees with a Cholesky per rid
   CHECK(eig[1].train_error < eig[2].train_error);
 }
 
+TEST_CASE("leave-one-out errors from the eigendecomposition equal n refits without one point") {
+  boost::mpi::communicator world;
+  const Problem p;
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  DistMatrix<double> u(grid, p.n, p.q, 16, 16), ut(grid, p.nt, p.q, 16, 16);
+  u.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.u(i, j); });
+  ut.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.ut(i, j); });
+  KernelRegressionOptions opt;
+  opt.ridges = {1e-4, 1e-2, 1.0};
+  opt.block = 16;
+  opt.leave_one_out = true;
+  const auto rows = kernel_regression(FeatureGram(u, ut), p.y, p.f, 1.0, opt, grid);
+  // Brute force, serially: drop point i, solve with the same absolute shift, predict y_i.
+  const int n = p.n;
+  std::vector<double> k(n * n);
+  double md = 0;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      double g = 0, a = 0, b = 0;
+      for (int c = 0; c < p.q; ++c) g += p.u(i, c) * p.u(j, c), a += p.u(i, c) * p.u(i, c), b += p.u(j, c) * p.u(j, c);
+      k[i + j * n] = kernel_value(KernelKind::Ntk, i == j ? a : g, a, b);
+    }
+  for (int i = 0; i < n; ++i) md += k[i + i * n] / n;
+  int best = 0;
+  for (size_t l = 0; l < opt.ridges.size(); ++l) {
+    const double shift = n * opt.ridges[l] * md;
+    double sq = 0;
+    for (int out = 0; out < n; ++out) {
+      const int m = n - 1;
+      std::vector<double> a(m * m), rhs(m);
+      for (int j = 0, jj = 0; j < n; ++j) {
+        if (j == out) continue;
+        rhs[jj] = p.y[j];
+        for (int i = 0, ii = 0; i < n; ++i) {
+          if (i == out) continue;
+          a[ii + jj * m] = k[i + j * n] + (i == j ? shift : 0);
+          ++ii;
+        }
+        ++jj;
+      }
+      int info = 0, one = 1;
+      dpotrf_("L", &m, a.data(), &m, &info);
+      dpotrs_("L", &m, &one, a.data(), &m, rhs.data(), &m, &info);
+      double pred = 0;
+      for (int j = 0, jj = 0; j < n; ++j)
+        if (j != out) pred += k[out + j * n] * rhs[jj++];
+      sq += (pred - p.y[out]) * (pred - p.y[out]);
+    }
+    INFO("ridge " << opt.ridges[l]);
+    CHECK(rows[l].extra.at("val_error") == Approx(sq / n).epsilon(1e-8));
+    if (rows[l].extra.at("val_error") < rows[best].extra.at("val_error")) best = static_cast<int>(l);
+  }
+  for (size_t l = 0; l < opt.ridges.size(); ++l) CHECK(rows[l].extra.at("selected") == (int(l) == best ? 1.0 : 0.0));
+}
+
 TEST_CASE("the eigen path works when n is below the block size") {
   boost::mpi::communicator world;
   const Problem p;

@@ -6,7 +6,8 @@
 // representations, the closed-form K_h for the infinite-width representation.
 // One ridge: Cholesky (pdpotrf/pdpotrs) with growing jitter if K is not
 // numerically positive definite. Several ridges: one eigendecomposition
-// (pdsyevd) serves all. Test predictions for all ridges are one pdgemm.
+// (pdsyevd) serves all, and gives exact leave-one-out errors for choosing a
+// ridge on the training set alone. Test predictions for all ridges are one pdgemm.
 #pragma once
 
 #include <memory>
@@ -60,6 +61,11 @@ struct KernelRegressionOptions {
   KernelKind kernel = KernelKind::Ntk;
   std::vector<double> ridges{1e-6};
   KernelSolver solver = KernelSolver::Auto;
+  // Leave-one-out validation of every ridge, exact and almost free from the
+  // eigendecomposition (which it therefore implies): each row gets the LOO
+  // error in extra["val_error"], and extra["selected"] = 1 on the ridge with
+  // the smallest one (0 on the others).
+  bool leave_one_out = false;
   int block = 128;
 };
 
