@@ -49,6 +49,125 @@ void build_train_kernel(const GramSource& gram, KernelKind kind, const std::vect
 
 std::string jitter_status(double jitter) { return fmt::format("jitter={:.3g}", jitter); }
 
+// Wall-clock seconds of the phases of a point, the slowest rank's.
+class PhaseClock {
+ public:
+  void start() { t_ = std::chrono::steady_clock::now(); }
+  void stop(double& into) { into += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_).count(); }
+
+ private:
+  std::chrono::steady_clock::time_point t_;
+};
+
+struct Phases {
+  double kernel = 0, factor = 0, solve = 0, predict = 0;
+};
+
+// The coefficients alpha (n x L, a column per ridge) and what the solve found.
+struct Solution {
+  Solution(const ProcessGrid& grid, int64_t n, int64_t nr, int nb)
+      : coef(grid, n, nr, nb, nb), jitter(nr, 0.0), status(nr, "ok"), loo_sq(nr, 0.0) {}
+  DistMatrix<double> coef;
+  std::vector<double> jitter;
+  std::vector<std::string> status;
+  std::vector<double> loo_sq;  // sums of squared leave-one-out residuals
+  double flops = 0;
+};
+
+// A Cholesky factorisation per ridge, with jitter in growing steps when one
+// breaks down. K is rebuilt for each try (cheaper in memory than a copy, and
+// cheap next to the factorisation) and freed on return.
+void solve_cholesky(const GramSource& gram, const KernelRegressionOptions& opt, const std::vector<double>& diag,
+                    const std::vector<double>& shift, double mean_diag, const std::vector<double>& y,
+                    const ProcessGrid& grid, Solution& sol, Phases& ph) {
+  const int64_t n = gram.n_train(), nr = static_cast<int64_t>(shift.size());
+  const int nb = opt.block;
+  DistMatrix<double> k(grid, n, n, nb, nb), rhs(grid, n, 1, nb, nb);
+  PhaseClock clock;
+  for (int64_t l = 0; l < nr; ++l) {
+    int info = 1;
+    for (int attempt = 0; attempt <= 10 && info != 0; ++attempt) {
+      sol.jitter[l] = attempt == 0 ? 0.0 : mean_diag * 1e-12 * std::pow(10.0, attempt);
+      if (l > 0 || attempt > 0) sol.flops += gram.flops();
+      clock.start();
+      build_train_kernel(gram, opt.kernel, diag, k);
+      linalg::add_to_diagonal(k, shift[l] + sol.jitter[l]);
+      clock.stop(ph.kernel);
+      clock.start();
+      info = linalg::potrf_lower(k);
+      clock.stop(ph.factor);
+      sol.flops += std::pow(static_cast<double>(n), 3) / 3.0;
+    }
+    if (info != 0) {
+      sol.status[l] = "not-positive-definite";
+      sol.coef.for_each_local([&](int64_t, int64_t j, double& v) { if (j == l) v = std::nan(""); });
+      continue;
+    }
+    if (sol.jitter[l] > 0) sol.status[l] = jitter_status(sol.jitter[l]);
+    clock.start();
+    linalg::fill_columns(rhs, y);
+    linalg::potrs_lower(k, rhs);
+    sol.flops += 2.0 * static_cast<double>(n) * static_cast<double>(n);
+    const std::vector<double> alpha = linalg::gather_column(rhs, 0);
+    sol.coef.for_each_local([&](int64_t i, int64_t j, double& v) { if (j == l) v = alpha[i]; });
+    clock.stop(ph.solve);
+  }
+}
+
+// One eigendecomposition K = Q diag(w) Q^T serves every ridge:
+// alpha = Q diag(1/(w + shift)) Q^T y, and the exact leave-one-out residuals
+// alpha_i / [(K + shift I)^{-1}]_ii. K and Q are freed on return.
+void solve_eigen(const GramSource& gram, const KernelRegressionOptions& opt, const std::vector<double>& diag,
+                 const std::vector<double>& shift, double mean_diag, const std::vector<double>& y_train,
+                 const ProcessGrid& grid, Solution& sol, Phases& ph) {
+  const int64_t n = gram.n_train(), nr = static_cast<int64_t>(shift.size());
+  const int nb = opt.block;
+  PhaseClock clock;
+  std::vector<double> w;
+  DistMatrix<double> q(grid, n, n, nb, nb);
+  {
+    DistMatrix<double> k(grid, n, n, nb, nb);
+    clock.start();
+    build_train_kernel(gram, opt.kernel, diag, k);
+    clock.stop(ph.kernel);
+    clock.start();
+    const int info = linalg::syevd_lower(k, w, q);
+    clock.stop(ph.factor);
+    sol.flops += 4.0 * std::pow(static_cast<double>(n), 3);  // tridiagonalisation + back-transformation (model)
+    if (info != 0) throw RuntimeError(fmt::format("pdsyevd did not converge (info = {})", info));
+  }
+  clock.start();
+  DistMatrix<double> y(grid, n, 1, nb, nb), c(grid, n, 1, nb, nb);
+  linalg::fill_columns(y, y_train);
+  linalg::gemm(Op::T, Op::N, 1.0, q, y, 0.0, c);
+  const std::vector<double> qty = linalg::gather_column(c, 0);
+  // Eigenvalues below this floor (relative to the kernel's scale) are noise.
+  const double floor = mean_diag * 1e-12 * static_cast<double>(n);
+  for (int64_t l = 0; l < nr; ++l)
+    if (w.front() + shift[l] < floor) {
+      sol.jitter[l] = floor - w.front() - shift[l];
+      sol.status[l] = jitter_status(sol.jitter[l]);
+    }
+  DistMatrix<double> scaled(grid, n, nr, nb, nb);
+  scaled.for_each_local([&](int64_t i, int64_t l, double& v) { v = qty[i] / (w[i] + shift[l] + sol.jitter[l]); });
+  linalg::gemm(Op::N, Op::N, 1.0, q, scaled, 0.0, sol.coef);
+  sol.flops += 4.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nr);
+  if (opt.leave_one_out) {
+    // The diagonal of the inverse is sum_k Q_ik^2 / (w_k + s): one product of Q∘Q with the n x L weights.
+    q.for_each_local([](int64_t, int64_t, double& v) { v *= v; });
+    scaled.for_each_local([&](int64_t k, int64_t l, double& v) { v = 1.0 / (w[k] + shift[l] + sol.jitter[l]); });
+    DistMatrix<double> inv_diag(grid, n, nr, nb, nb);
+    linalg::gemm(Op::N, Op::N, 1.0, q, scaled, 0.0, inv_diag);
+    sol.flops += 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nr);
+    for (int64_t lj = 0; lj < sol.coef.local_cols(); ++lj)
+      for (int64_t li = 0; li < sol.coef.local_rows(); ++li) {
+        const double r = sol.coef.local(li, lj) / inv_diag.local(li, lj);
+        sol.loo_sq[sol.coef.global_col(lj)] += r * r;
+      }
+  }
+  clock.stop(ph.solve);
+}
+
 }  // namespace
 
 std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vector<double>& y_train,
@@ -58,120 +177,60 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
   const int64_t n = gram.n_train(), nt = gram.n_test();
   const int64_t nr = static_cast<int64_t>(opt.ridges.size());
   const int nb = opt.block;
-  double flops = gram.flops();
+  if (opt.leave_one_out && opt.solver == KernelSolver::Cholesky)
+    throw InputError("learner.ridge_selection: leave-one-out needs the eigendecomposition; set learner.solver = \"eigen\" or \"auto\"");
+  Phases ph;
+  PhaseClock clock;
 
   // Kernel diagonals and the scale the ridges are relative to.
+  clock.start();
   const std::vector<double> a_train = gram.train_diagonal(), a_test = gram.test_diagonal();
   double mean_diag = 0;
   for (double a : a_train) mean_diag += kernel_value(opt.kernel, a, a, a);
   mean_diag /= static_cast<double>(n);
   if (!(mean_diag > 0)) mean_diag = 1.0;
-
-  DistMatrix<double> k(grid, n, n, nb, nb);
-  DistMatrix<double> coef(grid, n, nr, nb, nb);  // alpha, one column per ridge
-  std::vector<double> shift(static_cast<size_t>(nr)), jitter(static_cast<size_t>(nr), 0.0);
-  std::vector<std::string> status(static_cast<size_t>(nr), "ok");
+  clock.stop(ph.kernel);
+  std::vector<double> shift(static_cast<size_t>(nr));
   for (int64_t l = 0; l < nr; ++l) shift[l] = static_cast<double>(n) * opt.ridges[l] * mean_diag;
 
+  Solution sol(grid, n, nr, nb);
+  sol.flops = gram.flops();
   const bool eigen = opt.solver == KernelSolver::Eigen || opt.leave_one_out ||
                      (opt.solver == KernelSolver::Auto && nr > 1);
-  if (opt.leave_one_out && opt.solver == KernelSolver::Cholesky)
-    throw InputError("learner.ridge_selection: leave-one-out needs the eigendecomposition; set learner.solver = \"eigen\" or \"auto\"");
-  std::vector<double> loo_sq(static_cast<size_t>(nr), 0.0);
-  if (!eigen) {
-    DistMatrix<double> rhs(grid, n, 1, nb, nb);
-    for (int64_t l = 0; l < nr; ++l) {
-      // Jitter in growing steps if the factorisation breaks down; K is rebuilt
-      // each try (cheaper in memory than a copy, and cheap next to potrf).
-      int info = 1;
-      for (int attempt = 0; attempt <= 10 && info != 0; ++attempt) {
-        jitter[l] = attempt == 0 ? 0.0 : mean_diag * 1e-12 * std::pow(10.0, attempt);
-        if (l > 0 || attempt > 0) flops += gram.flops();
-        build_train_kernel(gram, opt.kernel, a_train, k);
-        linalg::add_to_diagonal(k, shift[l] + jitter[l]);
-        info = linalg::potrf_lower(k);
-        flops += std::pow(static_cast<double>(n), 3) / 3.0;
-      }
-      if (info != 0) {
-        status[l] = "not-positive-definite";
-        coef.for_each_local([&](int64_t, int64_t j, double& v) { if (j == l) v = std::nan(""); });
-        continue;
-      }
-      if (jitter[l] > 0) status[l] = jitter_status(jitter[l]);
-      linalg::fill_columns(rhs, y_train);
-      linalg::potrs_lower(k, rhs);
-      flops += 2.0 * static_cast<double>(n) * static_cast<double>(n);
-      const std::vector<double> alpha = linalg::gather_column(rhs, 0);
-      coef.for_each_local([&](int64_t i, int64_t j, double& v) { if (j == l) v = alpha[i]; });
-    }
-  } else {
-    build_train_kernel(gram, opt.kernel, a_train, k);
-    std::vector<double> w;
-    DistMatrix<double> q(grid, n, n, nb, nb);
-    const int info = linalg::syevd_lower(k, w, q);
-    flops += 4.0 * std::pow(static_cast<double>(n), 3);  // tridiagonalisation + back-transformation (model)
-    if (info != 0) throw RuntimeError(fmt::format("pdsyevd did not converge (info = {})", info));
-    DistMatrix<double> y(grid, n, 1, nb, nb), c(grid, n, 1, nb, nb);
-    linalg::fill_columns(y, y_train);
-    linalg::gemm(Op::T, Op::N, 1.0, q, y, 0.0, c);
-    const std::vector<double> qty = linalg::gather_column(c, 0);
-    // Eigenvalues below this floor (relative to the kernel's scale) are noise.
-    const double floor = mean_diag * 1e-12 * static_cast<double>(n);
-    DistMatrix<double> scaled(grid, n, nr, nb, nb);
-    for (int64_t l = 0; l < nr; ++l) {
-      if (w.front() + shift[l] < floor) {
-        jitter[l] = floor - w.front() - shift[l];
-        status[l] = jitter_status(jitter[l]);
-      }
-    }
-    scaled.for_each_local([&](int64_t i, int64_t l, double& v) {
-      v = qty[i] / (w[i] + shift[l] + jitter[l]);
-    });
-    linalg::gemm(Op::N, Op::N, 1.0, q, scaled, 0.0, coef);
-    flops += 4.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nr);
-    if (opt.leave_one_out) {
-      // LOO residual_i = alpha_i / [(K + s I)^{-1}]_ii, with the diagonal of the
-      // inverse sum_k Q_ik^2 / (w_k + s): one product of Q∘Q with the n x L weights.
-      q.for_each_local([](int64_t, int64_t, double& v) { v *= v; });
-      scaled.for_each_local([&](int64_t k, int64_t l, double& v) { v = 1.0 / (w[k] + shift[l] + jitter[l]); });
-      DistMatrix<double> inv_diag(grid, n, nr, nb, nb);
-      linalg::gemm(Op::N, Op::N, 1.0, q, scaled, 0.0, inv_diag);
-      flops += 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nr);
-      for (int64_t lj = 0; lj < coef.local_cols(); ++lj)
-        for (int64_t li = 0; li < coef.local_rows(); ++li) {
-          const double r = coef.local(li, lj) / inv_diag.local(li, lj);
-          loo_sq[coef.global_col(lj)] += r * r;
-        }
-    }
-  }
+  if (eigen) solve_eigen(gram, opt, a_train, shift, mean_diag, y_train, grid, sol, ph);
+  else solve_cholesky(gram, opt, a_train, shift, mean_diag, y_train, grid, sol, ph);
 
   // Training residuals are free: K alpha - y = -(shift + jitter) alpha.
   std::vector<double> train_sq(static_cast<size_t>(nr), 0.0), test_sq(static_cast<size_t>(nr), 0.0);
-  coef.for_each_local([&](int64_t, int64_t l, double& v) {
-    const double r = (shift[l] + jitter[l]) * v;
+  sol.coef.for_each_local([&](int64_t, int64_t l, double& v) {
+    const double r = (shift[l] + sol.jitter[l]) * v;
     train_sq[l] += r * r;
   });
 
-  // Test predictions for every ridge in one product.
-  DistMatrix<double> kt(grid, nt, n, nb, nb), pred(grid, nt, nr, nb, nb);
-  gram.test_gram(kt);
-  apply_kernel(opt.kernel, kt, a_test, a_train, /*lower_only=*/false);
-  linalg::gemm(Op::N, Op::N, 1.0, kt, coef, 0.0, pred);
-  flops += 2.0 * static_cast<double>(nt) * static_cast<double>(n) * static_cast<double>(nr);
-  pred.for_each_local([&](int64_t i, int64_t l, double& v) {
-    const double r = v - f_test[i];
-    test_sq[l] += r * r;
-  });
+  // Test predictions for every ridge in one product (K is freed by now).
+  clock.start();
+  {
+    DistMatrix<double> kt(grid, nt, n, nb, nb), pred(grid, nt, nr, nb, nb);
+    gram.test_gram(kt);
+    apply_kernel(opt.kernel, kt, a_test, a_train, /*lower_only=*/false);
+    linalg::gemm(Op::N, Op::N, 1.0, kt, sol.coef, 0.0, pred);
+    sol.flops += 2.0 * static_cast<double>(nt) * static_cast<double>(n) * static_cast<double>(nr);
+    pred.for_each_local([&](int64_t i, int64_t l, double& v) {
+      const double r = v - f_test[i];
+      test_sq[l] += r * r;
+    });
+  }
+  clock.stop(ph.predict);
 
   std::vector<double> sums(3 * static_cast<size_t>(nr)), total(sums.size());
-  for (int64_t l = 0; l < nr; ++l) sums[l] = train_sq[l], sums[nr + l] = test_sq[l], sums[2 * nr + l] = loo_sq[l];
+  for (int64_t l = 0; l < nr; ++l) sums[l] = train_sq[l], sums[nr + l] = test_sq[l], sums[2 * nr + l] = sol.loo_sq[l];
   boost::mpi::all_reduce(grid.comm(), sums.data(), static_cast<int>(sums.size()), total.data(),
                          std::plus<double>());
-
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  double max_seconds = 0;
-  boost::mpi::all_reduce(grid.comm(), seconds, max_seconds, boost::mpi::maximum<double>());
+  const double local_times[5] = {
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), ph.kernel, ph.factor,
+      ph.solve, ph.predict};
+  double times[5];
+  boost::mpi::all_reduce(grid.comm(), local_times, 5, times, boost::mpi::maximum<double>());
 
   std::vector<FitResult> rows(static_cast<size_t>(nr));
   for (int64_t l = 0; l < nr; ++l) {
@@ -179,11 +238,15 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
     r.ridge = opt.ridges[l];
     r.train_error = total[l] / static_cast<double>(n) / target_variance;
     r.test_error = total[nr + l] / static_cast<double>(nt) / target_variance;
-    r.seconds = max_seconds;
-    r.flops = flops;
-    r.status = status[l];
-    r.extra["jitter"] = jitter[l];
-    if (status[l] == "not-positive-definite") r.train_error = r.test_error = std::nan("");
+    r.seconds = times[0];
+    r.flops = sol.flops;
+    r.status = sol.status[l];
+    r.extra["jitter"] = sol.jitter[l];
+    r.extra["seconds_kernel"] = times[1];
+    r.extra["seconds_factor"] = times[2];
+    r.extra["seconds_solve"] = times[3];
+    r.extra["seconds_predict"] = times[4];
+    if (sol.status[l] == "not-positive-definite") r.train_error = r.test_error = std::nan("");
   }
   if (opt.leave_one_out) {
     int64_t best = 0;
