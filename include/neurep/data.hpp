@@ -28,6 +28,7 @@ class Dataset {
   Dataset(const DataConfig& config, int d, const RandomStreams& streams);
 
   int dim() const { return d_; }
+  const DataConfig& config() const { return config_; }
   // Row i of the inputs of a split, x (length d).
   void input(Split split, int64_t i, double* x) const;
   // The (normalised) noise-free target f*(x).

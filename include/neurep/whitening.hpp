@@ -1,0 +1,61 @@
+// The whitening of the random features (SPEC 1.2), a fixed affine map
+// estimated once from fresh unlabelled inputs and then applied unchanged to
+// training, test and any later inputs:
+//   zca:    h = S^{-1/2} (g - mu),   S = Sigma + r I,  r = eps tr(Sigma)/D,
+//   center: h = (g - mu)/sqrt(D),
+//   none:   h = g/sqrt(D),
+// with mu and Sigma the sample mean and covariance (divisor N) of g over the
+// N unlabelled inputs. Sigma is one pdgemm of the centred features, S^{-1/2}
+// comes from one pdsyevd, and applying it is one pdgemm; all matrices keep
+// samples along grid rows and units along grid columns.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "neurep/dist_matrix.hpp"
+
+namespace neurep {
+
+enum class WhitenKind { Zca, Center, None };
+
+// "zca" | "center" | "none"; InputError naming representation.whiten otherwise.
+WhitenKind parse_whiten(const std::string& name);
+std::string whiten_name(WhitenKind kind);
+
+class Whitening {
+ public:
+  // `none`: no statistics (width D only). Not collective.
+  explicit Whitening(int64_t width);
+  // `center` or `zca` from the N x D unlabelled features g_unl (N >= 2);
+  // `ridge_eps` is eps above. Collective over g_unl's grid.
+  Whitening(WhitenKind kind, const DistMatrix<double>& g_unl, double ridge_eps);
+
+  WhitenKind kind() const { return kind_; }
+  int64_t width() const { return width_; }
+  // mu, replicated (empty for none).
+  const std::vector<double>& mean() const { return mean_; }
+  // S^{-1/2} (D x D, symmetric up to rounding); null unless zca.
+  const DistMatrix<double>* matrix() const { return matrix_.get(); }
+  // Eigenvalues of Sigma, ascending, and the absolute ridge r (zca only).
+  const std::vector<double>& eigenvalues() const { return eigenvalues_; }
+  double ridge() const { return ridge_; }
+
+  // h for the rows of g (n x D); g is consumed. Collective (zca: one pdgemm).
+  DistMatrix<double> apply(DistMatrix<double> g) const;
+
+ private:
+  WhitenKind kind_;
+  int64_t width_;
+  std::vector<double> mean_;
+  std::unique_ptr<DistMatrix<double>> matrix_;
+  std::vector<double> eigenvalues_;
+  double ridge_ = 0;
+};
+
+// Column means of a distributed matrix, replicated. Collective.
+std::vector<double> column_means(const DistMatrix<double>& a);
+
+}  // namespace neurep
