@@ -1,0 +1,238 @@
+// Two-layer networks around a random initialisation, trained by full-batch
+// gradient descent (SPEC 1.3, learner = "taylor"):
+//   order 1:      f(u) = (1/sqrt m)     sum_r a_r sigma'(w0_r.u)  (w_r.u)
+//   order 2:      f(u) = (1/(2 sqrt m)) sum_r a_r sigma''(w0_r.u) (w_r.u)^2     (Quad)
+//   order "full": f(u) = (1/sqrt m)     sum_r a_r [sigma((w0_r + s_r w_r).u) - sigma(w0_r.u)]
+// with loss L(W) = (1/2 n_fit) sum_i (f(u_i) - y_i)^2 + lambda ||W||_{2,4}^k
+// + (weight_decay/2) ||W||_F^2, ||W||_{2,4} = (sum_r |w_r|^4)^{1/4}.
+//
+// Layout (SPEC 2.1). The input U (n x q) has samples along grid rows and
+// coordinates along grid columns. W, W_0 and the gradient G (m x q) are
+// ordinary DistMatrix objects with the *same* blocks: hidden units along grid
+// rows, input coordinates along grid columns. Then each product is one PBLAS
+// call on the block-cyclic layout, with no redistribution:
+//   Z = U W^T  (n x m; pdgemm N,T): samples along grid rows, units along grid columns,
+//   G = E^T U  (m x q; pdgemm T,N): the sum over samples happens inside pdgemm.
+// Everything between them is elementwise on the local blocks of Z and Z_0 =
+// U W_0^T (computed once per data set). Per-sample outputs are local partial
+// sums over the units a rank holds, all-reduced over grid.row_comm() (the
+// ranks sharing those samples). Per-unit norms of W are reduced over the same
+// row communicator (the ranks sharing those units). A step costs 4 n m q flops.
+//
+// Random quantities are pure functions of the streams (random.hpp), and each
+// rank fills only its own blocks: W_0(r, j) = g(TaylorInit, r, j)/sqrt(q);
+// W(r, j) = init_scale g(InitialMovement, r, j)/sqrt(q) at the start;
+// a_r = +1 for r < ceil(m/2) and -1 after (balanced) or sign(OutputSigns, r, 0);
+// s_r at step k = sign(SignFlips, r, 0, k). So training is the same on every
+// grid up to floating-point reassociation.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "neurep/config.hpp"
+#include "neurep/dist_matrix.hpp"
+#include "neurep/learner.hpp"
+#include "neurep/random.hpp"
+
+namespace neurep {
+
+enum class TaylorOrder { Linear, Quadratic, Full };
+enum class Activation { Quadratic, Relu2, Relu, Tanh, Softplus };
+enum class Schedule { Constant, Cosine, Linear };
+
+// sigma^{(k)}(t) for k = 0, 1, 2:
+//   quadratic t^2/2 | relu2 relu(t)^2/2 | relu max(t, 0) | tanh | softplus log(1 + e^t).
+// At the kinks (t = 0) the right derivative is taken. Pure.
+double activation(Activation sigma, int derivative, double t);
+
+struct TaylorOptions {
+  TaylorOrder order = TaylorOrder::Quadratic;
+  Activation activation = Activation::Quadratic;
+  int64_t width = 512;  // m
+  bool sign_randomization = false;
+  double init_scale = 0.1;
+  bool random_output_signs = false;  // else balanced
+  double regularizer = 0.0;          // lambda of ||W||_{2,4}^k
+  int reg_power = 4;                 // k
+  double weight_decay = 0.0;
+  double learning_rate = 0.1;
+  double momentum = 0.0;  // heavy ball: v <- momentum v + G, W <- W - eta_t v
+  Schedule schedule = Schedule::Constant;
+  int64_t steps = 2000;
+  int64_t eval_every = 50;
+  double validation_fraction = 0.0;
+  int64_t patience = 0;  // evaluations without improvement before stopping; 0 = never
+  int block = 128;
+};
+
+// The options of [learner] (validated by parse_config) at input dimension d;
+// width is an expression of d. Throws InputError naming the key. Pure.
+TaylorOptions taylor_options(const LearnerConfig& config, int d, int block);
+// "1", "2" or "full", as in the configuration and the learner label.
+std::string order_name(TaylorOrder order);
+// eta_t of the schedule: constant; cosine eta (1 + cos(pi t/T))/2; linear eta (1 - t/T).
+double learning_rate_at(const TaylorOptions& options, int64_t step);
+
+// Which signs s_r the full network uses in a forward pass: those drawn for a
+// training step (>= 0), or kEvaluationSigns: s = 1 without sign
+// randomisation, and with it the average over s_r = +-1 of the network,
+// (sigma(z0 + z) + sigma(z0 - z))/2 - sigma(z0) per unit, the deterministic
+// predictor the randomised coupling trains (its linear term cancels).
+// Orders 1 and 2 ignore the signs.
+constexpr int64_t kEvaluationSigns = -1;
+
+// The fixed part of the network: W_0, the output signs a and the options.
+// Constructing it draws W_0 on this rank's blocks only: not collective.
+class TaylorModel {
+ public:
+  TaylorModel(const TaylorOptions& options, int64_t q, const RandomStreams& streams,
+              const ProcessGrid& grid);
+
+  const TaylorOptions& options() const { return options_; }
+  const ProcessGrid& grid() const { return *grid_; }
+  int64_t width() const { return options_.width; }  // m
+  int64_t dim() const { return q_; }                // q
+  const DistMatrix<double>& w0() const { return w0_; }
+  double output_sign(int64_t r) const { return a_[static_cast<size_t>(r)]; }
+  // s_r for a training step (1 without sign randomisation). Pure.
+  double sign_flip(int64_t r, int64_t step) const;
+
+  // New m x q matrices in W's layout. Not collective.
+  DistMatrix<double> zero_movement() const;
+  DistMatrix<double> initial_movement() const;  // rows ~ N(0, init_scale^2 I/q)
+
+ private:
+  TaylorOptions options_;
+  int64_t q_;
+  RandomStreams streams_;
+  const ProcessGrid* grid_;
+  DistMatrix<double> w0_;
+  std::vector<double> a_;  // replicated: m numbers
+};
+
+// A data set U prepared for a model: Z_0 = U W_0^T is computed once and
+// reduced to what the order needs (a_r sigma'(z0)/sqrt m, a_r sigma''(z0)/sqrt m,
+// or Z_0 itself and the per-sample constant of the full network). Holds a
+// work matrix Z (n x m) that a forward pass fills and backward() reuses.
+// Keeps references to the model and to U: both must outlive it.
+class TaylorBatch {
+ public:
+  // Collective: one pdgemm.
+  TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u);
+
+  const TaylorModel& model() const { return model_; }
+  int64_t size() const { return u_.rows(); }
+  const DistMatrix<double>& inputs() const { return u_; }
+  // Global sample index of each local row of U (the order outputs() uses).
+  const std::vector<int64_t>& samples() const { return samples_; }
+
+  // f(u_i) at movement W for the samples of this rank's grid row, indexed by
+  // local row; every rank of a grid row gets the same numbers. Collective
+  // (one pdgemm, one all-reduce over the grid row).
+  const std::vector<double>& outputs(const DistMatrix<double>& w, int64_t signs);
+  // f(u_i) for every sample, on every rank (tests, diagnostics). Collective.
+  std::vector<double> predictions(const DistMatrix<double>& w, int64_t signs);
+  // grad = sum_i c_i grad_W f(u_i) at the W and training-step signs of the
+  // last outputs() call, c indexed by local row like outputs(). The work
+  // matrix is consumed: call outputs() again before another backward().
+  // Collective (one pdgemm).
+  void backward(const std::vector<double>& c, DistMatrix<double>& grad);
+
+  // Flops of one forward (and of one backward): 2 n m q.
+  double pass_flops() const;
+
+ private:
+  const TaylorModel& model_;
+  const DistMatrix<double>& u_;
+  std::vector<int64_t> samples_;
+  DistMatrix<double> cache_;  // order 1/2: a_r sigma^{(order)}(z0)/sqrt m; full: Z_0
+  std::vector<double> f0_;    // full: (1/sqrt m) sum_r a_r sigma(z0_ir), by local row
+  DistMatrix<double> z_;      // Z = U W^T of the last forward pass
+  std::vector<double> out_;
+  int64_t z_signs_ = kEvaluationSigns;
+  bool z_valid_ = false;
+};
+
+// ||W||_{2,4} = (sum_r |w_r|^4)^{1/4}. Collective.
+double norm_24(const DistMatrix<double>& w);
+
+// L(W) on the first n_fit samples of `batch` (labels y, replicated, indexed
+// by global sample) at the signs of `step`; with `grad`, also dL/dW (needs a
+// training step >= 0 or a model without sign flips). Collective.
+double taylor_objective(TaylorBatch& batch, const std::vector<double>& y, int64_t n_fit,
+                        const DistMatrix<double>& w, int64_t step, DistMatrix<double>* grad);
+
+// Evaluations, one entry per evaluation step (step 0, every eval_every, the
+// last). train_loss is L(W); the errors are mean squared errors divided by
+// the target variance (validation: NaN without a validation split).
+struct TrainingCurve {
+  std::vector<double> step, train_loss, train_error, validation_error, test_error, weight_norm;
+};
+
+// Everything the training loop carries from one step to the next: what a
+// checkpoint has to save to resume bit-identically.
+struct TrainerState {
+  // Starts at step 0 from the movement `start`, with zero momentum.
+  explicit TrainerState(const DistMatrix<double>& start) : w(start), velocity(start), best_w(start) {
+    velocity.fill(0.0);
+  }
+
+  int64_t step = 0;                // steps taken; W is the movement after them
+  DistMatrix<double> w, velocity;  // movement and heavy-ball buffer (m x q)
+  DistMatrix<double> best_w;       // W at the reported evaluation so far
+  int64_t best_evaluation = -1;    // its index in the curve
+  int64_t evaluations_since_best = 0;
+  TrainingCurve curve;
+  bool finished = false, diverged = false, stopped_early = false;
+  double seconds = 0, flops = 0;  // spent so far (seconds: this rank's)
+};
+
+// Called after every step with the state (a checkpoint or a stop check can go here).
+using StepHook = std::function<void(const TrainerState&)>;
+
+// Gradient descent on one data set. The validation split is the last
+// floor(validation_fraction n) training points (so for nested training sets
+// it is always the latest points); with it, errors are reported at the best
+// validation evaluation and training stops after `patience` evaluations
+// without improvement. Without it, at the last evaluation. A non-finite loss
+// ends training with status "diverged" and NaN errors.
+class TaylorTrainer {
+ public:
+  // Collective: prepares the training and test batches (two pdgemm). The
+  // matrices and vectors `data` refers to must outlive the trainer.
+  TaylorTrainer(const LearnerData& data, const TaylorOptions& options, const RandomStreams& streams,
+                const ProcessGrid& grid);
+
+  // Step 0: W = the initial movement. Not collective.
+  TrainerState initial_state() const;
+  // Trains from `state` until finished. Collective.
+  void run(TrainerState& state, const StepHook& hook = {});
+  // The results row of a finished state: errors at the reported evaluation,
+  // status, ridge = the regulariser lambda, and in `extra` m, learning_rate,
+  // steps_run, best_step, validation_error, weight_norm. Collective (seconds
+  // are the slowest rank's).
+  FitResult result(const TrainerState& state) const;
+
+  int64_t n_fit() const { return n_fit_; }
+  const TaylorModel& model() const { return model_; }
+
+ private:
+  void evaluate(TrainerState& state);
+
+  LearnerData data_;  // references to the caller's inputs and labels
+  TaylorOptions options_;
+  TaylorModel model_;
+  TaylorBatch train_, test_;
+  int64_t n_fit_;
+};
+
+// Convenience: initial_state, run, result; the curve into `curve` if given. Collective.
+FitResult train_taylor(const LearnerData& data, const TaylorOptions& options,
+                       const RandomStreams& streams, const ProcessGrid& grid,
+                       TrainingCurve* curve = nullptr, const StepHook& hook = {});
+
+}  // namespace neurep

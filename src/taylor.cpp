@@ -1,0 +1,458 @@
+#include "neurep/taylor.hpp"
+
+#include <boost/mpi/collectives.hpp>
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <functional>
+
+#include "neurep/errors.hpp"
+#include "neurep/expression.hpp"
+#include "neurep/linalg.hpp"
+
+namespace neurep {
+
+using linalg::Op;
+
+double activation(Activation sigma, int derivative, double t) {
+  switch (sigma) {
+    case Activation::Quadratic:
+      return derivative == 0 ? 0.5 * t * t : derivative == 1 ? t : 1.0;
+    case Activation::Relu2: {
+      const double r = t > 0 ? t : 0.0;
+      return derivative == 0 ? 0.5 * r * r : derivative == 1 ? r : (t >= 0 ? 1.0 : 0.0);
+    }
+    case Activation::Relu:
+      return derivative == 0 ? (t > 0 ? t : 0.0) : derivative == 1 ? (t >= 0 ? 1.0 : 0.0) : 0.0;
+    case Activation::Tanh: {
+      const double th = std::tanh(t);
+      return derivative == 0 ? th : derivative == 1 ? 1 - th * th : -2 * th * (1 - th * th);
+    }
+    case Activation::Softplus: {
+      if (derivative == 0) return t > 0 ? t + std::log1p(std::exp(-t)) : std::log1p(std::exp(t));
+      const double s = 1.0 / (1.0 + std::exp(-t));
+      return derivative == 1 ? s : s * (1 - s);
+    }
+  }
+  return 0.0;
+}
+
+namespace {
+
+template <typename E>
+E pick(const std::string& key, const std::string& value,
+       const std::vector<std::pair<const char*, E>>& choices) {
+  std::string accepted;
+  for (const auto& [name, e] : choices) {
+    if (value == name) return e;
+    accepted += (accepted.empty() ? "" : ", ") + std::string(name);
+  }
+  throw InputError(fmt::format("{}: unknown value \"{}\"; accepted: {}", key, value, accepted));
+}
+
+// Sums of squared differences f_i - target_i over this batch's samples below
+// and from `split`, over all samples of the grid. Collective.
+std::pair<double, double> squared_errors(const TaylorBatch& batch, const std::vector<double>& f,
+                                         const std::vector<double>& target, int64_t split) {
+  double sums[2] = {0, 0}, total[2];
+  const auto& samples = batch.samples();
+  for (size_t li = 0; li < samples.size(); ++li) {
+    const double r = f[li] - target[static_cast<size_t>(samples[li])];
+    sums[samples[li] < split ? 0 : 1] += r * r;
+  }
+  // Ranks of one grid row hold the same samples: summing down a grid column counts each once.
+  boost::mpi::all_reduce(batch.inputs().grid().col_comm(), sums, 2, total, std::plus<double>());
+  return {total[0], total[1]};
+}
+
+// |w_r|^2 for this rank's rows of W, by local row. Collective over the grid row.
+std::vector<double> unit_norms_squared(const DistMatrix<double>& w) {
+  std::vector<double> part(static_cast<size_t>(w.local_rows()), 0.0), total(part.size());
+  for (int64_t lj = 0; lj < w.local_cols(); ++lj)
+    for (int64_t li = 0; li < w.local_rows(); ++li) part[li] += w.local(li, lj) * w.local(li, lj);
+  boost::mpi::all_reduce(w.grid().row_comm(), part.data(), static_cast<int>(part.size()),
+                         total.data(), std::plus<double>());
+  return total;
+}
+
+// The regularisers lambda ||W||_{2,4}^k + (wd/2) ||W||_F^2 and what their gradient needs.
+struct Penalty {
+  double value = 0;
+  double norm4 = 0;              // sum_r |w_r|^4
+  std::vector<double> unit_sq;   // |w_r|^2 by local row
+};
+
+Penalty penalty(const TaylorOptions& opt, const DistMatrix<double>& w) {
+  Penalty p;
+  p.unit_sq = unit_norms_squared(w);
+  double local[2] = {0, 0}, total[2];  // sum |w_r|^4, sum |w_r|^2 over this grid row's units
+  for (double s : p.unit_sq) local[0] += s * s, local[1] += s;
+  boost::mpi::all_reduce(w.grid().col_comm(), local, 2, total, std::plus<double>());
+  p.norm4 = total[0];
+  p.value = opt.regularizer * std::pow(p.norm4, opt.reg_power / 4.0) + 0.5 * opt.weight_decay * total[1];
+  return p;
+}
+
+}  // namespace
+
+TaylorOptions taylor_options(const LearnerConfig& c, int d, int block) {
+  TaylorOptions o;
+  o.order = pick<TaylorOrder>("learner.order", c.order,
+                              {{"1", TaylorOrder::Linear}, {"2", TaylorOrder::Quadratic}, {"full", TaylorOrder::Full}});
+  o.activation = pick<Activation>("learner.activation", c.activation,
+                                  {{"quadratic", Activation::Quadratic}, {"relu2", Activation::Relu2},
+                                   {"relu", Activation::Relu}, {"tanh", Activation::Tanh},
+                                   {"softplus", Activation::Softplus}});
+  o.schedule = pick<Schedule>("learner.schedule", c.schedule,
+                              {{"constant", Schedule::Constant}, {"cosine", Schedule::Cosine}, {"linear", Schedule::Linear}});
+  o.random_output_signs = pick<bool>("learner.output_signs", c.output_signs, {{"balanced", false}, {"random", true}});
+  o.width = evaluate_size(c.width, d, "learner.width");
+  o.sign_randomization = c.sign_randomization;
+  o.init_scale = c.init_scale;
+  o.regularizer = c.regularizer;
+  o.reg_power = c.reg_power;
+  o.weight_decay = c.weight_decay;
+  o.learning_rate = c.learning_rate;
+  o.momentum = c.momentum;
+  o.steps = c.steps;
+  o.eval_every = c.eval_every;
+  o.validation_fraction = c.validation_fraction;
+  o.patience = c.patience;
+  o.block = block;
+  return o;
+}
+
+std::string order_name(TaylorOrder order) {
+  switch (order) {
+    case TaylorOrder::Linear: return "1";
+    case TaylorOrder::Quadratic: return "2";
+    case TaylorOrder::Full: return "full";
+  }
+  return "?";
+}
+
+double learning_rate_at(const TaylorOptions& o, int64_t step) {
+  const double x = o.steps > 0 ? static_cast<double>(step) / static_cast<double>(o.steps) : 0.0;
+  switch (o.schedule) {
+    case Schedule::Constant: return o.learning_rate;
+    case Schedule::Cosine: return o.learning_rate * 0.5 * (1.0 + std::cos(M_PI * x));
+    case Schedule::Linear: return o.learning_rate * (1.0 - x);
+  }
+  return o.learning_rate;
+}
+
+// ---------------------------------------------------------------------------
+// TaylorModel
+
+TaylorModel::TaylorModel(const TaylorOptions& options, int64_t q, const RandomStreams& streams,
+                         const ProcessGrid& grid)
+    : options_(options), q_(q), streams_(streams), grid_(&grid),
+      w0_(grid, options.width, q, options.block, options.block) {
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q));
+  w0_.for_each_local([&](int64_t r, int64_t j, double& v) {
+    v = scale * streams_.gaussian(Stream::TaylorInit, static_cast<uint64_t>(r), static_cast<uint64_t>(j));
+  });
+  const int64_t m = options.width;
+  a_.resize(static_cast<size_t>(m));
+  for (int64_t r = 0; r < m; ++r)
+    a_[r] = options.random_output_signs ? streams_.sign(Stream::OutputSigns, static_cast<uint64_t>(r), 0)
+                                        : (r < (m + 1) / 2 ? 1.0 : -1.0);
+}
+
+double TaylorModel::sign_flip(int64_t r, int64_t step) const {
+  if (!options_.sign_randomization) return 1.0;
+  return streams_.sign(Stream::SignFlips, static_cast<uint64_t>(r), 0, static_cast<uint64_t>(step));
+}
+
+DistMatrix<double> TaylorModel::zero_movement() const {
+  return DistMatrix<double>(*grid_, options_.width, q_, options_.block, options_.block);
+}
+
+DistMatrix<double> TaylorModel::initial_movement() const {
+  DistMatrix<double> w = zero_movement();
+  const double scale = options_.init_scale / std::sqrt(static_cast<double>(q_));
+  if (scale != 0.0)
+    w.for_each_local([&](int64_t r, int64_t j, double& v) {
+      v = scale * streams_.gaussian(Stream::InitialMovement, static_cast<uint64_t>(r), static_cast<uint64_t>(j));
+    });
+  return w;
+}
+
+// ---------------------------------------------------------------------------
+// TaylorBatch
+
+TaylorBatch::TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u)
+    : model_(model), u_(u),
+      cache_(u.grid(), u.rows(), model.width(), u.row_block(), model.w0().row_block()),
+      z_(u.grid(), u.rows(), model.width(), u.row_block(), model.w0().row_block()) {
+  if (u.cols() != model.dim() || u.col_block() != model.w0().col_block() || &u.grid() != &model.grid())
+    throw RuntimeError(fmt::format("TaylorBatch: inputs {} x {} (column block {}) do not fit a model of "
+                                   "dimension {} (block {}) on the same grid",
+                                   u.rows(), u.cols(), u.col_block(), model.dim(), model.w0().col_block()));
+  samples_.resize(static_cast<size_t>(u.local_rows()));
+  for (int64_t li = 0; li < u.local_rows(); ++li) samples_[li] = u.global_row(li);
+
+  linalg::gemm(Op::N, Op::T, 1.0, u_, model_.w0(), 0.0, cache_);  // Z_0
+  const TaylorOptions& opt = model_.options();
+  const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model_.width()));
+  if (opt.order == TaylorOrder::Full) {
+    std::vector<double> part(samples_.size(), 0.0);
+    f0_.resize(samples_.size());
+    for (int64_t lj = 0; lj < cache_.local_cols(); ++lj) {
+      const double ar = model_.output_sign(cache_.global_col(lj)) * inv_sqrt_m;
+      for (int64_t li = 0; li < cache_.local_rows(); ++li)
+        part[li] += ar * activation(opt.activation, 0, cache_.local(li, lj));
+    }
+    boost::mpi::all_reduce(u.grid().row_comm(), part.data(), static_cast<int>(part.size()), f0_.data(),
+                           std::plus<double>());
+  } else {
+    const int derivative = opt.order == TaylorOrder::Linear ? 1 : 2;
+    cache_.for_each_local([&](int64_t, int64_t r, double& v) {
+      v = model_.output_sign(r) * inv_sqrt_m * activation(opt.activation, derivative, v);
+    });
+  }
+}
+
+double TaylorBatch::pass_flops() const {
+  return 2.0 * static_cast<double>(u_.rows()) * static_cast<double>(model_.width()) *
+         static_cast<double>(u_.cols());
+}
+
+const std::vector<double>& TaylorBatch::outputs(const DistMatrix<double>& w, int64_t signs) {
+  linalg::gemm(Op::N, Op::T, 1.0, u_, w, 0.0, z_);
+  const TaylorOptions& opt = model_.options();
+  const int64_t lr = z_.local_rows(), lc = z_.local_cols();
+  std::vector<double> part(static_cast<size_t>(lr), 0.0);
+  switch (opt.order) {
+    case TaylorOrder::Linear:
+      for (int64_t lj = 0; lj < lc; ++lj)
+        for (int64_t li = 0; li < lr; ++li) part[li] += cache_.local(li, lj) * z_.local(li, lj);
+      break;
+    case TaylorOrder::Quadratic:
+      for (int64_t lj = 0; lj < lc; ++lj)
+        for (int64_t li = 0; li < lr; ++li) {
+          const double z = z_.local(li, lj);
+          part[li] += 0.5 * cache_.local(li, lj) * z * z;
+        }
+      break;
+    case TaylorOrder::Full: {
+      const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model_.width()));
+      const bool averaged = signs < 0 && opt.sign_randomization;
+      for (int64_t lj = 0; lj < lc; ++lj) {
+        const int64_t r = z_.global_col(lj);
+        const double ar = model_.output_sign(r) * inv_sqrt_m;
+        const double s = signs < 0 ? 1.0 : model_.sign_flip(r, signs);
+        for (int64_t li = 0; li < lr; ++li) {
+          const double z0 = cache_.local(li, lj), z = z_.local(li, lj);
+          part[li] += averaged ? 0.5 * ar * (activation(opt.activation, 0, z0 + z) + activation(opt.activation, 0, z0 - z))
+                               : ar * activation(opt.activation, 0, z0 + s * z);
+        }
+      }
+      break;
+    }
+  }
+  out_.assign(part.size(), 0.0);
+  boost::mpi::all_reduce(u_.grid().row_comm(), part.data(), static_cast<int>(part.size()), out_.data(),
+                         std::plus<double>());
+  if (opt.order == TaylorOrder::Full)
+    for (size_t li = 0; li < out_.size(); ++li) out_[li] -= f0_[li];
+  z_signs_ = signs;
+  z_valid_ = true;
+  return out_;
+}
+
+std::vector<double> TaylorBatch::predictions(const DistMatrix<double>& w, int64_t signs) {
+  const std::vector<double>& f = outputs(w, signs);
+  std::vector<double> part(static_cast<size_t>(size()), 0.0), all(part.size());
+  if (u_.grid().col() == 0)  // one copy of each grid row's outputs
+    for (size_t li = 0; li < f.size(); ++li) part[static_cast<size_t>(samples_[li])] = f[li];
+  boost::mpi::all_reduce(u_.grid().comm(), part.data(), static_cast<int>(part.size()), all.data(),
+                         std::plus<double>());
+  return all;
+}
+
+void TaylorBatch::backward(const std::vector<double>& c, DistMatrix<double>& grad) {
+  const TaylorOptions& opt = model_.options();
+  if (!z_valid_) throw RuntimeError("TaylorBatch::backward without a forward pass before it");
+  if (opt.order == TaylorOrder::Full && opt.sign_randomization && z_signs_ < 0)
+    throw RuntimeError("TaylorBatch::backward: the sign-averaged network is for evaluation only");
+  const int64_t lr = z_.local_rows(), lc = z_.local_cols();
+  // E = df_i/dz_ir c_i, in place of Z; then grad = E^T U.
+  switch (opt.order) {
+    case TaylorOrder::Linear:
+      for (int64_t lj = 0; lj < lc; ++lj)
+        for (int64_t li = 0; li < lr; ++li) z_.local(li, lj) = c[li] * cache_.local(li, lj);
+      break;
+    case TaylorOrder::Quadratic:
+      for (int64_t lj = 0; lj < lc; ++lj)
+        for (int64_t li = 0; li < lr; ++li) z_.local(li, lj) *= c[li] * cache_.local(li, lj);
+      break;
+    case TaylorOrder::Full: {
+      const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model_.width()));
+      for (int64_t lj = 0; lj < lc; ++lj) {
+        const int64_t r = z_.global_col(lj);
+        const double s = z_signs_ < 0 ? 1.0 : model_.sign_flip(r, z_signs_);
+        const double ars = model_.output_sign(r) * inv_sqrt_m * s;
+        for (int64_t li = 0; li < lr; ++li) {
+          double& z = z_.local(li, lj);
+          z = c[li] * ars * activation(opt.activation, 1, cache_.local(li, lj) + s * z);
+        }
+      }
+      break;
+    }
+  }
+  linalg::gemm(Op::T, Op::N, 1.0, z_, u_, 0.0, grad);
+  z_valid_ = false;
+}
+
+// ---------------------------------------------------------------------------
+// Loss
+
+double norm_24(const DistMatrix<double>& w) { return std::pow(penalty(TaylorOptions{}, w).norm4, 0.25); }
+
+double taylor_objective(TaylorBatch& batch, const std::vector<double>& y, int64_t n_fit,
+                        const DistMatrix<double>& w, int64_t step, DistMatrix<double>* grad) {
+  const TaylorOptions& opt = batch.model().options();
+  const std::vector<double>& f = batch.outputs(w, step);
+  const double fit_sq = squared_errors(batch, f, y, n_fit).first;
+  const Penalty pen = penalty(opt, w);
+  const double loss = fit_sq / (2.0 * static_cast<double>(n_fit)) + pen.value;
+  if (!grad) return loss;
+
+  std::vector<double> c(f.size(), 0.0);
+  const auto& samples = batch.samples();
+  for (size_t li = 0; li < f.size(); ++li)
+    if (samples[li] < n_fit) c[li] = (f[li] - y[static_cast<size_t>(samples[li])]) / static_cast<double>(n_fit);
+  batch.backward(c, *grad);
+
+  // d/dw_r of lambda N^{k/4}, N = sum_r |w_r|^4: lambda k N^{k/4 - 1} |w_r|^2 w_r; of (wd/2)|W|^2: wd w_r.
+  const double reg = opt.regularizer > 0 && pen.norm4 > 0
+                         ? opt.regularizer * opt.reg_power * std::pow(pen.norm4, opt.reg_power / 4.0 - 1.0)
+                         : 0.0;
+  if (reg != 0.0 || opt.weight_decay != 0.0)
+    for (int64_t lj = 0; lj < grad->local_cols(); ++lj)
+      for (int64_t li = 0; li < grad->local_rows(); ++li)
+        grad->local(li, lj) += (reg * pen.unit_sq[li] + opt.weight_decay) * w.local(li, lj);
+  return loss;
+}
+
+// ---------------------------------------------------------------------------
+// Training
+
+namespace {
+int64_t validation_size(const TaylorOptions& o, int64_t n) {
+  return static_cast<int64_t>(std::floor(o.validation_fraction * static_cast<double>(n)));
+}
+}  // namespace
+
+TaylorTrainer::TaylorTrainer(const LearnerData& data, const TaylorOptions& options,
+                             const RandomStreams& streams, const ProcessGrid& grid)
+    : data_(data), options_(options), model_(options, data.u_train.cols(), streams, grid),
+      train_(model_, data.u_train), test_(model_, data.u_test),
+      n_fit_(data.u_train.rows() - validation_size(options, data.u_train.rows())) {
+  if (static_cast<int64_t>(data.y_train.size()) != data.u_train.rows() ||
+      static_cast<int64_t>(data.f_test.size()) != data.u_test.rows())
+    throw RuntimeError("TaylorTrainer: labels and inputs differ in length");
+}
+
+TrainerState TaylorTrainer::initial_state() const { return TrainerState(model_.initial_movement()); }
+
+void TaylorTrainer::evaluate(TrainerState& s) {
+  const int64_t n = train_.size(), n_val = n - n_fit_, nt = test_.size();
+  const double var = data_.target_variance;
+  const auto [fit_sq, val_sq] = squared_errors(train_, train_.outputs(s.w, kEvaluationSigns), data_.y_train, n_fit_);
+  const double test_sq = squared_errors(test_, test_.outputs(s.w, kEvaluationSigns), data_.f_test, nt).first;
+  const Penalty pen = penalty(options_, s.w);
+  s.flops += train_.pass_flops() + test_.pass_flops();
+
+  TrainingCurve& c = s.curve;
+  c.step.push_back(static_cast<double>(s.step));
+  c.train_loss.push_back(fit_sq / (2.0 * static_cast<double>(n_fit_)) + pen.value);
+  c.train_error.push_back(fit_sq / static_cast<double>(n_fit_) / var);
+  c.validation_error.push_back(n_val > 0 ? val_sq / static_cast<double>(n_val) / var : std::nan(""));
+  c.test_error.push_back(test_sq / static_cast<double>(nt) / var);
+  c.weight_norm.push_back(std::pow(pen.norm4, 0.25));
+  const int64_t e = static_cast<int64_t>(c.step.size()) - 1;
+
+  if (!std::isfinite(c.train_loss.back()) || !std::isfinite(c.test_error.back())) {
+    s.diverged = s.finished = true;
+    return;
+  }
+  // Without validation the latest evaluation is the reported one.
+  if (n_val == 0 || s.best_evaluation < 0 || c.validation_error[e] < c.validation_error[s.best_evaluation]) {
+    s.best_evaluation = e;
+    s.best_w = s.w;
+    s.evaluations_since_best = 0;
+  } else if (++s.evaluations_since_best >= options_.patience && options_.patience > 0) {
+    s.stopped_early = s.finished = true;
+  }
+}
+
+void TaylorTrainer::run(TrainerState& s, const StepHook& hook) {
+  const auto t0 = std::chrono::steady_clock::now();
+  DistMatrix<double> grad = model_.zero_movement();
+  const double mu = options_.momentum;
+  while (!s.finished) {
+    const int64_t t = s.step;
+    if (t % options_.eval_every == 0 || t >= options_.steps) {
+      evaluate(s);
+      if (s.finished) break;
+    }
+    if (t >= options_.steps) {
+      s.finished = true;
+      break;
+    }
+    const double loss = taylor_objective(train_, data_.y_train, n_fit_, s.w, t, &grad);
+    s.flops += 2.0 * train_.pass_flops();
+    if (!std::isfinite(loss)) {
+      evaluate(s);  // the curve shows where it happened
+      s.diverged = s.finished = true;
+      break;
+    }
+    const double eta = learning_rate_at(options_, t);
+    for (int64_t lj = 0; lj < grad.local_cols(); ++lj)
+      for (int64_t li = 0; li < grad.local_rows(); ++li) {
+        double& v = s.velocity.local(li, lj);
+        v = mu * v + grad.local(li, lj);
+        s.w.local(li, lj) -= eta * v;
+      }
+    s.step = t + 1;
+    if (hook) hook(s);
+  }
+  s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+FitResult TaylorTrainer::result(const TrainerState& s) const {
+  FitResult r;
+  const ProcessGrid& grid = model_.grid();
+  boost::mpi::all_reduce(grid.comm(), s.seconds, r.seconds, boost::mpi::maximum<double>());
+  r.flops = s.flops;
+  r.ridge = options_.regularizer;
+  r.status = s.diverged ? "diverged" : "ok";
+  const TrainingCurve& c = s.curve;
+  const bool have = !s.diverged && s.best_evaluation >= 0;
+  const size_t e = have ? static_cast<size_t>(s.best_evaluation) : 0;
+  const double nan = std::nan("");
+  r.train_error = have ? c.train_error[e] : nan;
+  r.test_error = have ? c.test_error[e] : nan;
+  r.extra["m"] = static_cast<double>(options_.width);
+  r.extra["learning_rate"] = options_.learning_rate;
+  r.extra["steps_run"] = static_cast<double>(s.step);
+  r.extra["best_step"] = have ? c.step[e] : nan;
+  r.extra["validation_error"] = have ? c.validation_error[e] : nan;
+  r.extra["weight_norm"] = have ? c.weight_norm[e] : nan;
+  return r;
+}
+
+FitResult train_taylor(const LearnerData& data, const TaylorOptions& options, const RandomStreams& streams,
+                       const ProcessGrid& grid, TrainingCurve* curve, const StepHook& hook) {
+  TaylorTrainer trainer(data, options, streams, grid);
+  TrainerState state = trainer.initial_state();
+  trainer.run(state, hook);
+  if (curve) *curve = state.curve;
+  return trainer.result(state);
+}
+
+}  // namespace neurep
