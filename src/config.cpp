@@ -50,7 +50,7 @@ const std::vector<KeySpec>& schema() {
       {"representation", "bias", Kind::Bool, "true", "random biases b_j ~ N(0, 1) in the random layer"},
       {"representation", "whiten", Kind::String, "\"zca\"", "whitening of g(x): zca, center ((g - mean)/sqrt(D)) or none (g/sqrt(D))", {"zca", "center", "none"}},
       {"representation", "n_unlabeled", Kind::Expr, "0", "unlabelled inputs for the whitening statistics; 0 means 4*width"},
-      {"representation", "whiten_ridge", Kind::Float, "1e-6", "epsilon: ridge epsilon*tr(Sigma)/D added before the inverse square root", {}, 0, kInf},
+      {"representation", "whiten_ridge", Kind::Float, "1e-3", "epsilon: ridge epsilon*tr(Sigma)/D added before the inverse square root (large enough that units constant on the unlabelled sample are not amplified)", {}, 0, kInf},
       {"representation", "depth", Kind::Int, "1", "number of random layers", {}, 1, 16},
       {"representation", "infinite", Kind::Bool, "false", "use the D -> infinity kernel of the representation (kernel learners only)"},
 
@@ -58,6 +58,7 @@ const std::vector<KeySpec>& schema() {
       {"learner", "kernel", Kind::String, "\"ntk\"", "kernel of kernel regression", {"ntk", "ntk-full", "nngp", "linear", "empirical-ntk"}},
       {"learner", "input_bias", Kind::Bool, "false", "append a constant coordinate to the learner's input u"},
       {"learner", "ridge", Kind::FloatList, "[1e-6]", "ridge lambda values, relative to the mean diagonal of K (one row each)", {}, 0, kInf},
+      {"learner", "ridge_selection", Kind::String, "\"none\"", "choose the ridge on the training set: none (a row per ridge, no choice) or loo (exact leave-one-out errors in val_error; the best ridge has selected = 1)", {"none", "loo"}},
       {"learner", "solver", Kind::String, "\"auto\"", "kernel solve: cholesky per ridge, one eigendecomposition for all ridges, or auto (eigen for several ridges)", {"auto", "cholesky", "eigen"}},
       {"learner", "order", Kind::Order, "2", "Taylor model: 1 (linearised), 2 (quadratic, Quad) or \"full\" (the network)"},
       {"learner", "width", Kind::Expr, "512", "m, hidden units of the trainable network: a number or an expression of d"},
@@ -322,9 +323,8 @@ void cross_validate(const Config& c) {
       fail("representation.infinite: the infinite-width representation exists only as a kernel; set learner.kind = \"kernel\"");
     if (r.whiten == "zca")
       fail("representation.infinite: zca whitening has no closed-form infinite-width limit; use whiten = \"center\" or \"none\"");
-    if (r.activation != "step" && r.activation != "relu")
-      fail(fmt::format("representation.activation: no closed-form infinite-width kernel for \"{}\"; accepted with infinite = true: step, relu", r.activation));
-    if (r.depth != 1) fail("representation.depth: the infinite-width kernel is implemented for depth = 1");
+    if (r.activation == "tanh")  // the closed forms: representation_kernel.hpp
+      fail(fmt::format("representation.activation: no closed-form infinite-width kernel for \"{}\"; accepted with infinite = true: step, relu, erf, quadratic", r.activation));
   }
   const auto& l = c.learner;
   if (l.kind == "taylor") {
@@ -337,7 +337,11 @@ void cross_validate(const Config& c) {
     if (l.reg_power != 4 && l.reg_power != 8)
       fail(fmt::format("learner.reg_power: expected 4 or 8, got {}", l.reg_power));
   }
+  if (l.kind == "taylor" || (l.kind == "kernel" && l.kernel == "empirical-ntk"))
+    for (int d : c.dims()) (void)evaluate_size(l.width, d, "learner.width");  // m of the network
   if (l.kind == "kernel" && l.ridge.empty()) fail("learner.ridge: at least one ridge value is needed");
+  if (l.ridge_selection == "loo" && l.solver == "cholesky")
+    fail("learner.ridge_selection: leave-one-out needs the eigendecomposition; set learner.solver = \"eigen\" or \"auto\"");
   if (c.sweep.n_train.empty()) fail("sweep.n_train: at least one training-set size is needed");
 }
 
@@ -406,6 +410,7 @@ Config parse_config(const std::string& toml_text, const std::vector<std::string>
   l.input_bias = flag(t, "learner", "input_bias");
   l.ridge = list<double>(t, "learner", "ridge");
   l.solver = str(t, "learner", "solver");
+  l.ridge_selection = str(t, "learner", "ridge_selection");
   l.order = expr(t, "learner", "order");
   l.width = expr(t, "learner", "width");
   l.activation = str(t, "learner", "activation");

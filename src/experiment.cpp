@@ -13,7 +13,9 @@
 #include <tuple>
 
 #include "neurep/data.hpp"
+#include "neurep/empirical_ntk.hpp"
 #include "neurep/errors.hpp"
+#include "neurep/expression.hpp"
 #include "neurep/grid.hpp"
 #include "neurep/hdf5.hpp"
 #include "neurep/kernel_regression.hpp"
@@ -22,6 +24,7 @@
 #include "neurep/provenance.hpp"
 #include "neurep/representation.hpp"
 #include "neurep/signals.hpp"
+#include "neurep/taylor.hpp"
 #include "neurep/threads.hpp"
 
 namespace neurep {
@@ -35,12 +38,19 @@ namespace {
 
 using PointKey = std::tuple<int64_t, int64_t, int64_t>;  // (d, n, seed)
 
+// The network of a taylor learner, or the order-1 network whose empirical
+// NTK a kernel learner uses (learner.width, learner.activation).
+TaylorOptions network_options(const Config& c, int d) {
+  LearnerConfig l = c.learner;
+  if (l.kind == "kernel") l.order = "1", l.sign_randomization = false;
+  return taylor_options(l, d, c.run.block);
+}
+
 // Rejects what the code cannot run yet, with the key named (SPEC 5).
 void check_supported(const Config& c) {
-  if (c.learner.kind == "taylor")
-    throw InputError("learner.kind: \"taylor\" is not implemented yet; accepted: kernel");
-  if (c.learner.kernel == "empirical-ntk")
-    throw InputError("learner.kernel: \"empirical-ntk\" is not implemented yet; accepted: ntk, ntk-full, nngp, linear");
+  if (c.learner.kind == "kernel" && c.learner.kernel == "empirical-ntk" && c.representation.kind != "none" &&
+      c.representation.infinite)
+    throw InputError("learner.kernel: \"empirical-ntk\" needs finite inputs; set representation.infinite = false or use ntk, ntk-full, nngp, linear");
   if (c.run.precision != "double")
     throw InputError("run.precision: \"single\" is not implemented yet; accepted: double");
 }
@@ -60,13 +70,36 @@ void check_memory(const Config& c, const boost::mpi::communicator& comm) {
   if (c.learner.kind == "kernel") {
     const bool eigen = c.learner.solver == "eigen" || (c.learner.solver == "auto" && c.learner.ridge.size() > 1);
     words = n * n * (eigen ? 2.0 : 1.0) + nt * n;  // K (and its eigenvectors), K_test
+  } else {
+    double m = 0;  // Z_0 terms and Z for the training and test sets (taylor.hpp)
+    for (int d : c.dims()) m = std::max(m, static_cast<double>(evaluate_size(c.learner.width, d, "learner.width")));
+    words = 2.0 * (n + nt) * m;
+  }
+  const auto& r = c.representation;
+  if (r.kind == "random" && !r.infinite) {  // H_train, H_test next to the learner; before them the whitening
+    double rep_words = 0, features = 0, worst_w = 0, worst_nu = 0;  // estimate: G_unl and its centred copy, Sigma, Z, Z s, S^{-1/2}
+    for (int d : c.dims()) {
+      const double w = static_cast<double>(evaluate_size(r.width, d, "representation.width"));
+      const double nu_given = static_cast<double>(evaluate_size(r.n_unlabeled, d, "representation.n_unlabeled", 0));
+      const double nu = nu_given > 0 ? nu_given : 4 * w;
+      features = std::max(features, (n + nt) * w);
+      if (r.whiten == "zca" && 2 * nu * w + 4 * w * w > rep_words)
+        rep_words = 2 * nu * w + 4 * w * w, worst_w = w, worst_nu = nu;
+    }
+    words += features;
+    const double available = node_bytes / ranks_here, need = 8.0 * rep_words / comm.size();
+    if (need > 0.9 * available)
+      throw InputError(fmt::format("representation.width: zca whitening of D = {:.0f} features on {:.0f} unlabelled inputs "
+                                   "needs about {:.1f} GiB per rank, but this node has {:.1f} GiB for each of its {} "
+                                   "ranks; use more ranks, a smaller width or n_unlabeled", worst_w, worst_nu,
+                                   need / (1 << 30), available / (1 << 30), ranks_here));
   }
   const double per_rank = 8.0 * words / comm.size();
   const double available = node_bytes / ranks_here;
   if (per_rank > 0.9 * available)
-    throw InputError(fmt::format("sweep.n_train: n = {:.0f} needs about {:.1f} GiB of memory per rank for the kernel "
+    throw InputError(fmt::format("sweep.n_train: n = {:.0f} needs about {:.1f} GiB of memory per rank for the {} "
                                  "matrices, but this node has {:.1f} GiB for each of its {} ranks; use more ranks "
-                                 "on more nodes or a smaller n", n, per_rank / (1 << 30), available / (1 << 30), ranks_here));
+                                 "on more nodes or a smaller n", n, per_rank / (1 << 30), c.learner.kind, available / (1 << 30), ranks_here));
 }
 
 // Decides on rank 0 whether the output may be written, so every rank agrees.
@@ -92,7 +125,11 @@ std::string learner_label(const Config& c) {
 }
 
 // Expected cost of a point, for the ETA only.
-double point_cost(const Config& c, int64_t n) {
+double point_cost(const Config& c, int d, int64_t n) {
+  if (c.learner.kind == "taylor") {  // 4 n m q a step, q ~ d for the ETA
+    const double m = static_cast<double>(evaluate_size(c.learner.width, d, "learner.width"));
+    return 4.0 * static_cast<double>(c.learner.steps) * static_cast<double>(n) * m * d;
+  }
   return std::pow(static_cast<double>(n), 3) / 3.0 + 2.0 * static_cast<double>(n * c.data.n_test) * 64;
 }
 
@@ -137,16 +174,30 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
   grid.comm().barrier();
 }
 
-// The learner's rows for one sweep point. Collective.
+// The learner's rows for one sweep point; an iterative learner's training
+// curve into `curve`. Collective.
 std::vector<FitResult> fit_point(const Config& config, const Dataset& data, const Representation& rep,
                                  const DistMatrix<double>& u_train,
                                  const std::vector<double>& y, const DistMatrix<double>& u_test,
-                                 const std::vector<double>& f_test, const ProcessGrid& grid) {
+                                 const std::vector<double>& f_test, const ProcessGrid& grid,
+                                 const RandomStreams& streams, TrainingCurve& curve) {
+  if (config.learner.kind == "taylor") {
+    return {train_taylor({u_train, y, u_test, f_test, data.target_variance()}, network_options(config, data.dim()),
+                         streams, grid, &curve)};
+  }
   KernelRegressionOptions kopt;
   kopt.kernel = parse_kernel(config.learner.kernel);
   kopt.ridges = config.learner.ridge;
   kopt.solver = parse_solver(config.learner.solver);
+  kopt.leave_one_out = config.learner.ridge_selection == "loo";
   kopt.block = config.run.block;
+  if (kopt.kernel == KernelKind::EmpiricalNtk) {  // W_0 of the order-1 network with learner.width, activation
+    const TaylorModel model(network_options(config, data.dim()), u_train.cols(), streams, grid);
+    kopt.kernel = KernelKind::Linear;  // the Gram already is the whole kernel
+    auto rows = kernel_regression(EmpiricalNtkGram(model, u_train, u_test), y, f_test, data.target_variance(), kopt, grid);
+    for (auto& r : rows) r.extra["m"] = static_cast<double>(model.width());
+    return rows;
+  }
   if (const InfiniteKernel* k = rep.infinite_kernel())  // u = raw x, mapped through the closed-form K_h
     return kernel_regression(InfiniteGram(*k, u_train, u_test), y, f_test, data.target_variance(), kopt, grid);
   return kernel_regression(FeatureGram(u_train, u_test), y, f_test, data.target_variance(), kopt, grid);
@@ -192,7 +243,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   for (int d : dims)
     for (int64_t seed : config.sweep.seeds)
       for (int64_t n : config.sweep.n_train)
-        if (!done.count({d, n, seed})) total_cost += point_cost(config, n);
+        if (!done.count({d, n, seed})) total_cost += point_cost(config, d, n);
   Progress progress(root && opt.progress, total_cost);
 
   std::unique_ptr<ResultsFile> results;
@@ -231,7 +282,11 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
         const DistMatrix<double> u_train = rep.inputs(Split::Train, n, bias);
         const std::vector<double> y = data.labels(n);
 
-        const std::vector<FitResult> fits = fit_point(config, data, rep, u_train, y, u_test, f_test, grid);
+        TrainingCurve curve;
+        const std::vector<FitResult> fits = fit_point(config, data, rep, u_train, y, u_test, f_test, grid, streams, curve);
+        if (!curve.step.empty())
+          results->add_curve({fmt::format("d{}_n{}_s{}", d, n, seed), d, n, seed, learner, rep.label(), curve.step,
+                              curve.train_loss, curve.test_error, curve.weight_norm});
 
         std::string summary;
         for (const auto& f : fits) {
@@ -248,7 +303,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
         }
         results->commit("running");
         done.insert({d, n, seed});
-        progress.point_done(point_cost(config, n),
+        progress.point_done(point_cost(config, d, n),
                             fmt::format("[{}/{}] d={} n={} seed={} {} on {}: test error{} ({:.2f} s)",
                                         done.size(), total_points, d, n, seed, learner, rep.label(),
                                         summary, fits.front().seconds));

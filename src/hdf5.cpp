@@ -174,6 +174,13 @@ bool Group::exists(const std::string& name) const {
   return H5Lexists(h_.id(), name.c_str(), H5P_DEFAULT) > 0;
 }
 
+int Group::rank_of(const std::string& name) const {
+  const std::string p = join(path(), name);
+  Handle ds = make(H5Dopen2(h_.id(), name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset", p);
+  Handle space = make(H5Dget_space(ds.id()), H5Sclose, "dataset space", p);
+  return H5Sget_simple_extent_ndims(space.id());
+}
+
 std::vector<std::string> Group::children() const {
   std::vector<std::string> out;
   H5Literate(

@@ -36,6 +36,18 @@ std::array<int, 9> make_descriptor(const ProcessGrid& grid, int64_t m, int64_t n
   return desc;
 }
 
+}  // namespace neurep
+
+// PBLAS asks pilaenv_ for the panel width k of the rank-k updates its
+// pdgemm/pdsyrk are made of; the reference PBLAS hard-codes 32, which makes
+// an n x m product re-read C every 32 columns of k and run memory-bound at
+// about half the DGEMM rate (bench/RESULTS.md). Defined here, in the
+// executable, it preempts the shared library's definition (ELF symbol
+// interposition) -- the same change HPC installations patch into pilaenv.f.
+// Every rank of a run uses the same value, as PBLAS requires.
+extern "C" int pilaenv_(const int*, const char*) { return 256; }
+
+namespace neurep {
 namespace linalg {
 namespace {
 const char* op_char(Op op) { return op == Op::N ? "N" : "T"; }
@@ -155,6 +167,15 @@ void add_to_diagonal(DistMatrix<double>& a, double shift) {
   const int64_t n = std::min(a.rows(), a.cols());
   for (int64_t i = 0; i < n; ++i)
     if (a.owns(i, i)) a.local(a.local_row(i), a.local_col(i)) += shift;
+}
+
+void copy_leading_columns(const DistMatrix<double>& a, DistMatrix<double>& b) {
+  if (a.rows() != b.rows() || a.row_block() != b.row_block() || a.col_block() != b.col_block() ||
+      &a.grid() != &b.grid())
+    throw RuntimeError("copy_leading_columns: the matrices differ in rows, blocks or grid");
+  const int64_t lc = std::min(a.local_cols(), b.local_cols());
+  for (int64_t lj = 0; lj < lc; ++lj)
+    std::copy(a.data() + lj * a.lld(), a.data() + lj * a.lld() + a.local_rows(), b.data() + lj * b.lld());
 }
 
 }  // namespace neurep::linalg

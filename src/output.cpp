@@ -163,6 +163,13 @@ void ResultsFile::commit(const std::string& status) {
         g.write_column("weight_norm", c.weight_norm);
       }
     }
+    if (!checkpoint_.point.empty()) {
+      h5::Group ck = root.create_group("checkpoint");
+      ck.set_attribute("point", checkpoint_.point);
+      for (const auto& [name, v] : checkpoint_.scalars) ck.set_attribute(name, v);
+      for (const auto& [name, v] : checkpoint_.vectors) ck.write_column(name, v);
+      for (const auto& [name, m] : checkpoint_.matrices) ck.write_matrix(name, *m);
+    }
     if (!data_links_.empty()) {
       h5::Group data = root.create_group("data");
       for (const auto& [name, file] : data_links_) data.external_link(name, file, "/");
@@ -243,7 +250,28 @@ ResultsContents read_results_serial(const std::string& path) {
       out.curves.push_back(std::move(c));
     }
   }
+  if (root.exists("checkpoint")) {
+    h5::Group ck = root.open_group("checkpoint");
+    for (const auto& name : ck.attribute_names()) {
+      const auto v = ck.attribute(name);
+      if (name == "point") out.checkpoint.point = attribute_text(*v);
+      else if (auto d = std::get_if<double>(&*v)) out.checkpoint.scalars[name] = *d;
+    }
+    for (const auto& name : ck.children()) {
+      std::vector<double> numbers;
+      std::vector<std::string> unused;
+      if (ck.rank_of(name) == 1) {
+        ck.read_column(name, numbers, unused);
+        out.checkpoint.vectors[name] = std::move(numbers);
+      }
+    }
+  }
   return out;
+}
+
+void read_checkpoint_matrix(const std::string& path, const std::string& name, DistMatrix<double>& a) {
+  h5::File file = h5::File::open(path, a.grid().comm());
+  file.root().open_group("checkpoint").read_matrix(name, a);
 }
 
 ResultsContents read_results(const std::string& path, const boost::mpi::communicator& comm) {

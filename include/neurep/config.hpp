@@ -27,7 +27,7 @@ struct RepresentationConfig {
   bool bias = true;
   std::string whiten = "zca";  // zca | center | none
   std::string n_unlabeled = "0";  // 0 means 4*width
-  double whiten_ridge = 1e-6;
+  double whiten_ridge = 1e-3;
   int depth = 1;
   bool infinite = false;
 };
@@ -38,6 +38,7 @@ struct LearnerConfig {
   bool input_bias = false;
   std::vector<double> ridge{1e-6};
   std::string solver = "auto";  // auto | cholesky | eigen
+  std::string ridge_selection = "none";  // none | loo
   std::string order = "2";      // 1 | 2 | full
   std::string width = "512";    // m, an expression of d
   std::string activation = "quadratic";

@@ -52,6 +52,8 @@ class Group {
   Group create_group(const std::string& name) const;
   Group open_group(const std::string& name) const;
   bool exists(const std::string& name) const;
+  // Number of dimensions of dataset `name`.
+  int rank_of(const std::string& name) const;
   std::vector<std::string> children() const;
   // A soft link into another HDF5 file (path relative to this file's folder).
   void external_link(const std::string& name, const std::string& file, const std::string& object) const;

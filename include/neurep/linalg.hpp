@@ -49,4 +49,9 @@ void fill_columns(DistMatrix<double>& a, const std::vector<double>& v);
 // Adds `shift` to the diagonal. Local.
 void add_to_diagonal(DistMatrix<double>& a, double shift);
 
+// Copies the leading min(a.cols(), b.cols()) columns of `a` into `b`, which
+// has a's rows, blocks and grid (where a column lives does not depend on how
+// many columns follow it, so this is a local copy). Local.
+void copy_leading_columns(const DistMatrix<double>& a, DistMatrix<double>& b);
+
 }  // namespace neurep::linalg

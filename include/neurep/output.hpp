@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "neurep/config.hpp"
+#include "neurep/dist_matrix.hpp"
 #include "neurep/grid.hpp"
 #include "neurep/provenance.hpp"
 
@@ -46,6 +47,22 @@ struct Curve {
   }
 };
 
+// The state of an unfinished sweep point (SPEC 3.2 /checkpoint): numbers,
+// vectors and distributed matrices by name. Matrices are stored whole, in
+// global row-major order, so a checkpoint resumes on any grid (and
+// bit-identically on the same grid).
+struct Checkpoint {
+  std::string point;  // the sweep point it belongs to, e.g. d16_n1024_s0
+  std::map<std::string, double> scalars;
+  std::map<std::string, std::vector<double>> vectors;
+  std::map<std::string, const DistMatrix<double>*> matrices;  // for writing; not owned
+
+  template <class Archive>
+  void serialize(Archive& ar, unsigned) {
+    ar& point& scalars& vectors;  // matrices are read from the file collectively
+  }
+};
+
 // What a results file holds, as read back (for --resume and neurep info).
 struct ResultsContents {
   std::string status;
@@ -53,12 +70,16 @@ struct ResultsContents {
   std::map<std::string, std::string> attributes;  // root attributes as text
   std::vector<ResultRow> rows;
   std::vector<Curve> curves;
+  Checkpoint checkpoint;  // point is empty when there is none
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& status& config_toml& attributes& rows& curves;
+    ar& status& config_toml& attributes& rows& curves& checkpoint;
   }
 };
+
+// Reads /checkpoint/<name> of a results file into `a` (this rank's blocks). Collective.
+void read_checkpoint_matrix(const std::string& path, const std::string& name, DistMatrix<double>& a);
 
 // Reads a results file on rank 0 and broadcasts it (collective). Throws
 // InputError if the file is not a neurep results file.
@@ -80,6 +101,11 @@ class ResultsFile {
   // /data/<name> becomes an external link to `file` (relative to FILE's folder).
   void add_data_link(const std::string& name, const std::string& file);
 
+  // The state of the point in progress, written with every commit until
+  // cleared; the matrices it points to must live until the next commit.
+  void set_checkpoint(Checkpoint checkpoint) { checkpoint_ = std::move(checkpoint); }
+  void clear_checkpoint() { checkpoint_ = Checkpoint{}; }
+
   // Atomically replaces the file with the current state. Collective.
   void commit(const std::string& status);
   const std::string& path() const { return path_; }
@@ -93,6 +119,7 @@ class ResultsFile {
   std::vector<ResultRow> rows_;
   std::vector<Curve> curves_;
   std::map<std::string, std::string> data_links_;
+  Checkpoint checkpoint_;
 };
 
 }  // namespace neurep

@@ -16,6 +16,9 @@ void Cblacs_gridexit(int context);
 int numroc_(const int* n, const int* nb, const int* iproc, const int* isrcproc, const int* nprocs);
 void descinit_(int* desc, const int* m, const int* n, const int* mb, const int* nb, const int* irsrc,
                const int* icsrc, const int* ictxt, const int* lld, int* info);
+// PBLAS's logical block size (the panel width of its level-3 products).
+// Defined by neurep in src/linalg.cpp, which preempts the library's.
+int pilaenv_(const int* ictxt, const char* prec);
 
 // PBLAS
 void pdgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
