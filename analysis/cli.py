@@ -388,12 +388,12 @@ def cmd_summary(args):
 
 
 def _ridge_arg(text):
-    if text in ("best", "val", "all"):
+    if text in ("best", "val", "selected", "all"):
         return text
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("best, val, all or a number") from None
+        raise argparse.ArgumentTypeError("best, val, selected, all or a number") from None
 
 
 def _common(p, ridge=True, filters=True):
@@ -404,7 +404,7 @@ def _common(p, ridge=True, filters=True):
     if ridge:
         p.add_argument("--ridge", type=_ridge_arg, default="best",
                        help="kernel ridge choice per (d, n): best (lowest median test "
-                            "error, default), val (lowest median val_error), all (a line "
+                            "error, default), val (lowest median validation_error), selected (the ridge each run chose, selected = 1), all (a line "
                             "per ridge), or a value")
     if filters:
         p.add_argument("--learner", action="append", metavar="GLOB",

@@ -76,7 +76,9 @@ def aggregate(table, ridge="best"):
     Kernel rows carry several ridges per point; `ridge` chooses among them:
       "best"  - per (d, n) the ridge with the lowest median test error (an
                 oracle choice, matching theory stated for a tuned ridge);
-      "val"   - per (d, n) the ridge with the lowest median `val_error`;
+      "val"   - per (d, n) the ridge with the lowest median `validation_error`;
+      "selected" - per (d, n, seed) the ridge the run itself chose on its
+                training set (rows with `selected` = 1, e.g. leave-one-out);
       "all"   - keep every ridge as its own line (group key includes it);
       a float - only rows with that ridge (rows without a ridge are kept).
     Returns a list of dicts sorted by (learner, input, ridge, d, n); each has
@@ -89,24 +91,30 @@ def aggregate(table, ridge="best"):
     eff = effective_error(c["test_error"], c["status"])
     train = np.asarray(c["train_error"], dtype=float)
     ridges = np.asarray(c["ridge"], dtype=float)
-    if ridge not in ("best", "val", "all"):
+    if ridge not in ("best", "val", "all", "selected"):
         try:
             value = float(ridge)
         except (TypeError, ValueError):
-            raise NeurepError("--ridge must be best, val, all or a number, not %r"
+            raise NeurepError("--ridge must be best, val, selected, all or a number, not %r"
                               % (ridge,)) from None
         keep = ~np.isfinite(ridges) | np.isclose(ridges, value, rtol=1e-9, atol=0)
         if not keep.any():
             raise NeurepError("no rows with ridge %g" % value)
+    elif ridge == "selected":
+        if "selected" not in c:
+            raise NeurepError("--ridge selected needs a selected column (learner.ridge_selection = \"loo\"), "
+                              "which these files lack")
+        sel = np.asarray(c["selected"], dtype=float)
+        keep = ~np.isfinite(ridges) | (sel == 1)
     else:
         keep = np.ones(n_rows, dtype=bool)
-    if ridge == "val" and "val_error" not in c:
-        raise NeurepError("--ridge val needs a val_error column, which these files lack")
+    if ridge == "val" and "validation_error" not in c:
+        raise NeurepError("--ridge val needs a validation_error column, which these files lack")
 
     # bucket rows by (learner, input, ridge, d, n)
     buckets = {}
     for i in np.nonzero(keep)[0]:
-        key = (c["learner"][i], c["input"][i], _ridge_key(ridges[i]),
+        key = (c["learner"][i], c["input"][i], None if ridge == "selected" else _ridge_key(ridges[i]),
                int(c["d"][i]), int(c["n"][i]))
         buckets.setdefault(key, []).append(i)
 
@@ -135,7 +143,7 @@ def aggregate(table, ridge="best"):
                 v = v.astype(float)
                 pt[k + "_median"] = float(np.median(v[np.isfinite(v)])) if np.isfinite(v).any() else math.nan
         if ridge == "val":
-            ve = np.asarray(c["val_error"][idx], dtype=float)
+            ve = np.asarray(c["validation_error"][idx], dtype=float)
             pt["_select"] = quantile(np.where(np.isfinite(ve), ve, math.inf), 0.5)
         else:
             pt["_select"] = pt["median"]

@@ -58,7 +58,7 @@ const std::vector<KeySpec>& schema() {
       {"learner", "kernel", Kind::String, "\"ntk\"", "kernel of kernel regression", {"ntk", "ntk-full", "nngp", "linear", "empirical-ntk"}},
       {"learner", "input_bias", Kind::Bool, "false", "append a constant coordinate to the learner's input u"},
       {"learner", "ridge", Kind::FloatList, "[1e-6]", "ridge lambda values, relative to the mean diagonal of K (one row each)", {}, 0, kInf},
-      {"learner", "ridge_selection", Kind::String, "\"none\"", "choose the ridge on the training set: none (a row per ridge, no choice) or loo (exact leave-one-out errors in val_error; the best ridge has selected = 1)", {"none", "loo"}},
+      {"learner", "ridge_selection", Kind::String, "\"none\"", "choose the ridge on the training set: none (a row per ridge, no choice) or loo (exact leave-one-out errors in validation_error; the best ridge has selected = 1)", {"none", "loo"}},
       {"learner", "solver", Kind::String, "\"auto\"", "kernel solve: cholesky per ridge, one eigendecomposition for all ridges, or auto (eigen for several ridges)", {"auto", "cholesky", "eigen"}},
       {"learner", "order", Kind::Order, "2", "Taylor model: 1 (linearised), 2 (quadratic, Quad) or \"full\" (the network)"},
       {"learner", "width", Kind::Expr, "512", "m, hidden units of the trainable network: a number or an expression of d"},

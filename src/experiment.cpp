@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -174,17 +175,89 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
   grid.comm().barrier();
 }
 
+// Thrown on every rank at once when a stop signal arrives inside a point,
+// after the point's state has been committed.
+struct Interrupted {};
+
+// How a sweep point of an iterative learner saves its state (SPEC 3.2
+// /checkpoint) and where an earlier run left it.
+struct Checkpointing {
+  std::string point;                    // the point's name, e.g. d16_n1024_s0
+  const Checkpoint* resume = nullptr;   // the state an earlier run saved, if it is this point's
+  ResultsFile* results = nullptr;       // commits the state
+  int64_t every_steps = 0;
+  double every_seconds = 0;
+};
+
+// The state of a trainer as a Checkpoint (pointing into `s`) and back.
+Checkpoint pack_state(const std::string& point, const TrainerState& s, double seconds) {
+  Checkpoint c;
+  c.point = point;
+  c.scalars = {{"step", double(s.step)}, {"best_evaluation", double(s.best_evaluation)},
+               {"evaluations_since_best", double(s.evaluations_since_best)}, {"finished", double(s.finished)},
+               {"diverged", double(s.diverged)}, {"stopped_early", double(s.stopped_early)},
+               {"seconds", seconds}, {"flops", s.flops}};
+  const TrainingCurve& k = s.curve;
+  c.vectors = {{"curve_step", k.step}, {"curve_train_loss", k.train_loss}, {"curve_train_error", k.train_error},
+               {"curve_validation_error", k.validation_error}, {"curve_test_error", k.test_error},
+               {"curve_weight_norm", k.weight_norm}};
+  c.matrices = {{"w", &s.w}, {"velocity", &s.velocity}, {"best_w", &s.best_w}};
+  return c;
+}
+
+void restore_state(const Checkpoint& c, const std::string& path, TrainerState& s) {
+  auto num = [&](const char* k) { return c.scalars.at(k); };
+  s.step = static_cast<int64_t>(num("step"));
+  s.best_evaluation = static_cast<int64_t>(num("best_evaluation"));
+  s.evaluations_since_best = static_cast<int64_t>(num("evaluations_since_best"));
+  s.finished = num("finished") != 0, s.diverged = num("diverged") != 0, s.stopped_early = num("stopped_early") != 0;
+  s.seconds = num("seconds"), s.flops = num("flops");
+  TrainingCurve& k = s.curve;
+  k.step = c.vectors.at("curve_step"), k.train_loss = c.vectors.at("curve_train_loss");
+  k.train_error = c.vectors.at("curve_train_error"), k.validation_error = c.vectors.at("curve_validation_error");
+  k.test_error = c.vectors.at("curve_test_error"), k.weight_norm = c.vectors.at("curve_weight_norm");
+  read_checkpoint_matrix(path, "w", s.w);
+  read_checkpoint_matrix(path, "velocity", s.velocity);
+  read_checkpoint_matrix(path, "best_w", s.best_w);
+}
+
+// Gradient descent on one point, checkpointed every `every_steps` steps or
+// `every_seconds`, and stopped cleanly on a signal. Collective.
+FitResult fit_taylor(const LearnerData& data, const TaylorOptions& options, const RandomStreams& streams,
+                     const ProcessGrid& grid, TrainingCurve& curve, const Checkpointing& ck) {
+  TaylorTrainer trainer(data, options, streams, grid);
+  TrainerState state = trainer.initial_state();
+  if (ck.resume) restore_state(*ck.resume, ck.results->path(), state);
+  using clock = std::chrono::steady_clock;
+  const auto start = clock::now();
+  auto last = start;
+  const double seconds_before = state.seconds;
+  trainer.run(state, [&](const TrainerState& s) {
+    const auto now = clock::now();
+    const bool due = (ck.every_steps > 0 && s.step % ck.every_steps == 0) ||
+                     (ck.every_seconds > 0 && std::chrono::duration<double>(now - last).count() >= ck.every_seconds);
+    const SafePoint sp = safe_point(grid.comm(), due);
+    if (!sp.stop && !sp.checkpoint) return;
+    ck.results->set_checkpoint(pack_state(ck.point, s, seconds_before + std::chrono::duration<double>(now - start).count()));
+    ck.results->commit(sp.stop ? "interrupted" : "running");
+    ck.results->clear_checkpoint();
+    last = clock::now();
+    if (sp.stop) throw Interrupted{};
+  });
+  curve = state.curve;
+  return trainer.result(state);
+}
+
 // The learner's rows for one sweep point; an iterative learner's training
 // curve into `curve`. Collective.
 std::vector<FitResult> fit_point(const Config& config, const Dataset& data, const Representation& rep,
                                  const DistMatrix<double>& u_train,
                                  const std::vector<double>& y, const DistMatrix<double>& u_test,
                                  const std::vector<double>& f_test, const ProcessGrid& grid,
-                                 const RandomStreams& streams, TrainingCurve& curve) {
-  if (config.learner.kind == "taylor") {
-    return {train_taylor({u_train, y, u_test, f_test, data.target_variance()}, network_options(config, data.dim()),
-                         streams, grid, &curve)};
-  }
+                                 const RandomStreams& streams, TrainingCurve& curve, const Checkpointing& ck) {
+  if (config.learner.kind == "taylor")
+    return {fit_taylor({u_train, y, u_test, f_test, data.target_variance()}, network_options(config, data.dim()),
+                       streams, grid, curve, ck)};
   KernelRegressionOptions kopt;
   kopt.kernel = parse_kernel(config.learner.kernel);
   kopt.ridges = config.learner.ridge;
@@ -283,9 +356,22 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
         const std::vector<double> y = data.labels(n);
 
         TrainingCurve curve;
-        const std::vector<FitResult> fits = fit_point(config, data, rep, u_train, y, u_test, f_test, grid, streams, curve);
+        Checkpointing ck;
+        ck.point = fmt::format("d{}_n{}_s{}", d, n, seed);
+        ck.results = results.get();
+        ck.every_steps = config.run.checkpoint_every;
+        ck.every_seconds = config.run.checkpoint_seconds;
+        if (have_earlier && earlier.checkpoint.point == ck.point) ck.resume = &earlier.checkpoint;
+        std::vector<FitResult> fits;
+        try {
+          fits = fit_point(config, data, rep, u_train, y, u_test, f_test, grid, streams, curve, ck);
+        } catch (const Interrupted&) {
+          if (root) fmt::print(stderr, "stopped by a signal inside point {} ({} of {} points done); rerun with --resume to continue\n",
+                               ck.point, done.size(), total_points);
+          return kExitInterrupted;
+        }
         if (!curve.step.empty())
-          results->add_curve({fmt::format("d{}_n{}_s{}", d, n, seed), d, n, seed, learner, rep.label(), curve.step,
+          results->add_curve({ck.point, d, n, seed, learner, rep.label(), curve.step,
                               curve.train_loss, curve.test_error, curve.weight_norm});
 
         std::string summary;
@@ -307,7 +393,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
                             fmt::format("[{}/{}] d={} n={} seed={} {} on {}: test error{} ({:.2f} s)",
                                         done.size(), total_points, d, n, seed, learner, rep.label(),
                                         summary, fits.front().seconds));
-        if (stop_requested(comm)) {
+        if (safe_point(comm, false).stop) {
           results->commit("interrupted");
           if (root) fmt::print(stderr, "stopped by a signal after {} of {} points; rerun with --resume to continue\n",
                                done.size(), total_points);

@@ -251,8 +251,8 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
   if (opt.leave_one_out) {
     int64_t best = 0;
     for (int64_t l = 0; l < nr; ++l) {
-      rows[l].extra["val_error"] = total[2 * nr + l] / static_cast<double>(n) / target_variance;
-      if (rows[l].extra["val_error"] < rows[best].extra["val_error"]) best = l;
+      rows[l].extra["validation_error"] = total[2 * nr + l] / static_cast<double>(n) / target_variance;
+      if (rows[l].extra["validation_error"] < rows[best].extra["validation_error"]) best = l;
     }
     for (int64_t l = 0; l < nr; ++l) rows[l].extra["selected"] = l == best ? 1.0 : 0.0;
   }

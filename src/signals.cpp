@@ -18,12 +18,11 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-bool stop_requested(const boost::mpi::communicator& comm) {
-  int local = g_stop ? 1 : 0, any = 0;
-  boost::mpi::all_reduce(comm, local, any, boost::mpi::maximum<int>());
-  return any != 0;
+SafePoint safe_point(const boost::mpi::communicator& comm, bool checkpoint_due) {
+  const int local[2] = {g_stop ? 1 : 0, checkpoint_due ? 1 : 0};
+  int any[2] = {0, 0};
+  boost::mpi::all_reduce(comm, local, 2, any, boost::mpi::maximum<int>());
+  return {any[0] != 0, any[1] != 0};
 }
-
-void request_stop() { g_stop = 1; }
 
 }  // namespace neurep

@@ -191,8 +191,8 @@ TEST_CASE("leave-one-out errors from the eigendecomposition equal n refits witho
       sq += (pred - p.y[out]) * (pred - p.y[out]);
     }
     INFO("ridge " << opt.ridges[l]);
-    CHECK(rows[l].extra.at("val_error") == Approx(sq / n).epsilon(1e-8));
-    if (rows[l].extra.at("val_error") < rows[best].extra.at("val_error")) best = static_cast<int>(l);
+    CHECK(rows[l].extra.at("validation_error") == Approx(sq / n).epsilon(1e-8));
+    if (rows[l].extra.at("validation_error") < rows[best].extra.at("validation_error")) best = static_cast<int>(l);
   }
   for (size_t l = 0; l < opt.ridges.size(); ++l) CHECK(rows[l].extra.at("selected") == (int(l) == best ? 1.0 : 0.0));
 }

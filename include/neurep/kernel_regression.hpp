@@ -63,7 +63,7 @@ struct KernelRegressionOptions {
   KernelSolver solver = KernelSolver::Auto;
   // Leave-one-out validation of every ridge, exact and almost free from the
   // eigendecomposition (which it therefore implies): each row gets the LOO
-  // error in extra["val_error"], and extra["selected"] = 1 on the ridge with
+  // error in extra["validation_error"], and extra["selected"] = 1 on the ridge with
   // the smallest one (0 on the others).
   bool leave_one_out = false;
   int block = 128;

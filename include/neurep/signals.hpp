@@ -7,9 +7,12 @@
 namespace neurep {
 
 void install_stop_handlers();
-// True if any rank has received a stop signal. Collective.
-bool stop_requested(const boost::mpi::communicator& comm);
-// For tests: raise the flag as a signal would.
-void request_stop();
+// One agreement at a safe point: stop (any rank got a signal) and
+// checkpoint (any rank finds one due). Collective, one small all-reduce.
+struct SafePoint {
+  bool stop = false;
+  bool checkpoint = false;
+};
+SafePoint safe_point(const boost::mpi::communicator& comm, bool checkpoint_due);
 
 }  // namespace neurep

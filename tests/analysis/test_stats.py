@@ -230,11 +230,11 @@ class TestAggregate(Crafted):
     def test_ridge_by_validation_error(self):
         rows = []
         for s in range(3):
-            rows.append(crafted.row(8, 64, s, 0.5, ridge=1e-6, val_error=0.1))
-            rows.append(crafted.row(8, 64, s, 0.2, ridge=1e-3, val_error=0.9))
+            rows.append(crafted.row(8, 64, s, 0.5, ridge=1e-6, validation_error=0.1))
+            rows.append(crafted.row(8, 64, s, 0.2, ridge=1e-3, validation_error=0.9))
         (pt,) = aggregate(self.table(rows), "val")
         self.assertEqual(pt["ridge"], 1e-6)
-        self.assertAlmostEqual(pt["val_error_median"], 0.1)
+        self.assertAlmostEqual(pt["validation_error_median"], 0.1)
 
 
 if __name__ == "__main__":

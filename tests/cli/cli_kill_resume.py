@@ -1,7 +1,9 @@
 """A sweep killed at random instants (SIGKILL, at least 10 times) and resumed
 with --resume ends with the same results as an uninterrupted run, bit for bit
 on the same grid; the results file is readable after every kill; SIGUSR1
-leads to a clean stop with exit status 75 and state 'interrupted'."""
+leads to a clean stop with exit status 75 and state 'interrupted'. The same
+for an iterative learner stopped and killed inside its points, resuming from
+its /checkpoint: equal rows and training curves."""
 import os
 import random
 import signal
@@ -30,6 +32,26 @@ seeds = 3
 block = 16
 save_data = true
 """
+TAYLOR = """
+[data]
+dim = 6
+degrees = [2]
+n_test = 300
+[learner]
+kind = "taylor"
+order = 2
+width = 16
+learning_rate = 0.05
+momentum = 0.5
+steps = 6000
+eval_every = 20
+[sweep]
+n_train = [300, 900]
+seeds = 1
+[run]
+checkpoint_every = 150
+block = 16
+"""
 COLUMNS = ("d", "n", "seed", "ridge", "test_error", "train_error", "status", "learner", "input")
 
 
@@ -49,6 +71,59 @@ def rows(path):
 
 def same(a, b):
     return all(np.array_equal(a[k], b[k]) for k in COLUMNS)
+
+
+def curves(path):
+    with h5py.File(path, "r") as f:
+        return {name: {k: f["curves"][name][k][()] for k in ("step", "train_loss", "test_error", "weight_norm")}
+                for name in f["curves"]}
+
+
+def same_curves(a, b):
+    return a.keys() == b.keys() and all(np.array_equal(a[c][k], b[c][k]) for c in a for k in a[c])
+
+
+def taylor_checks(r, rng):
+    """Kills and a signal inside the points of a gradient-descent learner."""
+    cfg = r.write("taylor.toml", TAYLOR)
+    rc, _, err = r.run("run", cfg, "-o", "taylor-ref.h5", "-q", np_=2)
+    r.check(rc == 0, f"taylor: uninterrupted reference run (rc {rc}) {err.strip()[:200]}")
+    ref, ref_curves = rows(r.path("taylor-ref.h5")), curves(r.path("taylor-ref.h5"))
+    out = r.path("taylor-killed.h5")
+    kills, resumed_from_checkpoint = 0, 0
+    for _ in range(40):
+        p = start(r, cfg, out)
+        try:
+            p.wait(timeout=rng.uniform(0.8, 2.5))
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            kills += 1
+            if os.path.exists(out):
+                with h5py.File(out, "r") as f:
+                    resumed_from_checkpoint += "checkpoint" in f
+            continue
+        if p.returncode == 0 and kills >= 5:
+            break
+        if p.returncode == 0:
+            os.remove(out)
+    r.check(kills >= 5 and resumed_from_checkpoint >= 1,
+            f"taylor: killed {kills} times, {resumed_from_checkpoint} times with a checkpoint inside a point")
+    r.check(same(rows(out), ref) and same_curves(curves(out), ref_curves),
+            "taylor: rows and curves after kills equal the uninterrupted run bit for bit")
+    # SIGUSR1 inside a point: exit 75 with the point's state in /checkpoint.
+    out2 = r.path("taylor-usr1.h5")
+    p = start(r, cfg, out2, resume=False)
+    time.sleep(2.0)
+    p.send_signal(signal.SIGUSR1)
+    p.communicate(timeout=120)
+    with h5py.File(out2, "r") as f:
+        has_ck = "checkpoint" in f and int(f["checkpoint"].attrs["step"]) > 0
+    r.check(p.returncode == 75 and has_ck, f"taylor: SIGUSR1 gives 75 (got {p.returncode}) and a /checkpoint ({has_ck})")
+    p = start(r, cfg, out2)
+    p.wait(timeout=300)
+    r.check(p.returncode == 0 and same(rows(out2), ref) and same_curves(curves(out2), ref_curves),
+            "taylor: resume from the checkpoint ends with the same rows and curves")
 
 
 def main():
@@ -89,6 +164,8 @@ def main():
     with h5py.File(out, "r") as f:
         r.check(f.attrs["status"] in (b"complete", "complete"), "the resumed run completed")
     r.check(same(rows(out), ref), "results after kills and resumes equal the uninterrupted run bit for bit")
+
+    taylor_checks(r, rng)
 
     # SIGUSR1: a clean stop at the next safe point, exit 75, then resume to the end.
     out2 = r.path("usr1.h5")
