@@ -17,7 +17,7 @@
 namespace neurep {
 namespace {
 
-enum class Kind { Int, Float, Bool, String, FloatList, IntList, Seeds, Expr, Order };
+enum class Kind { Int, Float, Bool, String, FloatList, IntList, Seeds, Expr, ExprList, Order };
 
 struct KeySpec {
   const char* section;
@@ -61,15 +61,15 @@ const std::vector<KeySpec>& schema() {
       {"learner", "ridge_selection", Kind::String, "\"none\"", "choose the ridge on the training set: none (a row per ridge, no choice) or loo (exact leave-one-out errors in validation_error; the best ridge has selected = 1)", {"none", "loo"}},
       {"learner", "solver", Kind::String, "\"auto\"", "kernel solve: cholesky per ridge, one eigendecomposition for all ridges, or auto (eigen for several ridges)", {"auto", "cholesky", "eigen"}},
       {"learner", "order", Kind::Order, "2", "Taylor model: 1 (linearised), 2 (quadratic, Quad) or \"full\" (the network)"},
-      {"learner", "width", Kind::Expr, "512", "m, hidden units of the trainable network: a number or an expression of d"},
+      {"learner", "width", Kind::ExprList, "512", "m, hidden units of the trainable network: a number or an expression of d, or a list of candidates chosen on the validation split"},
       {"learner", "activation", Kind::String, "\"quadratic\"", "sigma of the trainable network", {"quadratic", "relu2", "relu", "tanh", "softplus"}},
       {"learner", "sign_randomization", Kind::Bool, "false", "fresh random signs s_r each step (order = \"full\" only)"},
       {"learner", "init_scale", Kind::Float, "0.1", "scale of the random initial movement W (rows ~ N(0, s^2 I/q))", {}, 0, kInf},
       {"learner", "output_signs", Kind::String, "\"balanced\"", "output signs a_r: first ceil(m/2) +1, rest -1 (balanced), or random", {"balanced", "random"}},
-      {"learner", "regularizer", Kind::Float, "0.0", "lambda of the ||W||_{2,4}^k regulariser", {}, 0, kInf},
+      {"learner", "regularizer", Kind::FloatList, "0.0", "lambda of the ||W||_{2,4}^k regulariser, or a list of candidates chosen on the validation split", {}, 0, kInf},
       {"learner", "reg_power", Kind::Int, "4", "k of ||W||_{2,4}^k: 4 (Chen et al.) or 8 (Bai & Lee)", {}, 4, 8},
       {"learner", "weight_decay", Kind::Float, "0.0", "plain weight decay (lambda/2) ||W||_F^2", {}, 0, kInf},
-      {"learner", "learning_rate", Kind::Float, "0.1", "gradient-descent step size", {}, 0, kInf},
+      {"learner", "learning_rate", Kind::FloatList, "0.1", "gradient-descent step size, or a list of candidates chosen on the validation split", {}, 0, kInf},
       {"learner", "momentum", Kind::Float, "0.0", "heavy-ball momentum", {}, 0, 1},
       {"learner", "schedule", Kind::String, "\"constant\"", "learning-rate schedule", {"constant", "cosine", "linear"}},
       {"learner", "steps", Kind::Int, "2000", "gradient-descent steps", {}, 0, 1e12},
@@ -125,6 +125,7 @@ const char* kind_name(Kind k) {
     case Kind::IntList: return "a list of integers";
     case Kind::Seeds: return "a count or a list of seed indices";
     case Kind::Expr: return "a number or an expression of d such as \"2*d^2\"";
+    case Kind::ExprList: return "a number, an expression of d such as \"2*d^2\", or a list of them";
     case Kind::Order: return "1, 2 or \"full\"";
   }
   return "";
@@ -248,6 +249,23 @@ void insert_canonical(toml::table& section, const KeySpec& k, const toml::node& 
       else section.insert_or_assign(k.name, text);
       break;
     }
+    case Kind::ExprList: {
+      KeySpec one = k;
+      one.kind = Kind::Expr;
+      if (auto arr = n.as_array()) {
+        if (arr->empty()) bad(k, "the list is empty");
+        toml::table tmp;
+        toml::array out;
+        for (const auto& e : *arr) {
+          insert_canonical(tmp, one, e);
+          out.push_back(*tmp[k.name].node());
+        }
+        section.insert_or_assign(k.name, out);
+      } else {
+        insert_canonical(section, one, n);
+      }
+      break;
+    }
     case Kind::Order:
       if (auto i = n.as_integer()) {
         if (i->get() != 1 && i->get() != 2) bad(k, fmt::format("expected 1, 2 or \"full\", got {}", i->get()));
@@ -338,7 +356,12 @@ void cross_validate(const Config& c) {
       fail(fmt::format("learner.reg_power: expected 4 or 8, got {}", l.reg_power));
   }
   if (l.kind == "taylor" || (l.kind == "kernel" && l.kernel == "empirical-ntk"))
-    for (int d : c.dims()) (void)evaluate_size(l.width, d, "learner.width");  // m of the network
+    for (const auto& w : l.widths)
+      for (int d : c.dims()) (void)evaluate_size(w, d, "learner.width");  // m of the network
+  const size_t candidates = learner_candidates(l).size();
+  if (candidates > 1 && !(l.validation_fraction > 0))
+    fail(fmt::format("learner.validation_fraction: choosing among {} candidate settings (lists in learner.learning_rate, "
+                     "width or regularizer) needs a validation split; set it above 0, e.g. 0.2", candidates));
   if (l.kind == "kernel" && l.ridge.empty()) fail("learner.ridge: at least one ridge value is needed");
   if (l.ridge_selection == "loo" && l.solver == "cholesky")
     fail("learner.ridge_selection: leave-one-out needs the eigendecomposition; set learner.solver = \"eigen\" or \"auto\"");
@@ -346,6 +369,23 @@ void cross_validate(const Config& c) {
 }
 
 }  // namespace
+
+std::vector<LearnerConfig> learner_candidates(const LearnerConfig& l) {
+  std::vector<LearnerConfig> out;
+  const bool network = l.kind == "taylor" || l.kernel == "empirical-ntk";
+  const std::vector<double> rates = l.kind == "taylor" ? l.learning_rates : std::vector<double>{l.learning_rate};
+  const std::vector<double> regs = l.kind == "taylor" ? l.regularizers : std::vector<double>{l.regularizer};
+  const std::vector<std::string> widths = network ? l.widths : std::vector<std::string>{l.width};
+  for (const auto& w : widths)
+    for (double r : regs)
+      for (double eta : rates) {
+        LearnerConfig c = l;
+        c.width = w, c.regularizer = r, c.learning_rate = eta;
+        c.widths = {w}, c.regularizers = {r}, c.learning_rates = {eta};
+        out.push_back(std::move(c));
+      }
+  return out;
+}
 
 std::vector<int> Config::dims() const {
   return sweep.dims.empty() ? std::vector<int>{data.dim} : sweep.dims;
@@ -412,15 +452,23 @@ Config parse_config(const std::string& toml_text, const std::vector<std::string>
   l.solver = str(t, "learner", "solver");
   l.ridge_selection = str(t, "learner", "ridge_selection");
   l.order = expr(t, "learner", "order");
-  l.width = expr(t, "learner", "width");
+  l.widths.clear();
+  if (auto arr = t["learner"]["width"].as_array()) {
+    for (const auto& e : *arr) l.widths.push_back(e.is_integer() ? std::to_string(e.value<int64_t>().value()) : e.value<std::string>().value());
+  } else {
+    l.widths = {expr(t, "learner", "width")};
+  }
+  l.width = l.widths.front();
   l.activation = str(t, "learner", "activation");
   l.sign_randomization = flag(t, "learner", "sign_randomization");
   l.init_scale = num(t, "learner", "init_scale");
   l.output_signs = str(t, "learner", "output_signs");
-  l.regularizer = num(t, "learner", "regularizer");
+  l.regularizers = list<double>(t, "learner", "regularizer");
+  l.regularizer = l.regularizers.front();
   l.reg_power = static_cast<int>(i64(t, "learner", "reg_power"));
   l.weight_decay = num(t, "learner", "weight_decay");
-  l.learning_rate = num(t, "learner", "learning_rate");
+  l.learning_rates = list<double>(t, "learner", "learning_rate");
+  l.learning_rate = l.learning_rates.front();
   l.momentum = num(t, "learner", "momentum");
   l.schedule = str(t, "learner", "schedule");
   l.steps = i64(t, "learner", "steps");

@@ -37,7 +37,7 @@ std::string default_output(const std::string& config_path) {
 
 namespace {
 
-using PointKey = std::tuple<int64_t, int64_t, int64_t>;  // (d, n, seed)
+using PointKey = std::tuple<int64_t, int64_t, int64_t, int64_t>;  // (d, n, seed, candidate)
 
 // The network of a taylor learner, or the order-1 network whose empirical
 // NTK a kernel learner uses (learner.width, learner.activation).
@@ -175,6 +175,26 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
   grid.comm().barrier();
 }
 
+PointKey point_key(const ResultRow& r) {
+  const auto it = r.extra.find("candidate");
+  return {r.d, r.n, r.seed, it == r.extra.end() || !std::isfinite(it->second) ? 0 : std::llround(it->second)};
+}
+
+// Among the candidate settings of (d, n, seed) trained so far, the one with
+// the smallest validation error gets selected = 1, the others 0; a candidate
+// without a finite validation error is never selected.
+void mark_selected_candidate(std::vector<ResultRow>& rows, int64_t d, int64_t n, int64_t seed) {
+  ResultRow* best = nullptr;
+  for (auto& r : rows) {
+    if (r.d != d || r.n != n || r.seed != seed) continue;
+    r.extra["selected"] = 0.0;
+    const auto it = r.extra.find("validation_error");
+    if (it == r.extra.end() || !std::isfinite(it->second)) continue;
+    if (!best || it->second < best->extra.at("validation_error")) best = &r;
+  }
+  if (best) best->extra["selected"] = 1.0;
+}
+
 // Thrown on every rank at once when a stop signal arrives inside a point,
 // after the point's state has been committed.
 struct Interrupted {};
@@ -307,28 +327,32 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
     if (!w.empty()) fmt::print(stderr, "{}\n", w);
   }
 
+  const std::vector<LearnerConfig> candidates = learner_candidates(config.learner);
+  const int64_t nc = static_cast<int64_t>(candidates.size());
   std::set<PointKey> done;
   if (have_earlier)
-    for (const auto& r : earlier.rows) done.insert({r.d, r.n, r.seed});
+    for (const auto& r : earlier.rows) done.insert(point_key(r));
 
   const auto dims = config.dims();
   double total_cost = 0;
   for (int d : dims)
     for (int64_t seed : config.sweep.seeds)
       for (int64_t n : config.sweep.n_train)
-        if (!done.count({d, n, seed})) total_cost += point_cost(config, d, n);
+        for (int64_t c = 0; c < nc; ++c)
+          if (!done.count({d, n, seed, c})) total_cost += point_cost(config, d, n);
   Progress progress(root && opt.progress, total_cost);
 
   std::unique_ptr<ResultsFile> results;
   const int64_t n_max = *std::max_element(config.sweep.n_train.begin(), config.sweep.n_train.end());
   const int block = config.run.block;
   const std::string learner = learner_label(config);
-  const size_t total_points = dims.size() * config.sweep.seeds.size() * config.sweep.n_train.size();
+  const size_t total_points = dims.size() * config.sweep.seeds.size() * config.sweep.n_train.size() * candidates.size();
 
   for (int d : dims) {
     for (int64_t seed : config.sweep.seeds) {
       bool todo = false;
-      for (int64_t n : config.sweep.n_train) todo = todo || !done.count({d, n, seed});
+      for (int64_t n : config.sweep.n_train)
+        for (int64_t c = 0; c < nc; ++c) todo = todo || !done.count({d, n, seed, c});
       const RandomStreams streams(static_cast<uint64_t>(config.run.seed), static_cast<uint64_t>(seed));
       const Dataset data(config.data, d, streams);
       if (!results) {
@@ -351,53 +375,60 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
       const std::vector<double> f_test = data.targets(Split::Test, config.data.n_test);
 
       for (int64_t n : config.sweep.n_train) {
-        if (done.count({d, n, seed})) continue;
+        bool n_todo = false;
+        for (int64_t c = 0; c < nc; ++c) n_todo = n_todo || !done.count({d, n, seed, c});
+        if (!n_todo) continue;
         const DistMatrix<double> u_train = rep.inputs(Split::Train, n, bias);
         const std::vector<double> y = data.labels(n);
 
-        TrainingCurve curve;
-        Checkpointing ck;
-        ck.point = fmt::format("d{}_n{}_s{}", d, n, seed);
-        ck.results = results.get();
-        ck.every_steps = config.run.checkpoint_every;
-        ck.every_seconds = config.run.checkpoint_seconds;
-        if (have_earlier && earlier.checkpoint.point == ck.point) ck.resume = &earlier.checkpoint;
-        std::vector<FitResult> fits;
-        try {
-          fits = fit_point(config, data, rep, u_train, y, u_test, f_test, grid, streams, curve, ck);
-        } catch (const Interrupted&) {
-          if (root) fmt::print(stderr, "stopped by a signal inside point {} ({} of {} points done); rerun with --resume to continue\n",
-                               ck.point, done.size(), total_points);
-          return kExitInterrupted;
-        }
-        if (!curve.step.empty())
-          results->add_curve({ck.point, d, n, seed, learner, rep.label(), curve.step,
-                              curve.train_loss, curve.test_error, curve.weight_norm});
-
-        std::string summary;
-        for (const auto& f : fits) {
-          ResultRow row;
-          row.d = d, row.n = n, row.seed = seed, row.ridge = f.ridge;
-          row.learner = learner, row.input = rep.label(), row.width = rep.width();
-          row.test_error = f.test_error, row.train_error = f.train_error;
-          row.seconds = f.seconds, row.flops = f.flops, row.status = f.status;
-          row.extra = f.extra;
-          row.extra["target_mean"] = data.raw_mean();
-          row.extra["target_sd"] = data.raw_sd();
-          results->add_row(row);
-          summary += fmt::format(" {:.4g}{}", f.test_error, f.status == "ok" ? "" : "(" + f.status + ")");
-        }
-        results->commit("running");
-        done.insert({d, n, seed});
-        progress.point_done(point_cost(config, d, n),
-                            fmt::format("[{}/{}] d={} n={} seed={} {} on {}: test error{} ({:.2f} s)",
-                                        done.size(), total_points, d, n, seed, learner, rep.label(),
-                                        summary, fits.front().seconds));
-        if (safe_point(comm, false).stop) {
-          results->commit("interrupted");
-          if (root) fmt::print(stderr, "stopped by a signal after {} of {} points; rerun with --resume to continue\n",
-                               done.size(), total_points);
-          return kExitInterrupted;
+        for (int64_t c = 0; c < nc; ++c) {
+          if (done.count({d, n, seed, c})) continue;
+          Config point_config = config;
+          point_config.learner = candidates[c];
+          TrainingCurve curve;
+          Checkpointing ck;
+          ck.point = nc > 1 ? fmt::format("d{}_n{}_s{}_c{}", d, n, seed, c) : fmt::format("d{}_n{}_s{}", d, n, seed);
+          ck.results = results.get();
+          ck.every_steps = config.run.checkpoint_every;
+          ck.every_seconds = config.run.checkpoint_seconds;
+          if (have_earlier && earlier.checkpoint.point == ck.point) ck.resume = &earlier.checkpoint;
+          std::vector<FitResult> fits;
+          try {
+            fits = fit_point(point_config, data, rep, u_train, y, u_test, f_test, grid, streams, curve, ck);
+          } catch (const Interrupted&) {
+            if (root) fmt::print(stderr, "stopped by a signal inside point {} ({} of {} points done); rerun with --resume to continue\n",
+                                 ck.point, done.size(), total_points);
+            return kExitInterrupted;
+          }
+          if (!curve.step.empty())
+            results->add_curve({ck.point, d, n, seed, learner, rep.label(), curve.step,
+                                curve.train_loss, curve.test_error, curve.weight_norm});
+          std::string summary;
+          for (const auto& f : fits) {
+            ResultRow row;
+            row.d = d, row.n = n, row.seed = seed, row.ridge = f.ridge;
+            row.learner = learner, row.input = rep.label(), row.width = rep.width();
+            row.test_error = f.test_error, row.train_error = f.train_error;
+            row.seconds = f.seconds, row.flops = f.flops, row.status = f.status;
+            row.extra = f.extra;
+            row.extra["target_mean"] = data.raw_mean();
+            row.extra["target_sd"] = data.raw_sd();
+            if (nc > 1) row.extra["candidate"] = static_cast<double>(c);
+            results->add_row(row);
+            summary += fmt::format(" {:.4g}{}", f.test_error, f.status == "ok" ? "" : "(" + f.status + ")");
+          }
+          done.insert({d, n, seed, c});
+          if (nc > 1) mark_selected_candidate(results->mutable_rows(), d, n, seed);
+          results->commit("running");
+          progress.point_done(point_cost(config, d, n),
+                              fmt::format("[{}/{}] {} {} on {}: test error{} ({:.2f} s)", done.size(), total_points,
+                                          ck.point, learner, rep.label(), summary, fits.front().seconds));
+          if (safe_point(comm, false).stop) {
+            results->commit("interrupted");
+            if (root) fmt::print(stderr, "stopped by a signal after {} of {} points; rerun with --resume to continue\n",
+                                 done.size(), total_points);
+            return kExitInterrupted;
+          }
         }
       }
     }

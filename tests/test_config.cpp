@@ -86,3 +86,21 @@ TEST_CASE("the configuration reference lists every key once") {
   for (const char* key : {"dim =", "ridge =", "order =", "n_train =", "checkpoint_every ="})
     CHECK(ref.find(key) != std::string::npos);
 }
+
+TEST_CASE("lists of learner settings are candidates chosen on a validation split") {
+  const Config c = parse_config("[learner]\nkind = \"taylor\"\nwidth = [4, \"2*d\"]\nlearning_rate = [0.01, 0.1, 1.0]\n"
+                                "validation_fraction = 0.25\n", {});
+  const auto cands = learner_candidates(c.learner);
+  REQUIRE(cands.size() == 6);
+  CHECK(cands[0].width == "4");
+  CHECK(cands[0].learning_rate == 0.01);
+  CHECK(cands[5].width == "2*d");
+  CHECK(cands[5].learning_rate == 1.0);
+  for (const auto& l : cands) CHECK(learner_candidates(l).size() == 1);
+  // A single value is one candidate, and kernels ignore the network's lists.
+  CHECK(learner_candidates(parse_config("", {}).learner).size() == 1);
+  CHECK(learner_candidates(parse_config("[learner]\nlearning_rate = [0.1, 0.2]\n", {}).learner).size() == 1);
+  // Choosing needs somewhere to choose on.
+  CHECK(error_of("[learner]\nkind = \"taylor\"\nlearning_rate = [0.01, 0.1]\n").find("learner.validation_fraction") != std::string::npos);
+  CHECK(error_of("[learner]\nkind = \"taylor\"\nwidth = []\nvalidation_fraction = 0.2\n").find("learner.width") != std::string::npos);
+}

@@ -40,15 +40,18 @@ struct LearnerConfig {
   std::string solver = "auto";  // auto | cholesky | eigen
   std::string ridge_selection = "none";  // none | loo
   std::string order = "2";      // 1 | 2 | full
-  std::string width = "512";    // m, an expression of d
+  std::string width = "512";    // m, an expression of d (the first candidate)
+  std::vector<std::string> widths{"512"};  // all candidates
   std::string activation = "quadratic";
   bool sign_randomization = false;
   double init_scale = 0.1;
   std::string output_signs = "balanced";
-  double regularizer = 0.0;
+  double regularizer = 0.0;  // the first candidate
+  std::vector<double> regularizers{0.0};
   int reg_power = 4;
   double weight_decay = 0.0;
-  double learning_rate = 0.1;
+  double learning_rate = 0.1;  // the first candidate
+  std::vector<double> learning_rates{0.1};
   double momentum = 0.0;
   std::string schedule = "constant";
   int64_t steps = 2000;
@@ -90,6 +93,11 @@ struct Config {
   // The dims to sweep: sweep.dims, or {data.dim} when it is empty.
   std::vector<int> dims() const;
 };
+
+// The candidate settings of a learner: every combination of the lists in
+// learner.learning_rate, width and regularizer (for a trainable network),
+// each with single values. One element when there is nothing to choose.
+std::vector<LearnerConfig> learner_candidates(const LearnerConfig& learner);
 
 // Reads CONFIG (TOML) and applies overrides of the form "section.key=value",
 // where value is TOML (a bare word is taken as a string).

@@ -96,6 +96,8 @@ class ResultsFile {
   void restore(ResultsContents contents);
 
   const std::vector<ResultRow>& rows() const { return rows_; }
+  // For updating columns that depend on several rows (e.g. which candidate is selected).
+  std::vector<ResultRow>& mutable_rows() { return rows_; }
   void add_row(ResultRow row) { rows_.push_back(std::move(row)); }
   void add_curve(Curve curve);
   // /data/<name> becomes an external link to `file` (relative to FILE's folder).

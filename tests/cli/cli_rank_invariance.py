@@ -24,6 +24,46 @@ block = 16
 """
 
 
+CANDIDATES = """
+[data]
+dim = 5
+degrees = [2]
+n_test = 200
+[learner]
+kind = "taylor"
+width = [3, "2*d"]
+learning_rate = [0.01, 0.05]
+steps = 300
+eval_every = 20
+validation_fraction = 0.25
+[sweep]
+n_train = [120]
+seeds = 2
+"""
+
+
+def candidate_checks(r):
+    """Lists of settings: a row per candidate, the same on 1 and 4 ranks, and
+    selected = 1 on the smallest validation error of each (d, n, seed)."""
+    cfg = r.write("cand.toml", CANDIDATES)
+    res = {}
+    for np_ in (1, 4):
+        rc, _, err = r.run("run", cfg, "-o", f"cand{np_}.h5", "-q", np_=np_)
+        r.check(rc == 0, f"candidates on {np_} ranks (rc {rc}) {err.strip()[:200]}")
+        res[np_] = read_results(r.path(f"cand{np_}.h5"))
+    a, b = res[1], res[4]
+    r.check(len(a["n"]) == 2 * 4, "a row per (seed, candidate)")
+    rel = float(np.max(np.abs(a["test_error"] - b["test_error"]) / np.abs(a["test_error"])))
+    r.check(rel <= 1e-10, f"candidates agree on 1 and 4 ranks (max rel {rel:.1e})")
+    ok = True
+    for seed in (0, 1):
+        idx = np.nonzero(a["seed"] == seed)[0]
+        best = idx[np.argmin(a["validation_error"][idx])]
+        ok = ok and a["selected"][best] == 1 and a["selected"][idx].sum() == 1
+    r.check(ok, "selected marks the smallest validation error of each seed")
+    r.check(set(a["m"]) == {3.0, 10.0} and set(a["learning_rate"]) == {0.01, 0.05}, "the chosen values are in the table")
+
+
 def main():
     r = Runner(parse_args())
     cfg = r.write("inv.toml", CONFIG)
@@ -48,6 +88,8 @@ def main():
             "bit-identical on the same grid")
     rel = float(np.max(np.abs(res["cholesky-np1"]["test_error"] - ref["test_error"]) / ref["test_error"]))
     r.check(rel < 1e-6, f"Cholesky per ridge agrees with one eigendecomposition (max rel {rel:.2e})")
+
+    candidate_checks(r)
 
     # --resume of a finished run: nothing recomputed, rows unchanged.
     rc, _, err = r.run("run", cfg, "-o", "np2.h5", "--resume", np_=2)
