@@ -381,8 +381,11 @@ def _warn_duplicates(table):
     if len(table) == 0:
         return
     ridge = np.where(np.isfinite(c["ridge"]), c["ridge"], -1.0)
+    # Candidate settings of one point (learner.learning_rate/width lists) are distinct rows.
+    cand = c["candidate"] if "candidate" in c else np.zeros(len(table))
+    cand = np.where(np.isfinite(np.asarray(cand, dtype=float)), cand, 0.0)
     keys = list(zip(c["learner"], c["input"], c["d"].tolist(), c["n"].tolist(),
-                    c["seed"].tolist(), ridge.tolist()))
+                    c["seed"].tolist(), ridge.tolist(), cand.tolist()))
     if len(set(keys)) != len(keys):
         ndup = len(keys) - len(set(keys))
         warnings.warn("%d row(s) repeat a (learner, input, d, n, seed, ridge) of "
