@@ -25,6 +25,14 @@ struct Problem {
   }
   double u(int64_t i, int64_t j) const { return test::entry(i, j, 0.25); }       // train inputs
   double ut(int64_t i, int64_t j) const { return test::entry(i + 500, j, 0.25); }  // test inputs
+
+  // The training and test inputs on a grid.
+  std::pair<DistMatrix<double>, DistMatrix<double>> inputs(const ProcessGrid& grid, int block) const {
+    DistMatrix<double> a(grid, n, q, block, block), b(grid, nt, q, block, block);
+    a.for_each_local([&](int64_t i, int64_t j, double& v) { v = u(i, j); });
+    b.for_each_local([&](int64_t i, int64_t j, double& v) { v = ut(i, j); });
+    return {std::move(a), std::move(b)};
+  }
 };
 
 // Serial reference: the kernel from kernel_value, (K + shift I) by dpotrf/dpotrs,
@@ -98,9 +106,7 @@ TEST_CASE("kernel regression matches the serial LAPACK solution on every grid") 
     for (GridShape shape : test::all_shapes(world.size())) {
       ProcessGrid grid(world, shape);
       for (int block : {4, 32}) {
-        DistMatrix<double> u(grid, p.n, p.q, block, block), ut(grid, p.nt, p.q, block, block);
-        u.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.u(i, j); });
-        ut.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.ut(i, j); });
+        const auto [u, ut] = p.inputs(grid, block);
         KernelRegressionOptions opt;
         opt.kernel = kind;
         opt.ridges = {ridge};
@@ -120,9 +126,7 @@ TEST_CASE("several ridges: one eigendecomposition agrees with a Cholesky per rid
   boost::mpi::communicator world;
   const Problem p;
   ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
-  DistMatrix<double> u(grid, p.n, p.q, 16, 16), ut(grid, p.nt, p.q, 16, 16);
-  u.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.u(i, j); });
-  ut.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.ut(i, j); });
+  const auto [u, ut] = p.inputs(grid, 16);
   KernelRegressionOptions opt;
   opt.ridges = {1e-5, 1e-3, 1e-1};
   opt.block = 16;
@@ -146,9 +150,7 @@ TEST_CASE("leave-one-out errors from the eigendecomposition equal n refits witho
   boost::mpi::communicator world;
   const Problem p;
   ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
-  DistMatrix<double> u(grid, p.n, p.q, 16, 16), ut(grid, p.nt, p.q, 16, 16);
-  u.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.u(i, j); });
-  ut.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.ut(i, j); });
+  const auto [u, ut] = p.inputs(grid, 16);
   KernelRegressionOptions opt;
   opt.ridges = {1e-4, 1e-2, 1.0};
   opt.block = 16;
@@ -201,9 +203,7 @@ TEST_CASE("the eigen path works when n is below the block size") {
   boost::mpi::communicator world;
   const Problem p;
   ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
-  DistMatrix<double> u(grid, p.n, p.q, 128, 128), ut(grid, p.nt, p.q, 128, 128);
-  u.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.u(i, j); });
-  ut.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.ut(i, j); });
+  const auto [u, ut] = p.inputs(grid, 128);
   KernelRegressionOptions opt;
   opt.ridges = {1e-2, 1e-1};
   opt.block = 128;
@@ -217,9 +217,7 @@ TEST_CASE("a singular kernel gets jitter, recorded, and the sweep goes on") {
   boost::mpi::communicator world;
   const Problem p;  // linear kernel of rank q = 6 < n: singular without a ridge
   ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
-  DistMatrix<double> u(grid, p.n, p.q, 16, 16), ut(grid, p.nt, p.q, 16, 16);
-  u.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.u(i, j); });
-  ut.for_each_local([&](int64_t i, int64_t j, double& v) { v = p.ut(i, j); });
+  const auto [u, ut] = p.inputs(grid, 16);
   KernelRegressionOptions opt;
   opt.kernel = KernelKind::Linear;
   opt.ridges = {0.0};
