@@ -196,7 +196,8 @@ def cmd_errors(args):
     levels = _levels(table, ds) if args.harmonic_levels else None
     from .plots import plot_errors
     for path in plot_errors(points, args.output, _ridge_mode(args.ridge), eps=args.eps,
-                            levels=levels, title=args.title, formats=_formats(args.format)):
+                            levels=levels, title=args.title, formats=_formats(args.format),
+                            ymin=args.ymin or None):
         print(path)
     return 0
 
@@ -444,6 +445,8 @@ def build_parser():
                         "(the plateaus of an inner-product kernel; for p = 4 the "
                         "degree-4 share)")
     p.add_argument("--title", help="figure title")
+    p.add_argument("--ymin", type=float, default=1e-6,
+                   help="errors below this are drawn at it, where the axis starts (default 1e-6; 0: no limit)")
     p.add_argument("--format", default="png,pdf", help="formats (default: png,pdf)")
     p.set_defaults(func=cmd_errors)
 

@@ -65,13 +65,16 @@ def _finite(a):
 
 
 def plot_errors(points, prefix, ridge_mode="best", eps=None, levels=None,
-                title=None, formats=FORMATS):
+                title=None, formats=FORMATS, ymin=None):
     """Test error vs n, log-log: median over seeds, inter-quartile band.
 
     One panel per d, one line per (learner, input) (per ridge too with
     ridge_mode "all").  eps draws the threshold; levels maps d -> {k: R_k}
-    and draws the harmonic plateau levels (theory.plateau_levels).
+    and draws the harmonic plateau levels (theory.plateau_levels). With ymin,
+    errors below it (exact recovery, 1e-28) are drawn at ymin, where the axis
+    starts, so that they do not squash every other line.
     """
+    clip = (lambda a: np.maximum(a, ymin)) if ymin else (lambda a: a)
     groups = by_group(points, ridge_mode)
     ds = sorted({p["d"] for p in points})
     if not ds:
@@ -88,9 +91,9 @@ def plot_errors(points, prefix, ridge_mode="best", eps=None, levels=None,
                 continue
             color, marker = style[key]
             n = np.array([p["n"] for p in pts], dtype=float)
-            med = _finite([p["median"] for p in pts])
-            lo = _finite([p["q25"] for p in pts])
-            hi = _finite([p["q75"] for p in pts])
+            med = clip(_finite([p["median"] for p in pts]))
+            lo = clip(_finite([p["q25"] for p in pts]))
+            hi = clip(_finite([p["q75"] for p in pts]))
             line, = ax.plot(n, med, marker=marker, color=color, ms=4, lw=1.4)
             ax.fill_between(n, lo, hi, color=color, alpha=0.2, lw=0)
             failed = [p for p in pts if p["n_failed"]]
@@ -109,6 +112,8 @@ def plot_errors(points, prefix, ridge_mode="best", eps=None, levels=None,
         if _has_positive(ax):
             ax.set_xscale("log")
             ax.set_yscale("log")
+            if ymin:
+                ax.set_ylim(bottom=ymin / 1.5)
             n_values = sorted({p["n"] for p in points if p["d"] == d})
             if len(n_values) <= 8:   # a short sweep: label its own n, not 7x10^1
                 ax.set_xticks(n_values)
