@@ -1,9 +1,17 @@
-// Time per gradient-descent step of a Taylor model (taylor.hpp) and its
-// GFLOP/s, next to the machine's DGEMM rate measured in the same run with the
-// same ranks and threads (SPEC 4: a step is 4 n m q flops).
-//   mpirun -np P bench_taylor_step [--n 8192] [--q 1024] [--m 1024] [--order 2]
-//                                  [--steps 10] [--block 128] [--grid auto]
-// Prints one line per measurement on rank 0.
+// Time per gradient-descent step of the Taylor models (taylor.hpp) in double
+// and single precision, next to the machine's GEMM rate for the same two
+// products measured in the same run with the same ranks and threads
+// (SPEC 4: a step is 4 n m q flops).
+//   mpirun -np P bench_taylor_step [--n 8192] [--q 1024] [--m 1024] [--orders 1,2,full]
+//        [--precisions double,single] [--steps 5] [--repeats 3] [--block 128] [--grid auto]
+// Prints one JSON object per (order, precision) on rank 0:
+//   step_seconds       best over `repeats` of the mean of `steps` steps (forward,
+//                      loss, backward, update: taylor_objective and the update of the trainer)
+//   products_seconds   the step's two products alone (linalg::gemm, same shapes and layout)
+//   gemm_seconds       the same two products as plain dgemm_/sgemm_ on this rank's
+//                      share, (n/P x q)(q x m) and (m x n/P)(n/P x q): the machine's
+//                      rate for these shapes, without communication
+//   fraction_of_gemm   step rate / that rate
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
@@ -12,14 +20,16 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "neurep/data.hpp"
 #include "neurep/detail/scalapack_imports.hpp"
 #include "neurep/linalg.hpp"
+#include "neurep/provenance.hpp"
 #include "neurep/taylor.hpp"
+#include "neurep/threads.hpp"
 
 using namespace neurep;
 
@@ -40,37 +50,87 @@ double timed(const boost::mpi::communicator& comm, int repeats, F&& f) {
   return best;
 }
 
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
+  return out;
+}
+
+// The two products of a step with plain BLAS on this rank's share of the samples.
+template <typename T>
+void local_products(int nl, int m, int q, const std::vector<T>& u, const std::vector<T>& w, std::vector<T>& z,
+                    std::vector<T>& g) {
+  const T one = 1, zero = 0;
+  if constexpr (std::is_same_v<T, double>) {
+    dgemm_("N", "T", &nl, &m, &q, &one, u.data(), &nl, w.data(), &m, &zero, z.data(), &nl);
+    dgemm_("T", "N", &m, &q, &nl, &one, z.data(), &nl, u.data(), &nl, &zero, g.data(), &m);
+  } else {
+    sgemm_("N", "T", &nl, &m, &q, &one, u.data(), &nl, w.data(), &m, &zero, z.data(), &nl);
+    sgemm_("T", "N", &m, &q, &nl, &one, z.data(), &nl, u.data(), &nl, &zero, g.data(), &m);
+  }
+}
+
+// The two products of a step with plain BLAS on this rank's share of the samples.
+class MachineProducts {
+ public:
+  MachineProducts(const boost::mpi::communicator& comm, int64_t n, int64_t m, int64_t q, bool single)
+      : nl_(static_cast<int>((n + comm.size() - 1) / comm.size())), m_(static_cast<int>(m)), q_(static_cast<int>(q)),
+        single_(single) {
+    const size_t nu = size_t(nl_) * q_, nw = size_t(m_) * q_, nz = size_t(nl_) * m_;
+    if (single) fill(u32_, nu, 0.1), fill(w32_, nw, 0.07), z32_.resize(nz), g32_.resize(nw);
+    else fill(u_, nu, 0.1), fill(w_, nw, 0.07), z_.resize(nz), g_.resize(nw);
+    run();  // warm-up
+  }
+  void run() {
+    if (single_) local_products(nl_, m_, q_, u32_, w32_, z32_, g32_);
+    else local_products(nl_, m_, q_, u_, w_, z_, g_);
+  }
+
+ private:
+  template <typename T>
+  static void fill(std::vector<T>& v, size_t size, double f) {
+    v.resize(size);
+    for (size_t i = 0; i < size; ++i) v[i] = static_cast<T>(std::sin(f * static_cast<double>(i)));
+  }
+  int nl_, m_, q_;
+  bool single_;
+  std::vector<double> u_, w_, z_, g_;
+  std::vector<float> u32_, w32_, z32_, g32_;
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   boost::mpi::environment env(argc, argv, boost::mpi::threading::funneled);
   boost::mpi::communicator world;
-  int64_t n = 8192, q = 1024, m = 1024, steps = 10;
-  int block = 128;
-  std::string order = "2", grid_spec = "auto";
+  int64_t n = 8192, q = 1024, m = 1024, steps = 5;
+  int block = 128, repeats = 3;
+  std::string orders = "1,2,full", precisions = "double,single", grid_spec = "auto";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
     if (key == "--n") n = std::atoll(argv[i + 1]);
     else if (key == "--q") q = std::atoll(argv[i + 1]);
     else if (key == "--m") m = std::atoll(argv[i + 1]);
     else if (key == "--steps") steps = std::atoll(argv[i + 1]);
+    else if (key == "--repeats") repeats = std::atoi(argv[i + 1]);
     else if (key == "--block") block = std::atoi(argv[i + 1]);
-    else if (key == "--order") order = argv[i + 1];
+    else if (key == "--orders") orders = argv[i + 1];
+    else if (key == "--precisions") precisions = argv[i + 1];
     else if (key == "--grid") grid_spec = argv[i + 1];
     else {
       if (world.rank() == 0) std::fprintf(stderr, "bench_taylor_step: unknown option %s\n", argv[i]);
       return 2;
     }
   }
+  const int threads = balance_threads(world);
   ProcessGrid grid(world, parse_grid_shape(grid_spec, world.size()));
   const bool root = world.rank() == 0;
-  const char* threads = std::getenv("OPENBLAS_NUM_THREADS");
-  const char* core = std::getenv("OPENBLAS_CORETYPE");
-  if (root)
-    std::printf("ranks %d (grid %s), OPENBLAS_NUM_THREADS=%s, OPENBLAS_CORETYPE=%s; n = %lld, q = %lld, m = %lld, "
-                "order %s, block %d\n",
-                world.size(), grid.shape_string().c_str(), threads ? threads : "unset", core ? core : "unset",
-                static_cast<long long>(n), static_cast<long long>(q), static_cast<long long>(m), order.c_str(), block);
+  const Provenance prov = collect_provenance();
+  if (root) {
+    const std::string warning = blas_kernel_warning(prov);
+    if (!warning.empty()) std::fprintf(stderr, "%s\n", warning.c_str());
+  }
 
   // Inputs on the sphere in R^q, labels of a degree-2 target: the data of a real run.
   DataConfig dc;
@@ -81,56 +141,71 @@ int main(int argc, char** argv) {
   DistMatrix<double> u(grid, n, q, block, block);
   data.fill_inputs(Split::Train, u);
   const std::vector<double> y = data.labels(n);
-
-  LearnerConfig lc;
-  lc.order = order;
-  lc.width = std::to_string(m);
-  lc.activation = order == "1" ? "softplus" : "quadratic";
-  const TaylorOptions opt = taylor_options(lc, dc.dim, block);
-  const TaylorModel model(opt, q, streams, grid);
-  TaylorBatch batch(model, u);
-  DistMatrix<double> w = model.initial_movement(), grad = model.zero_movement();
-
-  // One step: forward (pdgemm), loss, backward (pdgemm), update.
-  auto step = [&](int64_t t) {
-    taylor_objective(batch, y, n, w, t, &grad);
-    for (int64_t lj = 0; lj < w.local_cols(); ++lj)
-      for (int64_t li = 0; li < w.local_rows(); ++li) w.local(li, lj) -= 1e-3 * grad.local(li, lj);
-  };
-  step(0);  // warm-up
-  const double t_step = timed(world, 1, [&] {
-                          for (int64_t t = 1; t <= steps; ++t) step(t);
-                        }) / static_cast<double>(steps);
   const double flops = 4.0 * static_cast<double>(n) * static_cast<double>(m) * static_cast<double>(q);
 
-  // The two products alone, same shapes and layout.
-  DistMatrix<double> z(grid, n, m, block, block);
-  const double t_gemms = timed(world, 3, [&] {
-    linalg::gemm(linalg::Op::N, linalg::Op::T, 1.0, u, w, 0.0, z);
-    linalg::gemm(linalg::Op::T, linalg::Op::N, 1.0, z, u, 0.0, grad);
-  });
+  for (const std::string& precision : split(precisions)) {
+    const bool single = precision == "single";
+    for (const std::string& order : split(orders)) {
+      LearnerConfig lc;
+      lc.order = order;
+      lc.width = std::to_string(m);
+      lc.activation = order == "1" ? "softplus" : order == "2" ? "quadratic" : "tanh";
+      TaylorOptions opt = taylor_options(lc, dc.dim, block);
+      opt.single_precision = single;
+      const TaylorModel model(opt, q, streams, grid);
+      TaylorBatch batch(model, u);
+      DistMatrix<double> w = model.initial_movement(), grad = model.zero_movement();
 
-  // The machine's DGEMM rate: every rank multiplies its share of the same
-  // product, (n/P x q) (q x m), with the BLAS threads it has.
-  const int mm = static_cast<int>((n + world.size() - 1) / world.size()), nn = static_cast<int>(m),
-            kk = static_cast<int>(q);
-  std::vector<double> a(size_t(mm) * kk), b(size_t(kk) * nn), c(size_t(mm) * nn);
-  for (size_t i = 0; i < a.size(); ++i) a[i] = std::sin(0.1 * static_cast<double>(i));
-  for (size_t i = 0; i < b.size(); ++i) b[i] = std::cos(0.07 * static_cast<double>(i));
-  const double one = 1, zero = 0;
-  const double t_dgemm = timed(world, 3, [&] {
-    dgemm_("N", "N", &mm, &nn, &kk, &one, a.data(), &mm, b.data(), &kk, &zero, c.data(), &mm);
-  });
-  const double dgemm_flops = 2.0 * mm * static_cast<double>(nn) * kk * world.size();
+      // One step as the trainer takes it: forward, loss, backward (taylor_objective), update.
+      auto step = [&](int64_t t) {
+        taylor_objective(batch, y, n, w, t, &grad);
+        const int64_t lr = w.local_rows(), lcn = w.local_cols();
+#pragma omp parallel for schedule(static)
+        for (int64_t lj = 0; lj < lcn; ++lj)
+          for (int64_t li = 0; li < lr; ++li) w.local(li, lj) -= 1e-3 * grad.local(li, lj);
+      };
+      step(0);  // warm-up
+      int64_t t = 1;
 
-  if (root) {
-    std::printf("taylor step        %8.4f s  %7.1f GFLOP/s  (4 n m q = %.3g flop, mean of %lld steps)\n", t_step,
-                flops / t_step * 1e-9, flops, static_cast<long long>(steps));
-    std::printf("the two pdgemm     %8.4f s  %7.1f GFLOP/s  (%.0f%% of the step)\n", t_gemms,
-                flops / t_gemms * 1e-9, 100.0 * t_gemms / t_step);
-    std::printf("dgemm_ (machine)   %8.4f s  %7.1f GFLOP/s  (%d x %d x %d on each of %d ranks)\n", t_dgemm,
-                dgemm_flops / t_dgemm * 1e-9, mm, nn, kk, world.size());
-    std::printf("step / dgemm rate  %.0f%%\n", 100.0 * (flops / t_step) / (dgemm_flops / t_dgemm));
+      // The two products alone, same shapes and layout, in the step's precision.
+      DistMatrix<float> u32(grid, single ? n : 0, q, block, block), w32(grid, single ? m : 0, q, block, block),
+          z32(grid, single ? n : 0, m, block, block);
+      DistMatrix<double> z(grid, single ? 0 : n, m, block, block);
+      if (single) linalg::convert(u, u32), linalg::convert(w, w32);
+      auto products = [&] {
+        if (single) {
+          linalg::gemm(linalg::Op::N, linalg::Op::T, 1.0f, u32, w32, 0.0f, z32);
+          linalg::gemm(linalg::Op::T, linalg::Op::N, 1.0f, z32, u32, 0.0f, w32);
+        } else {
+          linalg::gemm(linalg::Op::N, linalg::Op::T, 1.0, u, w, 0.0, z);
+          linalg::gemm(linalg::Op::T, linalg::Op::N, 1.0, z, u, 0.0, grad);
+        }
+      };
+      MachineProducts machine(world, n, m, q, single);
+      // The machine's rate drifts by +-20 % over tens of seconds on a shared
+      // VM: the three measurements are interleaved, round by round, and each
+      // keeps its best round.
+      double t_step = 1e300, t_products = 1e300, t_machine = 1e300;
+      for (int r = 0; r < repeats; ++r) {
+        t_step = std::min(t_step, timed(world, 1, [&] {
+                            for (int64_t k = 0; k < steps; ++k) step(t++);
+                          }) / static_cast<double>(steps));
+        t_products = std::min(t_products, timed(world, 1, products));
+        t_machine = std::min(t_machine, timed(world, 1, [&] { machine.run(); }));
+      }
+      if (root)
+        std::printf("{\"bench\": \"taylor_step\", \"order\": \"%s\", \"precision\": \"%s\", \"n\": %lld, \"q\": %lld, "
+                    "\"m\": %lld, \"ranks\": %d, \"grid\": \"%s\", \"threads_per_rank\": %d, \"block\": %d, "
+                    "\"steps\": %lld, \"repeats\": %d, \"flops\": %.6g, \"step_seconds\": %.5f, \"step_gflops\": %.2f, "
+                    "\"products_seconds\": %.5f, \"products_gflops\": %.2f, \"gemm_seconds\": %.5f, \"gemm_gflops\": %.2f, "
+                    "\"fraction_of_gemm\": %.3f, \"blas_core\": \"%s\"}\n",
+                    order.c_str(), precision.c_str(), static_cast<long long>(n), static_cast<long long>(q),
+                    static_cast<long long>(m), world.size(), grid.shape_string().c_str(), threads, block,
+                    static_cast<long long>(steps), repeats, flops, t_step, flops / t_step * 1e-9, t_products,
+                    flops / t_products * 1e-9, t_machine, flops / t_machine * 1e-9, t_machine / t_step,
+                    prov.blas_core.c_str());
+      std::fflush(stdout);
+    }
   }
   return 0;
 }

@@ -1,5 +1,8 @@
 #include "neurep/empirical_ntk.hpp"
 
+#include <algorithm>
+#include <numeric>
+
 #include "neurep/kernels.hpp"
 #include "neurep/linalg.hpp"
 
@@ -17,10 +20,28 @@ DistMatrix<double> slopes(const TaylorModel& model, const DistMatrix<double>& u)
   return s;
 }
 
-// k <- k o g, entrywise on the local blocks (same layout). Local.
-void multiply_entries(DistMatrix<double>& k, const DistMatrix<double>& g) {
-  for (int64_t lj = 0; lj < k.local_cols(); ++lj)
-    for (int64_t li = 0; li < k.local_rows(); ++li) k.local(li, lj) *= g.local(li, lj);
+// k <- k o (A B^T), restricted to the lower triangle when `lower` (then A = B,
+// the training inputs), a panel of columns at a time, so that no second
+// matrix of k's size is needed: for the columns [j0, j0 + w) the product of
+// the rows of A (from j0 when lower) with rows [j0, j0 + w) of B, whose local
+// entries are k's at a fixed offset when j0 is a multiple of the blocks times
+// the grid (linalg::copy_rows). Collective.
+void multiply_by_gram(DistMatrix<double>& k, const DistMatrix<double>& a, const DistMatrix<double>& b, bool lower) {
+  const ProcessGrid& grid = k.grid();
+  const int64_t n = k.cols();
+  int64_t unit = std::lcm(int64_t(b.row_block()) * grid.rows(), int64_t(k.col_block()) * grid.cols());
+  if (lower) unit = std::lcm(unit, std::lcm(int64_t(a.row_block()), int64_t(k.row_block())) * grid.rows());
+  const int64_t width = unit >= n ? n : std::max(unit, (n / 8) / unit * unit);
+  for (int64_t j0 = 0; j0 < n; j0 += width) {
+    const int64_t w = std::min(width, n - j0), r0 = lower ? j0 : 0;
+    const DistMatrix<double> rows = lower && j0 > 0 ? linalg::copy_rows(a, j0, a.rows() - j0) : DistMatrix<double>(grid, 0, 0, 1, 1);
+    const DistMatrix<double> panel = w < n ? linalg::copy_rows(b, j0, w) : DistMatrix<double>(grid, 0, 0, 1, 1);
+    DistMatrix<double> g(grid, k.rows() - r0, w, k.row_block(), k.col_block());
+    linalg::gemm(Op::N, Op::T, 1.0, lower && j0 > 0 ? rows : a, w < n ? panel : b, 0.0, g);
+    const int64_t ro = r0 / grid.rows(), co = j0 / grid.cols();
+    for (int64_t lj = 0; lj < g.local_cols(); ++lj)
+      for (int64_t li = 0; li < g.local_rows(); ++li) k.local(li + ro, lj + co) *= g.local(li, lj);
+  }
 }
 }  // namespace
 
@@ -30,17 +51,17 @@ EmpiricalNtkGram::EmpiricalNtkGram(const TaylorModel& model, const DistMatrix<do
       s_train_(slopes(model, u_train)), s_test_(slopes(model, u_test)) {}
 
 void EmpiricalNtkGram::train_gram(DistMatrix<double>& k) const {
-  DistMatrix<double> g(k.grid(), k.rows(), k.cols(), k.row_block(), k.col_block());
   linalg::syrk_lower(1.0 / m_, s_train_, 0.0, k);
-  linalg::syrk_lower(1.0, u_train_, 0.0, g);
-  multiply_entries(k, g);
+  multiply_by_gram(k, u_train_, u_train_, /*lower=*/true);
 }
 
-void EmpiricalNtkGram::test_gram(DistMatrix<double>& k) const {
-  DistMatrix<double> g(k.grid(), k.rows(), k.cols(), k.row_block(), k.col_block());
-  linalg::gemm(Op::N, Op::T, 1.0 / m_, s_test_, s_train_, 0.0, k);
-  linalg::gemm(Op::N, Op::T, 1.0, u_test_, u_train_, 0.0, g);
-  multiply_entries(k, g);
+void EmpiricalNtkGram::test_gram_rows(DistMatrix<double>& k, int64_t first) const {
+  const bool all = first == 0 && k.rows() == u_test_.rows();
+  const DistMatrix<double> none(k.grid(), 0, 0, 1, 1);
+  const DistMatrix<double> s = all ? none : linalg::copy_rows(s_test_, first, k.rows());
+  const DistMatrix<double> u = all ? none : linalg::copy_rows(u_test_, first, k.rows());
+  linalg::gemm(Op::N, Op::T, 1.0 / m_, all ? s_test_ : s, s_train_, 0.0, k);
+  multiply_by_gram(k, all ? u_test_ : u, u_train_, /*lower=*/false);
 }
 
 std::vector<double> EmpiricalNtkGram::diagonal(const DistMatrix<double>& s, const DistMatrix<double>& u) const {

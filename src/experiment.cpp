@@ -44,7 +44,9 @@ using PointKey = std::tuple<int64_t, int64_t, int64_t, int64_t>;  // (d, n, seed
 TaylorOptions network_options(const Config& c, int d) {
   LearnerConfig l = c.learner;
   if (l.kind == "kernel") l.order = "1", l.sign_randomization = false;
-  return taylor_options(l, d, c.run.block);
+  TaylorOptions o = taylor_options(l, d, c.run.block);
+  o.single_precision = l.kind == "taylor" && c.run.precision == "single";
+  return o;
 }
 
 // Rejects what the code cannot run yet, with the key named (SPEC 5).
@@ -52,8 +54,10 @@ void check_supported(const Config& c) {
   if (c.learner.kind == "kernel" && c.learner.kernel == "empirical-ntk" && c.representation.kind != "none" &&
       c.representation.infinite)
     throw InputError("learner.kernel: \"empirical-ntk\" needs finite inputs; set representation.infinite = false or use ntk, ntk-full, nngp, linear");
-  if (c.run.precision != "double")
-    throw InputError("run.precision: \"single\" is not implemented yet; accepted: double");
+  if (c.run.precision != "double" && c.learner.kind != "taylor")
+    throw InputError("run.precision: \"single\" is implemented for learner.kind = \"taylor\" (products in float, "
+                     "W and the optimiser in double); kernel regression is double only (its time is the "
+                     "double factorisation); accepted here: double");
 }
 
 // Refuses, before allocating anything, a sweep whose largest point needs more

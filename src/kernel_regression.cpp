@@ -3,6 +3,7 @@
 #include <boost/mpi/collectives.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
@@ -19,8 +20,12 @@ void FeatureGram::train_gram(DistMatrix<double>& k) const {
   linalg::syrk_lower(1.0, u_train_, 0.0, k);
 }
 
-void FeatureGram::test_gram(DistMatrix<double>& k) const {
-  linalg::gemm(Op::N, Op::T, 1.0, u_test_, u_train_, 0.0, k);
+void FeatureGram::test_gram_rows(DistMatrix<double>& k, int64_t first) const {
+  if (first == 0 && k.rows() == u_test_.rows()) {
+    linalg::gemm(Op::N, Op::T, 1.0, u_test_, u_train_, 0.0, k);
+    return;
+  }
+  linalg::gemm(Op::N, Op::T, 1.0, linalg::copy_rows(u_test_, first, k.rows()), u_train_, 0.0, k);
 }
 
 std::vector<double> FeatureGram::train_diagonal() const { return row_norms_squared(u_train_); }
@@ -207,19 +212,24 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
     train_sq[l] += r * r;
   });
 
-  // Test predictions for every ridge in one product (K is freed by now).
+  // Test predictions for every ridge, one product per block of at most n
+  // test rows (K is freed by now, so the test kernel never needs more).
   clock.start();
-  {
-    DistMatrix<double> kt(grid, nt, n, nb, nb), pred(grid, nt, nr, nb, nb);
-    gram.test_gram(kt);
-    apply_kernel(opt.kernel, kt, a_test, a_train, /*lower_only=*/false);
+  const int64_t unit = static_cast<int64_t>(nb) * grid.rows();
+  const int64_t chunk = std::min(nt, std::max(unit, n / unit * unit));
+  for (int64_t first = 0; first < nt; first += chunk) {
+    const int64_t rows = std::min(chunk, nt - first);
+    DistMatrix<double> kt(grid, rows, n, nb, nb), pred(grid, rows, nr, nb, nb);
+    gram.test_gram_rows(kt, first);
+    const std::vector<double> a_rows(a_test.begin() + first, a_test.begin() + first + rows);
+    apply_kernel(opt.kernel, kt, a_rows, a_train, /*lower_only=*/false);
     linalg::gemm(Op::N, Op::N, 1.0, kt, sol.coef, 0.0, pred);
-    sol.flops += 2.0 * static_cast<double>(nt) * static_cast<double>(n) * static_cast<double>(nr);
     pred.for_each_local([&](int64_t i, int64_t l, double& v) {
-      const double r = v - f_test[i];
+      const double r = v - f_test[static_cast<size_t>(first + i)];
       test_sq[l] += r * r;
     });
   }
+  sol.flops += 2.0 * static_cast<double>(nt) * static_cast<double>(n) * static_cast<double>(nr);
   clock.stop(ph.predict);
 
   std::vector<double> sums(3 * static_cast<size_t>(nr)), total(sums.size());

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "neurep/detail/scalapack_imports.hpp"
 #include "neurep/errors.hpp"
@@ -54,41 +55,164 @@ const char* op_char(Op op) { return op == Op::N ? "N" : "T"; }
 void check_info(const char* routine, int info) {
   if (info < 0) throw RuntimeError(fmt::format("{}: argument {} is invalid", routine, -info));
 }
+
+// On a 1 x 1 grid the block-cyclic layout is LAPACK's column-major layout
+// with leading dimension lld(), so the BLAS/LAPACK routine is called on the
+// local array directly: PBLAS on one process still cuts products into panels
+// that re-read C, and its triangular solve with one right-hand side takes
+// ten times longer than dpotrs (bench/RESULTS.md). Same results up to
+// reassociation; bit-identical from run to run, as the grid rule asks.
+template <typename T>
+bool one_process(const DistMatrix<T>& a) {
+  return a.grid().size() == 1;
+}
+
+// The BLAS and PBLAS products of each precision.
+void blas_gemm(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
+               const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
+               const int* ldc) {
+  dgemm_(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void blas_gemm(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha,
+               const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
+               const int* ldc) {
+  sgemm_(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void pblas_gemm(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
+                const double* a, const int* desca, const double* b, const int* descb, const double* beta, double* c,
+                const int* descc) {
+  const int one = 1;
+  pdgemm_(ta, tb, m, n, k, alpha, a, &one, &one, desca, b, &one, &one, descb, beta, c, &one, &one, descc);
+}
+void pblas_gemm(const char* ta, const char* tb, const int* m, const int* n, const int* k, const float* alpha,
+                const float* a, const int* desca, const float* b, const int* descb, const float* beta, float* c,
+                const int* descc) {
+  const int one = 1;
+  psgemm_(ta, tb, m, n, k, alpha, a, &one, &one, desca, b, &one, &one, descb, beta, c, &one, &one, descc);
+}
+template <typename T>
+MPI_Datatype mpi_type() {
+  return std::is_same_v<T, double> ? MPI_DOUBLE : MPI_FLOAT;
+}
+
+// Global row of local row li on grid row p (blocks of mb over pr grid rows).
+int64_t global_row_of(int64_t li, int p, int mb, int pr) { return ((li / mb) * pr + p) * int64_t(mb) + li % mb; }
+
+// On a Pr x 1 grid every rank holds whole rows of every matrix, and the
+// two products of the Taylor models need no PBLAS panels:
+//   C = A B^T (N,T): a local product with all of B, the small m x k factor,
+//                    gathered once (Allgatherv);
+//   C = A^T B (T,N): local products A_loc^T B_loc, summed over the ranks
+//                    straight into C's block rows (one Reduce_scatter).
+// Returns false for other shapes and layouts (PBLAS does those). Collective.
+template <typename T>
+bool row_grid_gemm(Op opa, Op opb, T alpha, const DistMatrix<T>& a, const DistMatrix<T>& b, T beta,
+                   DistMatrix<T>& c) {
+  const ProcessGrid& grid = c.grid();
+  const int pr = grid.rows();
+  if (grid.cols() != 1 || pr < 2) return false;
+  const MPI_Comm comm = MPI_Comm(grid.comm());  // rank = grid row when Pc = 1
+  const int m = static_cast<int>(c.rows()), n = static_cast<int>(c.cols());
+  std::vector<int> counts(pr), displs(pr);
+  if (opa == Op::N && opb == Op::T && a.row_block() == c.row_block()) {
+    const int k = static_cast<int>(a.cols()), mb = b.row_block();
+    // All of B (n x k), column-major with leading dimension n.
+    std::vector<T> mine(static_cast<size_t>(b.local_rows() * k)), all(static_cast<size_t>(int64_t(n) * k));
+    for (int64_t j = 0; j < k; ++j)
+      std::copy(b.data() + j * b.lld(), b.data() + j * b.lld() + b.local_rows(), mine.data() + j * b.local_rows());
+    for (int p = 0, off = 0; p < pr; ++p) {
+      counts[p] = static_cast<int>(local_extent(n, mb, p, pr) * k), displs[p] = off, off += counts[p];
+    }
+    std::vector<T> gathered(all.size());
+    MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), mpi_type<T>(), gathered.data(), counts.data(),
+                   displs.data(), mpi_type<T>(), comm);
+    for (int p = 0; p < pr; ++p) {
+      const int64_t lr = local_extent(n, mb, p, pr);
+      const T* src = gathered.data() + displs[p];
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t li = 0; li < lr; ++li) all[static_cast<size_t>(global_row_of(li, p, mb, pr) + j * n)] = src[li + j * lr];
+    }
+    const int lr = static_cast<int>(c.local_rows()), lda = static_cast<int>(a.lld()), ldc = static_cast<int>(c.lld());
+    if (lr > 0) blas_gemm("N", "T", &lr, &n, &k, &alpha, a.data(), &lda, all.data(), &n, &beta, c.data(), &ldc);
+    return true;
+  }
+  if (opa == Op::T && opb == Op::N && a.row_block() == b.row_block()) {
+    const int k = static_cast<int>(a.local_rows()), mb = c.row_block();
+    // This rank's share of the sum, m x n; then each rank's block rows of it, in its local order.
+    std::vector<T> part(static_cast<size_t>(int64_t(m) * n), T(0)), send(part.size());
+    const int lda = static_cast<int>(a.lld()), ldb = static_cast<int>(b.lld());
+    const T zero = 0;
+    if (k > 0) blas_gemm("T", "N", &m, &n, &k, &alpha, a.data(), &lda, b.data(), &ldb, &zero, part.data(), &m);
+    for (int p = 0, off = 0; p < pr; ++p) {
+      const int64_t lr = local_extent(m, mb, p, pr);
+      counts[p] = static_cast<int>(lr * n), displs[p] = off, off += counts[p];
+      T* dst = send.data() + displs[p];
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t li = 0; li < lr; ++li) dst[li + j * lr] = part[static_cast<size_t>(global_row_of(li, p, mb, pr) + j * m)];
+    }
+    const int64_t lr = c.local_rows();
+    std::vector<T> mine(static_cast<size_t>(lr * n));
+    MPI_Reduce_scatter(send.data(), mine.data(), counts.data(), mpi_type<T>(), MPI_SUM, comm);
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t li = 0; li < lr; ++li)
+        c.local(li, j) = beta == T(0) ? mine[li + j * lr] : beta * c.local(li, j) + mine[li + j * lr];
+    return true;
+  }
+  return false;
+}
+
+template <typename T>
+void gemm_any(Op opa, Op opb, T alpha, const DistMatrix<T>& a, const DistMatrix<T>& b, T beta, DistMatrix<T>& c) {
+  const int m = static_cast<int>(c.rows()), n = static_cast<int>(c.cols());
+  const int k = static_cast<int>(opa == Op::N ? a.cols() : a.rows());
+  if (one_process(c)) {
+    const int lda = static_cast<int>(a.lld()), ldb = static_cast<int>(b.lld()), ldc = static_cast<int>(c.lld());
+    blas_gemm(op_char(opa), op_char(opb), &m, &n, &k, &alpha, a.data(), &lda, b.data(), &ldb, &beta, c.data(), &ldc);
+    return;
+  }
+  if (row_grid_gemm(opa, opb, alpha, a, b, beta, c)) return;
+  auto da = a.descriptor(), db = b.descriptor(), dc = c.descriptor();
+  pblas_gemm(op_char(opa), op_char(opb), &m, &n, &k, &alpha, a.data(), da.data(), b.data(), db.data(), &beta,
+             c.data(), dc.data());
+}
+
 }  // namespace
 
 template <>
-void gemm<double>(Op opa, Op opb, double alpha, const DistMatrix<double>& a,
-                  const DistMatrix<double>& b, double beta, DistMatrix<double>& c) {
-  const int m = static_cast<int>(c.rows()), n = static_cast<int>(c.cols());
-  const int k = static_cast<int>(opa == Op::N ? a.cols() : a.rows());
-  const int one = 1;
-  auto da = a.descriptor(), db = b.descriptor(), dc = c.descriptor();
-  pdgemm_(op_char(opa), op_char(opb), &m, &n, &k, &alpha, a.data(), &one, &one, da.data(),
-          b.data(), &one, &one, db.data(), &beta, c.data(), &one, &one, dc.data());
+void gemm<double>(Op opa, Op opb, double alpha, const DistMatrix<double>& a, const DistMatrix<double>& b,
+                  double beta, DistMatrix<double>& c) {
+  gemm_any(opa, opb, alpha, a, b, beta, c);
 }
 
 template <>
-void gemm<float>(Op opa, Op opb, float alpha, const DistMatrix<float>& a,
-                 const DistMatrix<float>& b, float beta, DistMatrix<float>& c) {
-  const int m = static_cast<int>(c.rows()), n = static_cast<int>(c.cols());
-  const int k = static_cast<int>(opa == Op::N ? a.cols() : a.rows());
-  const int one = 1;
-  auto da = a.descriptor(), db = b.descriptor(), dc = c.descriptor();
-  psgemm_(op_char(opa), op_char(opb), &m, &n, &k, &alpha, a.data(), &one, &one, da.data(),
-          b.data(), &one, &one, db.data(), &beta, c.data(), &one, &one, dc.data());
+void gemm<float>(Op opa, Op opb, float alpha, const DistMatrix<float>& a, const DistMatrix<float>& b, float beta,
+                 DistMatrix<float>& c) {
+  gemm_any(opa, opb, alpha, a, b, beta, c);
 }
 
-void syrk_lower(double alpha, const DistMatrix<double>& a, double beta, DistMatrix<double>& c) {
-  const int n = static_cast<int>(a.rows()), k = static_cast<int>(a.cols()), one = 1;
+void syrk_lower(double alpha, const DistMatrix<double>& a, double beta, DistMatrix<double>& c, Op op) {
+  const int n = static_cast<int>(op == Op::N ? a.rows() : a.cols());
+  const int k = static_cast<int>(op == Op::N ? a.cols() : a.rows()), one = 1;
+  if (one_process(c)) {
+    const int lda = static_cast<int>(a.lld()), ldc = static_cast<int>(c.lld());
+    dsyrk_("L", op_char(op), &n, &k, &alpha, a.data(), &lda, &beta, c.data(), &ldc);
+    return;
+  }
   auto da = a.descriptor(), dc = c.descriptor();
-  pdsyrk_("L", "N", &n, &k, &alpha, a.data(), &one, &one, da.data(), &beta, c.data(), &one, &one,
+  pdsyrk_("L", op_char(op), &n, &k, &alpha, a.data(), &one, &one, da.data(), &beta, c.data(), &one, &one,
           dc.data());
 }
 
 int potrf_lower(DistMatrix<double>& a) {
   const int n = static_cast<int>(a.rows()), one = 1;
-  auto da = a.descriptor();
   int info = 0;
+  if (one_process(a)) {
+    const int lda = static_cast<int>(a.lld());
+    dpotrf_("L", &n, a.data(), &lda, &info);
+    check_info("dpotrf", info);
+    return info;
+  }
+  auto da = a.descriptor();
   pdpotrf_("L", &n, a.data(), &one, &one, da.data(), &info);
   check_info("pdpotrf", info);
   return info;
@@ -96,8 +220,14 @@ int potrf_lower(DistMatrix<double>& a) {
 
 void potrs_lower(const DistMatrix<double>& factor, DistMatrix<double>& b) {
   const int n = static_cast<int>(factor.rows()), nrhs = static_cast<int>(b.cols()), one = 1;
-  auto da = factor.descriptor(), db = b.descriptor();
   int info = 0;
+  if (one_process(b)) {
+    const int lda = static_cast<int>(factor.lld()), ldb = static_cast<int>(b.lld());
+    dpotrs_("L", &n, &nrhs, factor.data(), &lda, b.data(), &ldb, &info);
+    check_info("dpotrs", info);
+    return;
+  }
+  auto da = factor.descriptor(), db = b.descriptor();
   pdpotrs_("L", &n, &nrhs, factor.data(), &one, &one, da.data(), b.data(), &one, &one, db.data(),
            &info);
   check_info("pdpotrs", info);
@@ -105,11 +235,26 @@ void potrs_lower(const DistMatrix<double>& factor, DistMatrix<double>& b) {
 
 int syevd_lower(DistMatrix<double>& a, std::vector<double>& w, DistMatrix<double>& z) {
   const int n = static_cast<int>(a.rows()), one = 1;
-  auto da = a.descriptor(), dz = z.descriptor();
   w.assign(static_cast<size_t>(n), 0.0);
   int info = 0, lwork = -1, liwork = -1;
   double wq = 0;
   int iwq = 0;
+  if (one_process(a)) {  // LAPACK's dsyevd leaves the eigenvectors in `a`; its workspace is freed before the copy
+    const int lda = static_cast<int>(a.lld());
+    dsyevd_("V", "L", &n, a.data(), &lda, w.data(), &wq, &lwork, &iwq, &liwork, &info);
+    check_info("dsyevd (query)", info);
+    lwork = static_cast<int>(wq) + 1, liwork = iwq;
+    {
+      std::vector<double> work(static_cast<size_t>(lwork));
+      std::vector<int> iwork(static_cast<size_t>(liwork));
+      dsyevd_("V", "L", &n, a.data(), &lda, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
+    }
+    check_info("dsyevd", info);
+    for (int64_t j = 0; j < a.local_cols(); ++j)
+      std::copy(a.data() + j * a.lld(), a.data() + j * a.lld() + a.local_rows(), z.data() + j * z.lld());
+    return info;
+  }
+  auto da = a.descriptor(), dz = z.descriptor();
   pdsyevd_("V", "L", &n, a.data(), &one, &one, da.data(), w.data(), z.data(), &one, &one,
            dz.data(), &wq, &lwork, &iwq, &liwork, &info);
   check_info("pdsyevd (query)", info);
@@ -176,6 +321,19 @@ void copy_leading_columns(const DistMatrix<double>& a, DistMatrix<double>& b) {
   const int64_t lc = std::min(a.local_cols(), b.local_cols());
   for (int64_t lj = 0; lj < lc; ++lj)
     std::copy(a.data() + lj * a.lld(), a.data() + lj * a.lld() + a.local_rows(), b.data() + lj * b.lld());
+}
+
+DistMatrix<double> copy_rows(const DistMatrix<double>& a, int64_t first, int64_t count) {
+  const int64_t unit = static_cast<int64_t>(a.row_block()) * a.grid().rows();
+  if (first % unit != 0 || first < 0 || count < 0 || first + count > a.rows())
+    throw RuntimeError(fmt::format("copy_rows: rows {} + {} of {} (must start at a multiple of {})", first, count,
+                                   a.rows(), unit));
+  DistMatrix<double> b(a.grid(), count, a.cols(), a.row_block(), a.col_block());
+  const int64_t offset = first / a.grid().rows();
+  for (int64_t lj = 0; lj < b.local_cols(); ++lj)
+    std::copy(a.data() + lj * a.lld() + offset, a.data() + lj * a.lld() + offset + b.local_rows(),
+              b.data() + lj * b.lld());
+  return b;
 }
 
 }  // namespace neurep::linalg

@@ -1,5 +1,7 @@
 #include "neurep/provenance.hpp"
 
+#include "neurep_git_revision.h"  // generated at build time
+
 #include <dlfcn.h>
 #include <fmt/core.h>
 #include <unistd.h>

@@ -187,9 +187,14 @@ void InfiniteGram::train_gram(DistMatrix<double>& k) const {
   map(k, sq_train_, m_train_, sq_train_, m_train_, /*lower_only=*/true);
 }
 
-void InfiniteGram::test_gram(DistMatrix<double>& k) const {
-  linalg::gemm(Op::N, Op::T, 1.0, x_test_, x_train_, 0.0, k);
-  map(k, sq_test_, m_test_, sq_train_, m_train_, /*lower_only=*/false);
+void InfiniteGram::test_gram_rows(DistMatrix<double>& k, int64_t first) const {
+  const bool all = first == 0 && k.rows() == x_test_.rows();
+  const DistMatrix<double> rows = all ? DistMatrix<double>(k.grid(), 0, 0, 1, 1) : linalg::copy_rows(x_test_, first, k.rows());
+  linalg::gemm(Op::N, Op::T, 1.0, all ? x_test_ : rows, x_train_, 0.0, k);
+  const auto part = [&](const std::vector<double>& v) {
+    return std::vector<double>(v.begin() + first, v.begin() + first + k.rows());
+  };
+  map(k, part(sq_test_), part(m_test_), sq_train_, m_train_, /*lower_only=*/false);
 }
 
 std::vector<double> InfiniteGram::diagonal(const std::vector<double>& sq, const std::vector<double>& m) const {

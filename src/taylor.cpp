@@ -183,10 +183,121 @@ DistMatrix<double> TaylorModel::initial_movement() const {
 // ---------------------------------------------------------------------------
 // TaylorBatch
 
+namespace {
+
+// The elementwise work of a pass on the local blocks of Z and of the cache,
+// in the storage precision T (double, or float with run.precision = "single";
+// the arithmetic is double either way). Threaded over blocks of local rows
+// (forward) or columns (backward); each output sums over the units in the
+// same order whatever the threads, so results do not depend on them.
+
+// part[li] = sum over this rank's units r of the unit's term in f(u_i).
+template <typename T>
+void forward_terms(const TaylorModel& model, const DistMatrix<T>& cache, const DistMatrix<T>& z, int64_t signs,
+                   std::vector<double>& part) {
+  const TaylorOptions& opt = model.options();
+  const int64_t lr = z.local_rows(), lc = z.local_cols();
+  const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model.width()));
+  const bool averaged = signs < 0 && opt.sign_randomization;
+  constexpr int64_t kRows = 512;
+#pragma omp parallel for schedule(static)
+  for (int64_t r0 = 0; r0 < lr; r0 += kRows) {
+    const int64_t r1 = std::min(lr, r0 + kRows);
+    for (int64_t lj = 0; lj < lc; ++lj) {
+      const T* zc = &z.local(0, lj);
+      const T* cc = &cache.local(0, lj);
+      switch (opt.order) {
+        case TaylorOrder::Linear:
+          for (int64_t li = r0; li < r1; ++li) part[li] += static_cast<double>(cc[li]) * static_cast<double>(zc[li]);
+          break;
+        case TaylorOrder::Quadratic:
+          for (int64_t li = r0; li < r1; ++li) {
+            const double zv = zc[li];
+            part[li] += 0.5 * static_cast<double>(cc[li]) * zv * zv;
+          }
+          break;
+        case TaylorOrder::Full: {
+          const int64_t r = z.global_col(lj);
+          const double ar = model.output_sign(r) * inv_sqrt_m;
+          const double s = signs < 0 ? 1.0 : model.sign_flip(r, signs);
+          for (int64_t li = r0; li < r1; ++li) {
+            const double z0 = cc[li], zv = zc[li];
+            part[li] += averaged ? 0.5 * ar * (activation(opt.activation, 0, z0 + zv) + activation(opt.activation, 0, z0 - zv))
+                                 : ar * activation(opt.activation, 0, z0 + s * zv);
+          }
+          break;
+        }
+      }
+    }
+  }
+}
+
+// Z <- E, E_ir = c_i df_i/dz_ir, in place.
+template <typename T>
+void backward_terms(const TaylorModel& model, const DistMatrix<T>& cache, DistMatrix<T>& z,
+                    const std::vector<double>& c, int64_t signs) {
+  const TaylorOptions& opt = model.options();
+  const int64_t lr = z.local_rows(), lc = z.local_cols();
+  const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model.width()));
+#pragma omp parallel for schedule(static)
+  for (int64_t lj = 0; lj < lc; ++lj) {
+    T* zc = &z.local(0, lj);
+    const T* cc = &cache.local(0, lj);
+    switch (opt.order) {
+      case TaylorOrder::Linear:
+        for (int64_t li = 0; li < lr; ++li) zc[li] = static_cast<T>(c[li] * static_cast<double>(cc[li]));
+        break;
+      case TaylorOrder::Quadratic:
+        for (int64_t li = 0; li < lr; ++li)
+          zc[li] = static_cast<T>(static_cast<double>(zc[li]) * (c[li] * static_cast<double>(cc[li])));
+        break;
+      case TaylorOrder::Full: {
+        const int64_t r = z.global_col(lj);
+        const double s = signs < 0 ? 1.0 : model.sign_flip(r, signs);
+        const double ars = model.output_sign(r) * inv_sqrt_m * s;
+        for (int64_t li = 0; li < lr; ++li)
+          zc[li] = static_cast<T>(c[li] * ars * activation(opt.activation, 1, static_cast<double>(cc[li]) + s * static_cast<double>(zc[li])));
+        break;
+      }
+    }
+  }
+}
+
+// Z_0 = U W_0^T (in `cache`) becomes what the order needs; f0 for the full network (by local row, this rank's units).
+template <typename T>
+void prepare_cache(const TaylorModel& model, DistMatrix<T>& cache, std::vector<double>& f0_part) {
+  const TaylorOptions& opt = model.options();
+  const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model.width()));
+  if (opt.order == TaylorOrder::Full) {
+    f0_part.assign(static_cast<size_t>(cache.local_rows()), 0.0);
+    for (int64_t lj = 0; lj < cache.local_cols(); ++lj) {
+      const double ar = model.output_sign(cache.global_col(lj)) * inv_sqrt_m;
+      for (int64_t li = 0; li < cache.local_rows(); ++li)
+        f0_part[li] += ar * activation(opt.activation, 0, static_cast<double>(cache.local(li, lj)));
+    }
+  } else {
+    const int derivative = opt.order == TaylorOrder::Linear ? 1 : 2;
+    cache.for_each_local([&](int64_t, int64_t r, T& v) {
+      v = static_cast<T>(model.output_sign(r) * inv_sqrt_m * activation(opt.activation, derivative, static_cast<double>(v)));
+    });
+  }
+}
+
+// A float matrix of a's layout with `rows` x `cols` entries (0 x 0 when unused).
+DistMatrix<float> float_matrix(const DistMatrix<double>& like, bool used, int64_t rows, int64_t cols, int mb, int nb) {
+  return used ? DistMatrix<float>(like.grid(), rows, cols, mb, nb) : DistMatrix<float>(like.grid(), 0, 0, 1, 1);
+}
+
+}  // namespace
+
 TaylorBatch::TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u)
-    : model_(model), u_(u),
-      cache_(u.grid(), u.rows(), model.width(), u.row_block(), model.w0().row_block()),
-      z_(u.grid(), u.rows(), model.width(), u.row_block(), model.w0().row_block()) {
+    : model_(model), u_(u), single_(model.options().single_precision),
+      cache_(u.grid(), single_ ? 0 : u.rows(), single_ ? 0 : model.width(), u.row_block(), model.w0().row_block()),
+      z_(u.grid(), single_ ? 0 : u.rows(), single_ ? 0 : model.width(), u.row_block(), model.w0().row_block()),
+      u32_(float_matrix(u, single_, u.rows(), u.cols(), u.row_block(), u.col_block())),
+      cache32_(float_matrix(u, single_, u.rows(), model.width(), u.row_block(), model.w0().row_block())),
+      z32_(float_matrix(u, single_, u.rows(), model.width(), u.row_block(), model.w0().row_block())),
+      w32_(float_matrix(u, single_, model.width(), model.dim(), model.w0().row_block(), model.w0().col_block())) {
   if (u.cols() != model.dim() || u.col_block() != model.w0().col_block() || &u.grid() != &model.grid())
     throw RuntimeError(fmt::format("TaylorBatch: inputs {} x {} (column block {}) do not fit a model of "
                                    "dimension {} (block {}) on the same grid",
@@ -194,24 +305,20 @@ TaylorBatch::TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u)
   samples_.resize(static_cast<size_t>(u.local_rows()));
   for (int64_t li = 0; li < u.local_rows(); ++li) samples_[li] = u.global_row(li);
 
-  linalg::gemm(Op::N, Op::T, 1.0, u_, model_.w0(), 0.0, cache_);  // Z_0
-  const TaylorOptions& opt = model_.options();
-  const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model_.width()));
-  if (opt.order == TaylorOrder::Full) {
-    std::vector<double> part(samples_.size(), 0.0);
+  std::vector<double> part;
+  if (single_) {
+    linalg::convert(u_, u32_);
+    linalg::convert(model_.w0(), w32_);
+    linalg::gemm(Op::N, Op::T, 1.0f, u32_, w32_, 0.0f, cache32_);  // Z_0
+    prepare_cache(model_, cache32_, part);
+  } else {
+    linalg::gemm(Op::N, Op::T, 1.0, u_, model_.w0(), 0.0, cache_);  // Z_0
+    prepare_cache(model_, cache_, part);
+  }
+  if (model_.options().order == TaylorOrder::Full) {
     f0_.resize(samples_.size());
-    for (int64_t lj = 0; lj < cache_.local_cols(); ++lj) {
-      const double ar = model_.output_sign(cache_.global_col(lj)) * inv_sqrt_m;
-      for (int64_t li = 0; li < cache_.local_rows(); ++li)
-        part[li] += ar * activation(opt.activation, 0, cache_.local(li, lj));
-    }
     boost::mpi::all_reduce(u.grid().row_comm(), part.data(), static_cast<int>(part.size()), f0_.data(),
                            std::plus<double>());
-  } else {
-    const int derivative = opt.order == TaylorOrder::Linear ? 1 : 2;
-    cache_.for_each_local([&](int64_t, int64_t r, double& v) {
-      v = model_.output_sign(r) * inv_sqrt_m * activation(opt.activation, derivative, v);
-    });
   }
 }
 
@@ -221,42 +328,19 @@ double TaylorBatch::pass_flops() const {
 }
 
 const std::vector<double>& TaylorBatch::outputs(const DistMatrix<double>& w, int64_t signs) {
-  linalg::gemm(Op::N, Op::T, 1.0, u_, w, 0.0, z_);
-  const TaylorOptions& opt = model_.options();
-  const int64_t lr = z_.local_rows(), lc = z_.local_cols();
-  std::vector<double> part(static_cast<size_t>(lr), 0.0);
-  switch (opt.order) {
-    case TaylorOrder::Linear:
-      for (int64_t lj = 0; lj < lc; ++lj)
-        for (int64_t li = 0; li < lr; ++li) part[li] += cache_.local(li, lj) * z_.local(li, lj);
-      break;
-    case TaylorOrder::Quadratic:
-      for (int64_t lj = 0; lj < lc; ++lj)
-        for (int64_t li = 0; li < lr; ++li) {
-          const double z = z_.local(li, lj);
-          part[li] += 0.5 * cache_.local(li, lj) * z * z;
-        }
-      break;
-    case TaylorOrder::Full: {
-      const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model_.width()));
-      const bool averaged = signs < 0 && opt.sign_randomization;
-      for (int64_t lj = 0; lj < lc; ++lj) {
-        const int64_t r = z_.global_col(lj);
-        const double ar = model_.output_sign(r) * inv_sqrt_m;
-        const double s = signs < 0 ? 1.0 : model_.sign_flip(r, signs);
-        for (int64_t li = 0; li < lr; ++li) {
-          const double z0 = cache_.local(li, lj), z = z_.local(li, lj);
-          part[li] += averaged ? 0.5 * ar * (activation(opt.activation, 0, z0 + z) + activation(opt.activation, 0, z0 - z))
-                               : ar * activation(opt.activation, 0, z0 + s * z);
-        }
-      }
-      break;
-    }
+  std::vector<double> part(static_cast<size_t>(u_.local_rows()), 0.0);
+  if (single_) {
+    linalg::convert(w, w32_);
+    linalg::gemm(Op::N, Op::T, 1.0f, u32_, w32_, 0.0f, z32_);
+    forward_terms(model_, cache32_, z32_, signs, part);
+  } else {
+    linalg::gemm(Op::N, Op::T, 1.0, u_, w, 0.0, z_);
+    forward_terms(model_, cache_, z_, signs, part);
   }
   out_.assign(part.size(), 0.0);
   boost::mpi::all_reduce(u_.grid().row_comm(), part.data(), static_cast<int>(part.size()), out_.data(),
                          std::plus<double>());
-  if (opt.order == TaylorOrder::Full)
+  if (model_.options().order == TaylorOrder::Full)
     for (size_t li = 0; li < out_.size(); ++li) out_[li] -= f0_[li];
   z_signs_ = signs;
   z_valid_ = true;
@@ -278,32 +362,15 @@ void TaylorBatch::backward(const std::vector<double>& c, DistMatrix<double>& gra
   if (!z_valid_) throw RuntimeError("TaylorBatch::backward without a forward pass before it");
   if (opt.order == TaylorOrder::Full && opt.sign_randomization && z_signs_ < 0)
     throw RuntimeError("TaylorBatch::backward: the sign-averaged network is for evaluation only");
-  const int64_t lr = z_.local_rows(), lc = z_.local_cols();
   // E = df_i/dz_ir c_i, in place of Z; then grad = E^T U.
-  switch (opt.order) {
-    case TaylorOrder::Linear:
-      for (int64_t lj = 0; lj < lc; ++lj)
-        for (int64_t li = 0; li < lr; ++li) z_.local(li, lj) = c[li] * cache_.local(li, lj);
-      break;
-    case TaylorOrder::Quadratic:
-      for (int64_t lj = 0; lj < lc; ++lj)
-        for (int64_t li = 0; li < lr; ++li) z_.local(li, lj) *= c[li] * cache_.local(li, lj);
-      break;
-    case TaylorOrder::Full: {
-      const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model_.width()));
-      for (int64_t lj = 0; lj < lc; ++lj) {
-        const int64_t r = z_.global_col(lj);
-        const double s = z_signs_ < 0 ? 1.0 : model_.sign_flip(r, z_signs_);
-        const double ars = model_.output_sign(r) * inv_sqrt_m * s;
-        for (int64_t li = 0; li < lr; ++li) {
-          double& z = z_.local(li, lj);
-          z = c[li] * ars * activation(opt.activation, 1, cache_.local(li, lj) + s * z);
-        }
-      }
-      break;
-    }
+  if (single_) {
+    backward_terms(model_, cache32_, z32_, c, z_signs_);
+    linalg::gemm(Op::T, Op::N, 1.0f, z32_, u32_, 0.0f, w32_);
+    linalg::convert(w32_, grad);
+  } else {
+    backward_terms(model_, cache_, z_, c, z_signs_);
+    linalg::gemm(Op::T, Op::N, 1.0, z_, u_, 0.0, grad);
   }
-  linalg::gemm(Op::T, Op::N, 1.0, z_, u_, 0.0, grad);
   z_valid_ = false;
 }
 

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <mpi.h>
 #include <omp.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -21,7 +22,12 @@ int balance_threads(const boost::mpi::communicator& comm) {
   if (std::getenv("OPENBLAS_NUM_THREADS") || std::getenv("OMP_NUM_THREADS"))
     return blas_get ? blas_get() : omp_get_max_threads();
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int threads = std::max(1, cores / ranks_here);
+  // A rank bound to fewer cores (Open MPI binds each of up to 2 ranks to one
+  // core by default) must not run more threads than it has cores: two BLAS
+  // threads sharing a core run slower than one.
+  cpu_set_t mask;
+  const int allowed = sched_getaffinity(0, sizeof mask, &mask) == 0 ? CPU_COUNT(&mask) : cores;
+  const int threads = std::max(1, std::min(cores / ranks_here, allowed));
   using set_fn = void (*)(int);
   if (auto blas_set = reinterpret_cast<set_fn>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) blas_set(threads);
   omp_set_num_threads(threads);

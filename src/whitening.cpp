@@ -72,13 +72,13 @@ Whitening::Whitening(WhitenKind kind, const DistMatrix<double>& g_unl, double ri
   mean_ = column_means(g_unl);
   if (kind == WhitenKind::Center) return;
 
-  // Sigma = Gc^T Gc / N (lower triangle is what pdsyevd reads).
+  // Sigma = Gc^T Gc / N (lower triangle, which is what pdsyevd reads).
   const ProcessGrid& grid = g_unl.grid();
   const int nb = g_unl.col_block();
   DistMatrix<double> gc = g_unl;
   subtract_row_vector(gc, mean_);
   DistMatrix<double> sigma(grid, dd, dd, nb, nb), z(grid, dd, dd, nb, nb);
-  linalg::gemm(Op::T, Op::N, 1.0 / static_cast<double>(nu), gc, gc, 0.0, sigma);
+  linalg::syrk_lower(1.0 / static_cast<double>(nu), gc, 0.0, sigma, Op::T);
   gc = DistMatrix<double>(grid, 0, 0, 1, 1);  // release before the eigensolver's workspace
 
   const int info = linalg::syevd_lower(sigma, eigenvalues_, z);

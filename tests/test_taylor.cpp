@@ -564,3 +564,45 @@ TEST_CASE("learner options: schedules and bad input naming the key") {
   CHECK_THROWS_WITH(parse_config(base, {"learner.width=\"d-10\""}), Catch::StartsWith("learner.width:"));
   CHECK_THROWS_WITH(parse_config(base, {"learner.activation=relu"}), Catch::StartsWith("learner.activation:"));
 }
+
+TEST_CASE("single precision: outputs and gradients to float accuracy, and the same fit") {
+  boost::mpi::communicator world;
+  const Problem p(7, 2, 61, 40);
+  const int64_t m = 13;
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  const DistMatrix<double> u = p.inputs(grid, Split::Train, 4);
+  for (TaylorOrder order : {TaylorOrder::Linear, TaylorOrder::Quadratic, TaylorOrder::Full}) {
+    TaylorOptions o = options(order, Activation::Tanh, m, 4);
+    const TaylorModel model(o, 7, kStreams, grid);
+    o.single_precision = true;
+    const TaylorModel model32(o, 7, kStreams, grid);
+    TaylorBatch batch(model, u), batch32(model32, u);
+    const DistMatrix<double> w = movement(model, 0.8, 1.1);
+    DistMatrix<double> grad = model.zero_movement(), grad32 = model.zero_movement();
+    const double loss = taylor_objective(batch, p.y, p.n, w, 0, &grad);
+    const double loss32 = taylor_objective(batch32, p.y, p.n, w, 0, &grad32);
+    const auto f = batch.predictions(w, 0), f32 = batch32.predictions(w, 0);
+    double gap = 0, scale = 0;
+    for (size_t i = 0; i < f.size(); ++i) gap = std::max(gap, std::abs(f[i] - f32[i])), scale = std::max(scale, std::abs(f[i]));
+    const DistMatrix<double> diff = axpy(grad, -1.0, grad32);
+    INFO("order " << order_name(order) << ": outputs " << gap << " of " << scale << ", loss " << loss << " vs " << loss32);
+    CHECK(gap <= 1e-5 * scale);
+    CHECK(std::abs(loss - loss32) <= 1e-5 * loss);
+    CHECK(std::sqrt(dot(diff, diff)) <= 1e-5 * std::sqrt(dot(grad, grad)));
+  }
+  // Training: the Quad fit of (beta.x)^2 ends at the same test error to ~1e-4.
+  const int d = 8;
+  const Problem q(d, 2, 10 * d * d, 500);
+  const DistMatrix<double> x = q.inputs(grid, Split::Train, 32), xt = q.inputs(grid, Split::Test, 32);
+  TaylorOptions o = options(TaylorOrder::Quadratic, Activation::Quadratic, 4 * d, 32);
+  o.learning_rate = 0.05;
+  o.steps = 600;
+  o.eval_every = 100;
+  const FitResult fit = train_taylor({x, q.y, xt, q.f, 1.0}, o, kStreams, grid);
+  o.single_precision = true;
+  const FitResult fit32 = train_taylor({x, q.y, xt, q.f, 1.0}, o, kStreams, grid);
+  if (world.rank() == 0)
+    std::printf("Quad in single precision: test error %.6f (double %.6f)\n", fit32.test_error, fit.test_error);
+  CHECK(fit32.status == "ok");
+  CHECK(std::abs(fit32.test_error - fit.test_error) <= 1e-4 + 1e-3 * fit.test_error);
+}

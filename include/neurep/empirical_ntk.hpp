@@ -23,8 +23,8 @@ class EmpiricalNtkGram : public GramSource {
 
   int64_t n_train() const override { return u_train_.rows(); }
   int64_t n_test() const override { return u_test_.rows(); }
-  void train_gram(DistMatrix<double>& k) const override;   // two pdsyrk, lower triangle
-  void test_gram(DistMatrix<double>& k) const override;    // two pdgemm
+  void train_gram(DistMatrix<double>& k) const override;   // pdsyrk, then U U^T by column panels
+  void test_gram_rows(DistMatrix<double>& k, int64_t first) const override;  // two pdgemm
   std::vector<double> train_diagonal() const override;
   std::vector<double> test_diagonal() const override;
   double flops() const override;

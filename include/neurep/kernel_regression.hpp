@@ -7,7 +7,9 @@
 // One ridge: Cholesky (pdpotrf/pdpotrs) with growing jitter if K is not
 // numerically positive definite. Several ridges: one eigendecomposition
 // (pdsyevd) serves all, and gives exact leave-one-out errors for choosing a
-// ridge on the training set alone. Test predictions for all ridges are one pdgemm.
+// ridge on the training set alone. Test predictions for all ridges are one
+// pdgemm per block of test rows; the blocks are at most n rows, so the test
+// kernel never needs more memory than K did.
 #pragma once
 
 #include <memory>
@@ -28,7 +30,11 @@ class GramSource {
   // K(i, j) for training samples; at least the lower triangle. Collective.
   virtual void train_gram(DistMatrix<double>& k) const = 0;
   // K(i, j) for test sample i and training sample j. Collective.
-  virtual void test_gram(DistMatrix<double>& k) const = 0;
+  void test_gram(DistMatrix<double>& k) const { test_gram_rows(k, 0); }
+  // Rows [first, first + k.rows()) of the test Gram, so that kernel
+  // regression can predict in row blocks without holding all of it. `first`
+  // is a multiple of k.row_block() * grid rows (linalg::copy_rows). Collective.
+  virtual void test_gram_rows(DistMatrix<double>& k, int64_t first) const = 0;
   // K(i, i) for the training and the test samples, replicated. Collective.
   virtual std::vector<double> train_diagonal() const = 0;
   virtual std::vector<double> test_diagonal() const = 0;
@@ -44,7 +50,7 @@ class FeatureGram : public GramSource {
   int64_t n_train() const override { return u_train_.rows(); }
   int64_t n_test() const override { return u_test_.rows(); }
   void train_gram(DistMatrix<double>& k) const override;
-  void test_gram(DistMatrix<double>& k) const override;
+  void test_gram_rows(DistMatrix<double>& k, int64_t first) const override;
   std::vector<double> train_diagonal() const override;
   std::vector<double> test_diagonal() const override;
   double flops() const override;

@@ -17,8 +17,9 @@ template <typename T>
 void gemm(Op opa, Op opb, T alpha, const DistMatrix<T>& a, const DistMatrix<T>& b, T beta,
           DistMatrix<T>& c);
 
-// Lower triangle of C = alpha A A^T + beta C (A is n x k).
-void syrk_lower(double alpha, const DistMatrix<double>& a, double beta, DistMatrix<double>& c);
+// Lower triangle of C = alpha A A^T + beta C (A is n x k), or with op = T of
+// C = alpha A^T A + beta C (A is k x n): half the flops of the gemm.
+void syrk_lower(double alpha, const DistMatrix<double>& a, double beta, DistMatrix<double>& c, Op op = Op::N);
 
 // Cholesky of the lower triangle, in place. Returns ScaLAPACK's info
 // (> 0: the leading minor of that order is not positive definite).
@@ -53,5 +54,21 @@ void add_to_diagonal(DistMatrix<double>& a, double shift);
 // has a's rows, blocks and grid (where a column lives does not depend on how
 // many columns follow it, so this is a local copy). Local.
 void copy_leading_columns(const DistMatrix<double>& a, DistMatrix<double>& b);
+
+// b <- a entry by entry, rounded to b's type; a and b have the same shape,
+// blocks and grid (so this is a local copy). Local, threaded.
+template <typename To, typename From>
+void convert(const DistMatrix<From>& a, DistMatrix<To>& b) {
+  const int64_t lr = a.local_rows(), lc = a.local_cols();
+#pragma omp parallel for schedule(static)
+  for (int64_t lj = 0; lj < lc; ++lj)
+    for (int64_t li = 0; li < lr; ++li) b.local(li, lj) = static_cast<To>(a.local(li, lj));
+}
+
+// Rows [first, first + count) of `a` as a matrix of their own, with a's
+// blocks and grid. `first` must be a multiple of a.row_block() * grid rows:
+// then the rows are whole local blocks, at local offset first / grid rows,
+// and this is a local copy. Local.
+DistMatrix<double> copy_rows(const DistMatrix<double>& a, int64_t first, int64_t count);
 
 }  // namespace neurep::linalg

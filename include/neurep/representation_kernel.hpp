@@ -94,7 +94,7 @@ class InfiniteGram : public GramSource {
   int64_t n_train() const override { return x_train_.rows(); }
   int64_t n_test() const override { return x_test_.rows(); }
   void train_gram(DistMatrix<double>& k) const override;
-  void test_gram(DistMatrix<double>& k) const override;
+  void test_gram_rows(DistMatrix<double>& k, int64_t first) const override;
   std::vector<double> train_diagonal() const override;
   std::vector<double> test_diagonal() const override;
   double flops() const override;

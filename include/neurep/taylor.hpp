@@ -67,6 +67,11 @@ struct TaylorOptions {
   double validation_fraction = 0.0;
   int64_t patience = 0;  // evaluations without improvement before stopping; 0 = never
   int block = 128;
+  // run.precision = "single": the two products of a pass, U, Z and the
+  // cached sigma terms in float (half the memory, about twice the GEMM
+  // rate); W, the gradient, the optimiser and every sum over units or
+  // samples stay double.
+  bool single_precision = false;
 };
 
 // The options of [learner] (validated by parse_config) at input dimension d;
@@ -148,6 +153,7 @@ class TaylorBatch {
  private:
   const TaylorModel& model_;
   const DistMatrix<double>& u_;
+  bool single_;               // options().single_precision: the float members below are used
   std::vector<int64_t> samples_;
   DistMatrix<double> cache_;  // order 1/2: a_r sigma^{(order)}(z0)/sqrt m; full: Z_0
   std::vector<double> f0_;    // full: (1/sqrt m) sum_r a_r sigma(z0_ir), by local row
@@ -155,6 +161,9 @@ class TaylorBatch {
   std::vector<double> out_;
   int64_t z_signs_ = kEvaluationSigns;
   bool z_valid_ = false;
+  // Single precision: U, the cache and Z in float (then cache_ and z_ are
+  // empty), and W in float for a pass (reused for the gradient's product).
+  DistMatrix<float> u32_, cache32_, z32_, w32_;
 };
 
 // ||W||_{2,4} = (sum_r |w_r|^4)^{1/4}. Collective.

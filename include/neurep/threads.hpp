@@ -7,7 +7,8 @@
 namespace neurep {
 
 // Unless OPENBLAS_NUM_THREADS or OMP_NUM_THREADS is set, gives each rank
-// cores / (ranks on this node) threads (at least 1). Returns the number of
+// cores / (ranks on this node) threads (at least 1, at most the cores the
+// rank is bound to). Returns the number of
 // threads per rank in use. Collective.
 int balance_threads(const boost::mpi::communicator& comm);
 

@@ -23,7 +23,7 @@
 #   NEUREP_NP           ranks if -n not given  (number of cores)
 #   OMP_NUM_THREADS     threads per rank       (cores / ranks, at least 1); also
 #                       used for OPENBLAS_NUM_THREADS unless that is set
-#   OPENBLAS_CORETYPE   Debian OpenBLAS kernel (SkylakeX)
+#   OPENBLAS_CORETYPE   Debian OpenBLAS kernel (SkylakeX with AVX-512, Haswell with AVX2)
 #   NEUREP_MPIRUN       launcher               (mpirun)
 #   NEUREP_MPIRUN_ARGS  extra mpirun options, word-split (e.g. "--bind-to none")
 set -uo pipefail
@@ -57,7 +57,12 @@ done
 threads=${OMP_NUM_THREADS:-$((cores / np > 0 ? cores / np : 1))}
 export OMP_NUM_THREADS=$threads
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$threads}
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+# Debian's OpenBLAS picks a generic kernel on some virtualised Xeons (neurep
+# warns): select the AVX-512 or AVX2 one. Setting it yourself wins.
+if [[ -z ${OPENBLAS_CORETYPE:-} ]]; then
+  if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=SkylakeX
+  elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell; fi
+fi
 # Open MPI refuses to run as root unless told (containers, CI).
 if [[ $(id -u) == 0 ]]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -65,6 +70,12 @@ fi
 
 launch=("${NEUREP_MPIRUN:-mpirun}" -np "$np")
 ((np > cores)) && launch+=(--oversubscribe)
+# Open MPI binds each of up to 2 ranks to one core by default, which would
+# leave a rank's further threads sharing that core: give it `threads` cores.
+if ((threads > 1)); then
+  if ((np * threads <= cores)); then launch+=(--map-by "slot:PE=$threads" --bind-to core)
+  else launch+=(--bind-to none); fi
+fi
 # shellcheck disable=SC2206
 launch+=(${NEUREP_MPIRUN_ARGS:-})
 cmd=("$bin" run "$config" -o "$out" ${mode:+"$mode"} "$@")

@@ -45,8 +45,12 @@ neurep_job_setup() {
   : "${NEUREP_LAUNCHER:=mpirun}"
   export NEUREP_HOME NEUREP_BIN NEUREP_LAUNCHER
 
-  # Debian's OpenBLAS picks a slow kernel on some CPUs unless told the core type.
-  export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+  # Debian's OpenBLAS picks a slow generic kernel on some CPUs unless told the
+  # core type (neurep warns): AVX-512 -> SkylakeX, AVX2 -> Haswell, on this node.
+  if [[ -z ${OPENBLAS_CORETYPE:-} ]]; then
+    if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=SkylakeX
+    elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export OPENBLAS_CORETYPE=Haswell; fi
+  fi
   # One BLAS/OpenMP thread per CPU Slurm gave each task.
   local threads=${SLURM_CPUS_PER_TASK:-1}
   export OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads MKL_NUM_THREADS=$threads

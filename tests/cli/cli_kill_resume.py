@@ -114,7 +114,10 @@ def taylor_checks(r, rng):
     # SIGUSR1 inside a point: exit 75 with the point's state in /checkpoint.
     out2 = r.path("taylor-usr1.h5")
     p = start(r, cfg, out2, resume=False)
-    time.sleep(2.0)
+    for _ in range(3000):  # the first checkpoint creates the file; signal at once, mid-point
+        if os.path.exists(out2) or p.poll() is not None:
+            break
+        time.sleep(0.01)
     p.send_signal(signal.SIGUSR1)
     p.communicate(timeout=120)
     with h5py.File(out2, "r") as f:

@@ -1,0 +1,254 @@
+#!/usr/bin/python3
+"""Collects what bench/run.sh measured (tagged JSON lines, neurep's results
+files, per-rank peak memory) into one machine-readable JSON file, checks the
+targets of issue #7 and prints a table. Not meant to be run by hand:
+
+  report.py --raw RAW.jsonl --work WORKDIR --n N --repeats R --command CMD --out OUT.json
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import platform
+import re
+import subprocess
+import sys
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    except Exception:  # noqa: BLE001 - provenance is best effort
+        return ""
+
+
+def machine():
+    cpu = sh("lscpu | sed -n 's/^Model name: *//p'")
+    fam = sh("lscpu | sed -n 's/^CPU family: *//p'") + "/" + sh("lscpu | sed -n 's/^Model: *//p'")
+    flags = sh("grep -m1 -o -w -E 'avx512f|avx2' /proc/cpuinfo | sort -u | tr '\\n' ' '")
+    mem = sh("awk '/MemTotal/{printf \"%.1f GiB\", $2/1048576}' /proc/meminfo")
+    pkgs = {}
+    for p in ("libopenblas0-pthread", "libscalapack-openmpi2.2", "openmpi-bin", "libhdf5-openmpi-103-1",
+              "python3-numpy", "python3-scipy", "python3-sklearn", "python3-torch", "g++-12"):
+        v = sh(f"dpkg-query -W -f '${{Version}}' {p} 2>/dev/null")
+        if v:
+            pkgs[p] = v
+    return {"cpu": cpu, "family/model": fam, "isa": flags.strip(), "cores": os.cpu_count(), "memory": mem,
+            "hypervisor": sh("lscpu | sed -n 's/^Hypervisor vendor: *//p'"), "kernel": platform.release(),
+            "os": sh(". /etc/os-release && echo $PRETTY_NAME"), "packages": pkgs,
+            "compiler": sh("c++ --version | head -1"), "git_revision": sh(f"git -C {ROOT} rev-parse --short=12 HEAD"),
+            "git_dirty": bool(sh(f"git -C {ROOT} status --porcelain -- src include bench")),
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE", "")}
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def read_neurep(path):
+    import h5py
+    with h5py.File(path, "r") as f:
+        r = f["results"]
+        row = {k: float(r[k][0]) for k in ("n", "seconds", "flops", "test_error", "train_error", "seconds_kernel",
+                                           "seconds_factor", "seconds_solve", "seconds_predict") if k in r}
+        row["status"] = r["status"][0].decode()
+        for a in ("grid", "blas_core", "mpi_ranks", "threads_per_rank", "blas"):
+            v = f.attrs.get(a)
+            row[a] = v.decode() if isinstance(v, bytes) else (v.item() if hasattr(v, "item") else v)
+    return row
+
+
+def read_rss(prefix):
+    out = []
+    for p in sorted(glob.glob(prefix + ".*")):
+        with open(p) as fh:
+            line = fh.read().split()
+        if len(line) >= 2 and line[0].isdigit():
+            out.append({"rank": int(p.rsplit(".", 1)[1]), "peak_rss_bytes": int(line[0]) * 1024, "wall": float(line[1])})
+    return sorted(out, key=lambda x: x["rank"])
+
+
+def best(rows, key):
+    rows = [r for r in rows if r.get(key) is not None]
+    return min(rows, key=lambda r: r[key]) if rows else None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--n", type=int, required=True)
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--command", default="bench/run.sh")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    raw = [json.loads(line) for line in open(a.raw) if line.strip()]
+    sec = lambda name: [r for r in raw if r.get("section") == name]  # noqa: E731
+    n = a.n
+    res = {"date": os.path.basename(a.out)[:-5], "command": a.command, "repeats": a.repeats, "machine": machine(),
+           "raw": raw}
+    S = res["summary"] = {}
+
+    # 1. BLAS rates.
+    blas2, blas1 = (sec("blas_2threads") or [{}])[0], (sec("blas_1thread") or [{}])[0]
+    S["blas"] = {"2_threads": blas2, "1_thread": blas1}
+    dgemm = blas2.get("dgemm_gflops", float("nan"))
+    dpotrf = blas2.get("dpotrf_gflops", float("nan"))
+
+    # 2. Cholesky and block size.
+    S["factor"] = [r for r in raw if r.get("section", "").startswith("factor_")]
+
+    # 3. Kernel regression.
+    kern = {}
+    for tag in ("1x2", "2x1", "1x1", "4x1"):
+        runs = []
+        for path in sorted(glob.glob(os.path.join(a.work, f"kernel_{tag}.*.h5"))):
+            rep = path.rsplit(".", 2)[1]
+            row = read_neurep(path)
+            row["rss"] = read_rss(os.path.join(a.work, f"rss.kernel_{tag}.{rep}"))
+            row["wall_process"] = max((x["wall"] for x in row["rss"]), default=float("nan"))
+            runs.append(row)
+        if runs:
+            k = dict(best(runs, "seconds"))
+            k["runs_seconds"] = [r["seconds"] for r in runs]
+            k["factor_gflops"] = n ** 3 / 3 / k["seconds_factor"] * 1e-9
+            k["peak_rss_per_rank_bytes"] = max((x["peak_rss_bytes"] for x in k["rss"]), default=float("nan"))
+            kern[tag] = k
+    peers = {}
+    for name, label in (("peer_numpy", "numpy+scipy"), ("peer_sklearn", "sklearn KernelRidge")):
+        b = best(sec(name), "seconds")
+        if b:
+            peers[label] = b
+    base = read_rss(os.path.join(a.work, "rss.baseline"))
+    baseline = base[0]["peak_rss_bytes"] if base else 0
+    lapack = max([dpotrf] + [p.get("factor_gflops", 0) for p in peers.values()])
+    for k in kern.values():
+        k["factor_fraction_of_lapack_dpotrf"] = k["factor_gflops"] / lapack
+        k["factor_fraction_of_dgemm"] = k["factor_gflops"] / dgemm
+        P = k.get("mpi_ranks", 1)
+        k["memory_bound_bytes"] = 1.2 * n * n / P * 8 + baseline
+        for label, p in peers.items():
+            k[f"time_ratio_vs_{label.split()[0]}"] = k["seconds"] / p["seconds"]
+            k[f"test_error_rel_diff_vs_{label.split()[0]}"] = abs(k["test_error"] - p["test_error"]) / p["test_error"]
+    S["kernel"] = {"n": n, "neurep": kern, "peers": peers, "lapack_dpotrf_gflops_reference": lapack,
+                   "dgemm_gflops": dgemm, "baseline_process_rss_bytes": baseline}
+
+    # 4. Taylor step.
+    taylor = [r for r in raw if r.get("bench") == "taylor_step"]
+    torch = [r for r in raw if r.get("bench") == "peer_taylor_step"]
+    S["taylor"] = {"neurep": taylor, "pytorch": torch}
+
+    # 5. Representation.
+    S["representation"] = {"neurep": [r for r in raw if r.get("bench") == "representation"],
+                           "numpy": [r for r in raw if r.get("bench") == "peer_representation"]}
+
+    # Targets (issue #7).
+    T = res["targets"] = []
+
+    def target(name, value, limit, op, detail):
+        met = (value <= limit) if op == "<=" else (value >= limit)
+        if value != value:  # NaN: not measured
+            met = False
+        T.append({"target": name, "value": value, "limit": limit, "op": op, "met": bool(met), "detail": detail})
+
+    for tag in ("1x2", "2x1"):
+        k = kern.get(tag)
+        if not k:
+            continue
+        if "numpy+scipy" in peers:
+            target(f"kernel n={n} {tag}: time / NumPy+SciPy", k["time_ratio_vs_numpy+scipy"], 0.75, "<=",
+                   f"{k['seconds']:.2f} s vs {peers['numpy+scipy']['seconds']:.2f} s")
+            target(f"kernel n={n} {tag}: test error vs NumPy+SciPy (relative)", k["test_error_rel_diff_vs_numpy+scipy"],
+                   1e-8, "<=", f"{k['test_error']:.12g} vs {peers['numpy+scipy']['test_error']:.12g}")
+        if "sklearn KernelRidge" in peers:
+            target(f"kernel n={n} {tag}: time / scikit-learn", k["time_ratio_vs_sklearn"], 0.5, "<=",
+                   f"{k['seconds']:.2f} s vs {peers['sklearn KernelRidge']['seconds']:.2f} s")
+            target(f"kernel n={n} {tag}: test error vs scikit-learn (relative)", k["test_error_rel_diff_vs_sklearn"],
+                   1e-8, "<=", f"{k['test_error']:.12g} vs {peers['sklearn KernelRidge']['test_error']:.12g}")
+        target(f"kernel n={n} {tag}: factorisation / LAPACK dpotrf rate", k["factor_fraction_of_lapack_dpotrf"], 0.85,
+               ">=", f"{k['factor_gflops']:.1f} vs {lapack:.1f} GFLOP/s (best of bench_blas dpotrf and SciPy's cho_factor)")
+    for tag in ("1x2", "2x1", "1x1", "4x1"):
+        k = kern.get(tag)
+        if k and k["rss"]:
+            target(f"kernel n={n} {tag}: peak RSS per rank / (1.2 n^2/P 8 B + baseline)",
+                   k["peak_rss_per_rank_bytes"] / k["memory_bound_bytes"], 1.0, "<=",
+                   f"{k['peak_rss_per_rank_bytes'] / 2**30:.3f} GiB vs {k['memory_bound_bytes'] / 2**30:.3f} GiB "
+                   f"(baseline {baseline / 2**20:.0f} MiB)")
+    quad = lambda prec, ranks=1: [r for r in taylor if r["order"] == "2" and r["precision"] == prec  # noqa: E731
+                                  and r["ranks"] == ranks and r["block"] == 128 and r["threads_per_rank"] * ranks == 2]
+    for ranks in (1, 2):
+        qd, qs = best(quad("double", ranks), "step_seconds"), best(quad("single", ranks), "step_seconds")
+        if not qd:
+            continue
+        tag = f"{ranks}x{2 // ranks}"
+        target(f"Quad step {tag} double: fraction of the GEMM rate (same products, plain dgemm_)",
+               qd["fraction_of_gemm"], 0.9, ">=", f"{qd['step_gflops']:.1f} vs {qd['gemm_gflops']:.1f} GFLOP/s")
+        target(f"Quad step {tag} double: fraction of the square DGEMM rate (bench_blas)", qd["step_gflops"] / dgemm,
+               0.9, ">=", f"{qd['step_gflops']:.1f} vs {dgemm:.1f} GFLOP/s")
+        tb = best([r for r in torch if r["precision"] == "double" and r["peer"] != "pytorch matmuls only"],
+                  "step_seconds")
+        if tb:
+            target(f"Quad step {tag} double: time / PyTorch (its faster variant)", qd["step_seconds"] / tb["step_seconds"],
+                   1.0, "<=", f"{qd['step_seconds']:.3f} s vs {tb['step_seconds']:.3f} s ({tb['peer']})")
+        if qs:
+            target(f"Quad step {tag}: single-precision speed-up", qd["step_seconds"] / qs["step_seconds"], 1.8, ">=",
+                   f"{qd['step_seconds']:.3f} s double vs {qs['step_seconds']:.3f} s single")
+
+    # Cluster model (bench/RESULTS.md): memory and communication of the Cholesky.
+    per_rank = [r for r in S["factor"] if r.get("op") == "potrf_lower" and r.get("ranks", 1) > 1]
+    rate = max((r["gflops"] / r["ranks"] for r in per_rank), default=float("nan"))
+    model = []
+    for N in (1e5, 3e5, 1e6):
+        for mem_gib in (4.0,):
+            P = 2 ** math.ceil(math.log2(1.2 * N * N * 8 / (mem_gib * 2**30)))
+            words = N * N / math.sqrt(P)  # received per rank by a 2-D pdpotrf on a sqrt(P) x sqrt(P) grid
+            model.append({"n": N, "memory_per_rank_GiB": mem_gib, "ranks": P, "K_total_TB": N * N * 8 / 1e12,
+                          "K_per_rank_GiB": N * N * 8 / P / 2**30, "cholesky_flops": N ** 3 / 3,
+                          "cholesky_hours_at_measured_rank_rate": N ** 3 / 3 / (P * rate * 1e9) / 3600,
+                          "comm_per_rank_GB": words * 8 / 1e9, "comm_total_TB": words * P * 8 / 1e12,
+                          "comm_hours_at_0.4GBps_per_rank": words * 8 / 0.4e9 / 3600})
+    S["cluster_model"] = {"rank_rate_gflops": rate, "rows": model}
+
+    with open(a.out, "w") as fh:
+        json.dump(res, fh, indent=1, default=str)
+
+    # The table.
+    m = res["machine"]
+    print(f"\nneurep benchmarks {res['date']}  ({m['cpu']}, {m['cores']} cores, {m['memory']}; "
+          f"OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}, core {blas2.get('blas_core')})")
+    print(f"BLAS (2 threads): DGEMM {dgemm:.1f}  SGEMM {blas2.get('sgemm_gflops', float('nan')):.1f}  "
+          f"DPOTRF {dpotrf:.1f} GFLOP/s;  1 thread: DGEMM {blas1.get('dgemm_gflops', float('nan')):.1f}")
+    print(f"\nkernel regression, NTK on raw x, d = 16, n = {n}, n_test = 4000 (seconds; load1 in brackets)")
+    print(f"{'':22}{'total':>8}{'kernel':>8}{'factor':>8}{'solve':>8}{'predict':>8}{'GF/s fac':>9}{'RSS/rank':>10}  test error")
+    for tag, k in kern.items():
+        print(f"neurep {tag:15}{k['seconds']:8.2f}{k['seconds_kernel']:8.2f}{k['seconds_factor']:8.2f}"
+              f"{k['seconds_solve']:8.2f}{k['seconds_predict']:8.2f}{k['factor_gflops']:9.1f}"
+              f"{k['peak_rss_per_rank_bytes'] / 2**30:9.2f}G  {k['test_error']:.12g}")
+    for label, p in peers.items():
+        fac = p.get("seconds_factor", p.get("seconds_fit", float("nan")))
+        print(f"{label:22}{p['seconds']:8.2f}{p['seconds_kernel']:8.2f}{fac:8.2f}{p.get('seconds_solve', float('nan')):8.2f}"
+              f"{p['seconds_predict']:8.2f}{p.get('factor_gflops', float('nan')):9.1f}"
+              f"{p['peak_rss_bytes'] / 2**30:9.2f}G  {p['test_error']:.12g}")
+    print("\nTaylor step, n x q x m =", ", ".join(sorted({f"{r['n']}x{r['q']}x{r['m']}" for r in taylor})))
+    print(f"{'':34}{'s/step':>9}{'GF/s':>8}{'GEMM GF/s':>10}{'fraction':>9}")
+    for r in taylor:
+        print(f"neurep order {r['order']:4} {r['precision']:6} {r['grid']:>4} b{r['block']:<4}"
+              f"{r['step_seconds']:9.4f}{r['step_gflops']:8.1f}{r['gemm_gflops']:10.1f}{r['fraction_of_gemm']:9.2f}")
+    for r in torch:
+        print(f"{r['peer']:22} {r['precision']:6}     {r['step_seconds']:9.4f}{r['step_gflops']:8.1f}")
+    print("\nrepresentation (s):", ", ".join(f"{r['phase']} {r['grid']} {r['seconds']:.3f}" for r in S["representation"]["neurep"]))
+    print("numpy peer (s):     ", ", ".join(f"{r['phase']} {r['seconds']:.3f}" for r in S["representation"]["numpy"]))
+    print("\nload (1-min average before each section):",
+          ", ".join(f"{r['section']} {r['load1_before']}" for r in raw if r.get("section") and "load1_before" in r
+                    and r is next(x for x in raw if x.get("section") == r["section"])))
+    print("\ntargets")
+    for t in T:
+        print(f"  [{'met' if t['met'] else 'NOT met'}] {t['target']}: {t['value']:.4g} {t['op']} {t['limit']}  ({t['detail']})")
+    failed = [r for r in raw if r.get("bench") == "failed"]
+    for r in failed:
+        print(f"  FAILED section {r['section']}: {r['command']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
