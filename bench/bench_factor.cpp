@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "neurep/detail/scalapack_imports.hpp"
+#include "timing.hpp"
 #include "neurep/linalg.hpp"
 #include "neurep/threads.hpp"
 
@@ -28,21 +29,7 @@ using namespace neurep;
 
 namespace {
 
-// Seconds of f() on the slowest rank (setup() untimed before each), best of `repeats`. Collective.
-template <typename S, typename F>
-double timed(const boost::mpi::communicator& comm, int repeats, S&& setup, F&& f) {
-  double best = 1e300;
-  for (int r = 0; r < repeats; ++r) {
-    setup();
-    comm.barrier();
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    double local = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), slowest = 0;
-    boost::mpi::all_reduce(comm, local, slowest, boost::mpi::maximum<double>());
-    best = std::min(best, slowest);
-  }
-  return best;
-}
+using bench::timed;
 
 // A barrier that sleeps between polls instead of spinning. Collective.
 void idle_barrier(const boost::mpi::communicator& comm) {

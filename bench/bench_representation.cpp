@@ -22,6 +22,7 @@
 
 #include "neurep/data.hpp"
 #include "neurep/detail/scalapack_imports.hpp"
+#include "timing.hpp"
 #include "neurep/provenance.hpp"
 #include "neurep/random_features.hpp"
 #include "neurep/threads.hpp"
@@ -31,19 +32,7 @@ using namespace neurep;
 
 namespace {
 
-template <typename F>
-double timed(const boost::mpi::communicator& comm, int repeats, F&& f) {
-  double best = 1e300;
-  for (int r = 0; r < repeats; ++r) {
-    comm.barrier();
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    double local = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), slowest = 0;
-    boost::mpi::all_reduce(comm, local, slowest, boost::mpi::maximum<double>());
-    best = std::min(best, slowest);
-  }
-  return best;
-}
+using bench::timed;
 
 }  // namespace
 

@@ -26,6 +26,7 @@
 
 #include "neurep/data.hpp"
 #include "neurep/detail/scalapack_imports.hpp"
+#include "timing.hpp"
 #include "neurep/linalg.hpp"
 #include "neurep/provenance.hpp"
 #include "neurep/taylor.hpp"
@@ -35,20 +36,7 @@ using namespace neurep;
 
 namespace {
 
-// Seconds of f() on the slowest rank, best of `repeats`. Collective.
-template <typename F>
-double timed(const boost::mpi::communicator& comm, int repeats, F&& f) {
-  double best = 1e300;
-  for (int r = 0; r < repeats; ++r) {
-    comm.barrier();
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    double local = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), slowest = 0;
-    boost::mpi::all_reduce(comm, local, slowest, boost::mpi::maximum<double>());
-    best = std::min(best, slowest);
-  }
-  return best;
-}
+using bench::timed;
 
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
