@@ -87,7 +87,8 @@ void solve_cholesky(const GramSource& gram, const KernelRegressionOptions& opt, 
                     const ProcessGrid& grid, Solution& sol, Phases& ph) {
   const int64_t n = gram.n_train(), nr = static_cast<int64_t>(shift.size());
   const int nb = opt.block;
-  DistMatrix<double> k(grid, n, n, nb, nb), rhs(grid, n, 1, nb, nb);
+  // Only K's lower triangle is ever written or read: the upper one is never touched.
+  DistMatrix<double> k = DistMatrix<double>::uninitialized(grid, n, n, nb, nb), rhs(grid, n, 1, nb, nb);
   PhaseClock clock;
   for (int64_t l = 0; l < nr; ++l) {
     int info = 1;
@@ -129,9 +130,9 @@ void solve_eigen(const GramSource& gram, const KernelRegressionOptions& opt, con
   const int nb = opt.block;
   PhaseClock clock;
   std::vector<double> w;
-  DistMatrix<double> q(grid, n, n, nb, nb);
+  DistMatrix<double> q = DistMatrix<double>::uninitialized(grid, n, n, nb, nb);
   {
-    DistMatrix<double> k(grid, n, n, nb, nb);
+    DistMatrix<double> k = DistMatrix<double>::uninitialized(grid, n, n, nb, nb);
     clock.start();
     build_train_kernel(gram, opt.kernel, diag, k);
     clock.stop(ph.kernel);
@@ -219,7 +220,7 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
   const int64_t chunk = std::min(nt, std::max(unit, n / unit * unit));
   for (int64_t first = 0; first < nt; first += chunk) {
     const int64_t rows = std::min(chunk, nt - first);
-    DistMatrix<double> kt(grid, rows, n, nb, nb), pred(grid, rows, nr, nb, nb);
+    DistMatrix<double> kt = DistMatrix<double>::uninitialized(grid, rows, n, nb, nb), pred(grid, rows, nr, nb, nb);
     gram.test_gram_rows(kt, first);
     const std::vector<double> a_rows(a_test.begin() + first, a_test.begin() + first + rows);
     apply_kernel(opt.kernel, kt, a_rows, a_train, /*lower_only=*/false);

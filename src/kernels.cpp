@@ -135,7 +135,7 @@ void apply_kernel(KernelKind kind, DistMatrix<double>& g, const std::vector<doub
     rows[li] = g.global_row(li);
     a[li] = row_sq[static_cast<size_t>(rows[li])];
   }
-#pragma omp parallel for schedule(dynamic, 8)
+#pragma omp parallel for schedule(dynamic, 8) if (lr * lc >= (int64_t(1) << 14))
   for (int64_t lj = 0; lj < lc; ++lj) {
     const int64_t j = g.global_col(lj);
     const double b = col_sq[static_cast<size_t>(j)];

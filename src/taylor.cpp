@@ -191,26 +191,41 @@ namespace {
 // (forward) or columns (backward); each output sums over the units in the
 // same order whatever the threads, so results do not depend on them.
 
+// Below this many local entries a pass is too short to gain from threads:
+// worse, idle OpenMP workers spin for a while after each parallel region and
+// take the cores from the BLAS threads of the next product, which costs small
+// problems several times their step time (bench/RESULTS.md).
+constexpr int64_t kThreadedEntries = int64_t(1) << 22;
+
 // part[li] = sum over this rank's units r of the unit's term in f(u_i).
+// With col_scale (order 2, sigma'' constant) the cache is that one number per column.
 template <typename T>
-void forward_terms(const TaylorModel& model, const DistMatrix<T>& cache, const DistMatrix<T>& z, int64_t signs,
-                   std::vector<double>& part) {
+void forward_terms(const TaylorModel& model, const DistMatrix<T>& cache, const std::vector<double>& col_scale,
+                   const DistMatrix<T>& z, int64_t signs, std::vector<double>& part) {
   const TaylorOptions& opt = model.options();
   const int64_t lr = z.local_rows(), lc = z.local_cols();
   const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model.width()));
   const bool averaged = signs < 0 && opt.sign_randomization;
   constexpr int64_t kRows = 512;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (lr * lc >= kThreadedEntries)
   for (int64_t r0 = 0; r0 < lr; r0 += kRows) {
     const int64_t r1 = std::min(lr, r0 + kRows);
     for (int64_t lj = 0; lj < lc; ++lj) {
       const T* zc = &z.local(0, lj);
-      const T* cc = &cache.local(0, lj);
+      const T* cc = col_scale.empty() ? &cache.local(0, lj) : nullptr;
       switch (opt.order) {
         case TaylorOrder::Linear:
           for (int64_t li = r0; li < r1; ++li) part[li] += static_cast<double>(cc[li]) * static_cast<double>(zc[li]);
           break;
         case TaylorOrder::Quadratic:
+          if (!cc) {
+            const double cs = col_scale[static_cast<size_t>(lj)];
+            for (int64_t li = r0; li < r1; ++li) {
+              const double zv = zc[li];
+              part[li] += 0.5 * cs * zv * zv;
+            }
+            break;
+          }
           for (int64_t li = r0; li < r1; ++li) {
             const double zv = zc[li];
             part[li] += 0.5 * static_cast<double>(cc[li]) * zv * zv;
@@ -234,20 +249,25 @@ void forward_terms(const TaylorModel& model, const DistMatrix<T>& cache, const D
 
 // Z <- E, E_ir = c_i df_i/dz_ir, in place.
 template <typename T>
-void backward_terms(const TaylorModel& model, const DistMatrix<T>& cache, DistMatrix<T>& z,
-                    const std::vector<double>& c, int64_t signs) {
+void backward_terms(const TaylorModel& model, const DistMatrix<T>& cache, const std::vector<double>& col_scale,
+                    DistMatrix<T>& z, const std::vector<double>& c, int64_t signs) {
   const TaylorOptions& opt = model.options();
   const int64_t lr = z.local_rows(), lc = z.local_cols();
   const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model.width()));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (lr * lc >= kThreadedEntries)
   for (int64_t lj = 0; lj < lc; ++lj) {
     T* zc = &z.local(0, lj);
-    const T* cc = &cache.local(0, lj);
+    const T* cc = col_scale.empty() ? &cache.local(0, lj) : nullptr;
     switch (opt.order) {
       case TaylorOrder::Linear:
         for (int64_t li = 0; li < lr; ++li) zc[li] = static_cast<T>(c[li] * static_cast<double>(cc[li]));
         break;
       case TaylorOrder::Quadratic:
+        if (!cc) {
+          const double cs = col_scale[static_cast<size_t>(lj)];
+          for (int64_t li = 0; li < lr; ++li) zc[li] = static_cast<T>(static_cast<double>(zc[li]) * (c[li] * cs));
+          break;
+        }
         for (int64_t li = 0; li < lr; ++li)
           zc[li] = static_cast<T>(static_cast<double>(zc[li]) * (c[li] * static_cast<double>(cc[li])));
         break;
@@ -288,14 +308,24 @@ DistMatrix<float> float_matrix(const DistMatrix<double>& like, bool used, int64_
   return used ? DistMatrix<float>(like.grid(), rows, cols, mb, nb) : DistMatrix<float>(like.grid(), 0, 0, 1, 1);
 }
 
+
+// sigma'' is one constant for the quadratic activation: then the Quad model's
+// cache a_r sigma''(z0_ir)/sqrt m is a number per unit, and neither Z_0 nor an
+// n x m cache is needed (a third less memory traffic per step).
+bool constant_curvature(const TaylorOptions& o) {
+  return o.order == TaylorOrder::Quadratic && o.activation == Activation::Quadratic;
+}
+
 }  // namespace
 
 TaylorBatch::TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u)
     : model_(model), u_(u), single_(model.options().single_precision),
-      cache_(u.grid(), single_ ? 0 : u.rows(), single_ ? 0 : model.width(), u.row_block(), model.w0().row_block()),
+      constant_(constant_curvature(model.options())),
+      cache_(u.grid(), single_ || constant_ ? 0 : u.rows(), single_ || constant_ ? 0 : model.width(), u.row_block(),
+             model.w0().row_block()),
       z_(u.grid(), single_ ? 0 : u.rows(), single_ ? 0 : model.width(), u.row_block(), model.w0().row_block()),
       u32_(float_matrix(u, single_, u.rows(), u.cols(), u.row_block(), u.col_block())),
-      cache32_(float_matrix(u, single_, u.rows(), model.width(), u.row_block(), model.w0().row_block())),
+      cache32_(float_matrix(u, single_ && !constant_, u.rows(), model.width(), u.row_block(), model.w0().row_block())),
       z32_(float_matrix(u, single_, u.rows(), model.width(), u.row_block(), model.w0().row_block())),
       w32_(float_matrix(u, single_, model.width(), model.dim(), model.w0().row_block(), model.w0().col_block())) {
   if (u.cols() != model.dim() || u.col_block() != model.w0().col_block() || &u.grid() != &model.grid())
@@ -306,8 +336,15 @@ TaylorBatch::TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u)
   for (int64_t li = 0; li < u.local_rows(); ++li) samples_[li] = u.global_row(li);
 
   std::vector<double> part;
-  if (single_) {
-    linalg::convert(u_, u32_);
+  if (single_) linalg::convert(u_, u32_);
+  if (constant_) {
+    const int64_t lc = single_ ? z32_.local_cols() : z_.local_cols();
+    const double curvature = activation(model_.options().activation, 2, 0.0);
+    const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model_.width()));
+    col_scale_.resize(static_cast<size_t>(lc));
+    for (int64_t lj = 0; lj < lc; ++lj)
+      col_scale_[lj] = model_.output_sign(single_ ? z32_.global_col(lj) : z_.global_col(lj)) * inv_sqrt_m * curvature;
+  } else if (single_) {
     linalg::convert(model_.w0(), w32_);
     linalg::gemm(Op::N, Op::T, 1.0f, u32_, w32_, 0.0f, cache32_);  // Z_0
     prepare_cache(model_, cache32_, part);
@@ -332,10 +369,10 @@ const std::vector<double>& TaylorBatch::outputs(const DistMatrix<double>& w, int
   if (single_) {
     linalg::convert(w, w32_);
     linalg::gemm(Op::N, Op::T, 1.0f, u32_, w32_, 0.0f, z32_);
-    forward_terms(model_, cache32_, z32_, signs, part);
+    forward_terms(model_, cache32_, col_scale_, z32_, signs, part);
   } else {
     linalg::gemm(Op::N, Op::T, 1.0, u_, w, 0.0, z_);
-    forward_terms(model_, cache_, z_, signs, part);
+    forward_terms(model_, cache_, col_scale_, z_, signs, part);
   }
   out_.assign(part.size(), 0.0);
   boost::mpi::all_reduce(u_.grid().row_comm(), part.data(), static_cast<int>(part.size()), out_.data(),
@@ -364,11 +401,11 @@ void TaylorBatch::backward(const std::vector<double>& c, DistMatrix<double>& gra
     throw RuntimeError("TaylorBatch::backward: the sign-averaged network is for evaluation only");
   // E = df_i/dz_ir c_i, in place of Z; then grad = E^T U.
   if (single_) {
-    backward_terms(model_, cache32_, z32_, c, z_signs_);
+    backward_terms(model_, cache32_, col_scale_, z32_, c, z_signs_);
     linalg::gemm(Op::T, Op::N, 1.0f, z32_, u32_, 0.0f, w32_);
     linalg::convert(w32_, grad);
   } else {
-    backward_terms(model_, cache_, z_, c, z_signs_);
+    backward_terms(model_, cache_, col_scale_, z_, c, z_signs_);
     linalg::gemm(Op::T, Op::N, 1.0, z_, u_, 0.0, grad);
   }
   z_valid_ = false;

@@ -9,6 +9,9 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <new>
+#include <utility>
 #include <vector>
 
 #include "neurep/grid.hpp"
@@ -25,15 +28,39 @@ int64_t local_extent(int64_t n, int nb, int iproc, int nprocs);
 std::array<int, 9> make_descriptor(const ProcessGrid& grid, int64_t m, int64_t n, int mb, int nb,
                                    int64_t lld);
 
+// An allocator whose vector::resize leaves new elements default-initialised
+// (for double: unwritten), for DistMatrix::uninitialized.
+template <typename T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  DefaultInitAllocator() noexcept = default;
+  template <typename U>
+  DefaultInitAllocator(const DefaultInitAllocator<U>&) noexcept {}
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
 template <typename T>
 class DistMatrix {
  public:
-  DistMatrix(const ProcessGrid& grid, int64_t m, int64_t n, int mb, int nb)
-      : grid_(&grid), m_(m), n_(n), mb_(mb), nb_(nb) {
-    local_rows_ = local_extent(m, mb, grid.row(), grid.rows());
-    local_cols_ = local_extent(n, nb, grid.col(), grid.cols());
-    lld_ = local_rows_ > 0 ? local_rows_ : 1;
-    data_.assign(static_cast<size_t>(lld_ * local_cols_), T(0));
+  // Entries set to zero.
+  DistMatrix(const ProcessGrid& grid, int64_t m, int64_t n, int mb, int nb) : DistMatrix(grid, m, n, mb, nb, true) {}
+
+  // Entries left unset, for a matrix that is written before it is read
+  // (a product with beta = 0, the lower triangle of a kernel). Its pages are
+  // only backed by memory where they are first written: by the product's
+  // threads, in parallel, and never for an n x n kernel's unused upper triangle.
+  static DistMatrix uninitialized(const ProcessGrid& grid, int64_t m, int64_t n, int mb, int nb) {
+    return DistMatrix(grid, m, n, mb, nb, false);
   }
 
   const ProcessGrid& grid() const { return *grid_; }
@@ -78,11 +105,22 @@ class DistMatrix {
   void fill(T value) { std::fill(data_.begin(), data_.end(), value); }
 
  private:
+  DistMatrix(const ProcessGrid& grid, int64_t m, int64_t n, int mb, int nb, bool zero)
+      : grid_(&grid), m_(m), n_(n), mb_(mb), nb_(nb) {
+    local_rows_ = local_extent(m, mb, grid.row(), grid.rows());
+    local_cols_ = local_extent(n, nb, grid.col(), grid.cols());
+    lld_ = local_rows_ > 0 ? local_rows_ : 1;
+    if (zero)
+      data_.assign(static_cast<size_t>(lld_ * local_cols_), T(0));
+    else
+      data_.resize(static_cast<size_t>(lld_ * local_cols_));
+  }
+
   const ProcessGrid* grid_;
   int64_t m_, n_;
   int mb_, nb_;
   int64_t local_rows_ = 0, local_cols_ = 0, lld_ = 1;
-  std::vector<T> data_;
+  std::vector<T, DefaultInitAllocator<T>> data_;
 };
 
 }  // namespace neurep

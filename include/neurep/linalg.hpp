@@ -60,7 +60,7 @@ void copy_leading_columns(const DistMatrix<double>& a, DistMatrix<double>& b);
 template <typename To, typename From>
 void convert(const DistMatrix<From>& a, DistMatrix<To>& b) {
   const int64_t lr = a.local_rows(), lc = a.local_cols();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (lr * lc >= (int64_t(1) << 22))
   for (int64_t lj = 0; lj < lc; ++lj)
     for (int64_t li = 0; li < lr; ++li) b.local(li, lj) = static_cast<To>(a.local(li, lj));
 }

@@ -154,8 +154,10 @@ class TaylorBatch {
   const TaylorModel& model_;
   const DistMatrix<double>& u_;
   bool single_;               // options().single_precision: the float members below are used
+  bool constant_;             // order 2 with sigma'' constant (quadratic): no cache matrix, see col_scale_
   std::vector<int64_t> samples_;
   DistMatrix<double> cache_;  // order 1/2: a_r sigma^{(order)}(z0)/sqrt m; full: Z_0
+  std::vector<double> col_scale_;  // constant_: a_r sigma''/sqrt m for each local column of Z
   std::vector<double> f0_;    // full: (1/sqrt m) sum_r a_r sigma(z0_ir), by local row
   DistMatrix<double> z_;      // Z = U W^T of the last forward pass
   std::vector<double> out_;
