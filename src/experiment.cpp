@@ -20,6 +20,7 @@
 #include "neurep/grid.hpp"
 #include "neurep/hdf5.hpp"
 #include "neurep/kernel_regression.hpp"
+#include "neurep/linalg.hpp"
 #include "neurep/output.hpp"
 #include "neurep/progress.hpp"
 #include "neurep/provenance.hpp"
@@ -73,7 +74,7 @@ void check_memory(const Config& c, const boost::mpi::communicator& comm) {
   const double nt = static_cast<double>(c.data.n_test);
   double words = 0;
   if (c.learner.kind == "kernel") {
-    const bool eigen = c.learner.solver == "eigen" || (c.learner.solver == "auto" && c.learner.ridge.size() > 1);
+    const bool eigen = c.learner.solver == "eigen" || c.learner.ridge_selection == "loo";
     words = n * n * (eigen ? 2.0 : 1.0) + nt * n;  // K (and its eigenvectors), K_test
   } else {
     double m = 0;  // Z_0 terms and Z for the training and test sets (taylor.hpp)
@@ -282,22 +283,41 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
   if (config.learner.kind == "taylor")
     return {fit_taylor({u_train, y, u_test, f_test, data.target_variance()}, network_options(config, data.dim()),
                        streams, grid, curve, ck)};
-  KernelRegressionOptions kopt;
-  kopt.kernel = parse_kernel(config.learner.kernel);
-  kopt.ridges = config.learner.ridge;
-  kopt.solver = parse_solver(config.learner.solver);
-  kopt.leave_one_out = config.learner.ridge_selection == "loo";
-  kopt.block = config.run.block;
-  if (kopt.kernel == KernelKind::EmpiricalNtk) {  // W_0 of the order-1 network with learner.width, activation
-    const TaylorModel model(network_options(config, data.dim()), u_train.cols(), streams, grid);
-    kopt.kernel = KernelKind::Linear;  // the Gram already is the whole kernel
-    auto rows = kernel_regression(EmpiricalNtkGram(model, u_train, u_test), y, f_test, data.target_variance(), kopt, grid);
-    for (auto& r : rows) r.extra["m"] = static_cast<double>(model.width());
-    return rows;
+  // Kernel regression on (u_fit, y_fit), scored against f_eval at u_eval.
+  const auto fit_kernel = [&](const DistMatrix<double>& u_fit, const std::vector<double>& y_fit,
+                              const DistMatrix<double>& u_eval, const std::vector<double>& f_eval) {
+    KernelRegressionOptions kopt;
+    kopt.kernel = parse_kernel(config.learner.kernel);
+    kopt.ridges = config.learner.ridge;
+    kopt.solver = parse_solver(config.learner.solver);
+    kopt.leave_one_out = config.learner.ridge_selection == "loo";
+    kopt.block = config.run.block;
+    const double variance = data.target_variance();
+    if (kopt.kernel == KernelKind::EmpiricalNtk) {  // W_0 of the order-1 network with learner.width, activation
+      const TaylorModel model(network_options(config, data.dim()), u_fit.cols(), streams, grid);
+      kopt.kernel = KernelKind::Linear;  // the Gram already is the whole kernel
+      auto rows = kernel_regression(EmpiricalNtkGram(model, u_fit, u_eval), y_fit, f_eval, variance, kopt, grid);
+      for (auto& r : rows) r.extra["m"] = static_cast<double>(model.width());
+      return rows;
+    }
+    if (const InfiniteKernel* k = rep.infinite_kernel())  // u = raw x, mapped through the closed-form K_h
+      return kernel_regression(InfiniteGram(*k, u_fit, u_eval), y_fit, f_eval, variance, kopt, grid);
+    return kernel_regression(FeatureGram(u_fit, u_eval), y_fit, f_eval, variance, kopt, grid);
+  };
+  std::vector<FitResult> rows = fit_kernel(u_train, y, u_test, f_test);
+  if (config.learner.ridge_selection == "validation") {
+    // Every ridge refitted on the first n - v training points and scored on
+    // the last v; the test errors stay those of the fits on all n.
+    const int64_t n = u_train.rows(), v = validation_size(config.learner.validation_fraction, n);
+    const std::vector<double> y_fit(y.begin(), y.end() - v), y_val(y.end() - v, y.end());
+    const auto val = fit_kernel(linalg::copy_rows(u_train, 0, n - v), y_fit, linalg::copy_rows(u_train, n - v, v), y_val);
+    for (size_t l = 0; l < rows.size(); ++l) {
+      rows[l].extra["validation_error"] = val[l].test_error;
+      rows[l].seconds += val[l].seconds;
+      rows[l].flops += val[l].flops;
+    }
   }
-  if (const InfiniteKernel* k = rep.infinite_kernel())  // u = raw x, mapped through the closed-form K_h
-    return kernel_regression(InfiniteGram(*k, u_train, u_test), y, f_test, data.target_variance(), kopt, grid);
-  return kernel_regression(FeatureGram(u_train, u_test), y, f_test, data.target_variance(), kopt, grid);
+  return rows;
 }
 
 }  // namespace
@@ -407,7 +427,6 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
           if (!curve.step.empty())
             results->add_curve({ck.point, d, n, seed, learner, rep.label(), curve.step,
                                 curve.train_loss, curve.test_error, curve.weight_norm});
-          std::string summary;
           for (const auto& f : fits) {
             ResultRow row;
             row.d = d, row.n = n, row.seed = seed, row.ridge = f.ridge;
@@ -419,10 +438,17 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
             row.extra["target_sd"] = data.raw_sd();
             if (nc > 1) row.extra["candidate"] = static_cast<double>(c);
             results->add_row(row);
-            summary += fmt::format(" {:.4g}{}", f.test_error, f.status == "ok" ? "" : "(" + f.status + ")");
           }
           done.insert({d, n, seed, c});
-          if (nc > 1) mark_selected_candidate(results->mutable_rows(), d, n, seed);
+          if (nc > 1 || config.learner.ridge_selection == "validation")
+            mark_selected_candidate(results->mutable_rows(), d, n, seed);
+          std::string summary;  // this point's test errors, the selected one marked *
+          const auto& all_rows = results->mutable_rows();
+          for (auto r = all_rows.end() - static_cast<std::ptrdiff_t>(fits.size()); r != all_rows.end(); ++r) {
+            const auto sel = r->extra.find("selected");
+            summary += fmt::format(" {:.4g}{}{}", r->test_error, sel != r->extra.end() && sel->second == 1.0 ? "*" : "",
+                                   r->status == "ok" ? "" : "(" + r->status + ")");
+          }
           results->commit("running");
           progress.point_done(point_cost(config, d, n),
                               fmt::format("[{}/{}] {} {} on {}: test error{} ({:.2f} s)", done.size(), total_points,

@@ -201,8 +201,7 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
 
   Solution sol(grid, n, nr, nb);
   sol.flops = gram.flops();
-  const bool eigen = opt.solver == KernelSolver::Eigen || opt.leave_one_out ||
-                     (opt.solver == KernelSolver::Auto && nr > 1);
+  const bool eigen = opt.solver == KernelSolver::Eigen || opt.leave_one_out;
   if (eigen) solve_eigen(gram, opt, a_train, shift, mean_diag, y_train, grid, sol, ph);
   else solve_cholesky(gram, opt, a_train, shift, mean_diag, y_train, grid, sol, ph);
 

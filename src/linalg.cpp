@@ -324,11 +324,17 @@ void copy_leading_columns(const DistMatrix<double>& a, DistMatrix<double>& b) {
 }
 
 DistMatrix<double> copy_rows(const DistMatrix<double>& a, int64_t first, int64_t count) {
-  const int64_t unit = static_cast<int64_t>(a.row_block()) * a.grid().rows();
-  if (first % unit != 0 || first < 0 || count < 0 || first + count > a.rows())
-    throw RuntimeError(fmt::format("copy_rows: rows {} + {} of {} (must start at a multiple of {})", first, count,
-                                   a.rows(), unit));
+  if (first < 0 || count < 0 || first + count > a.rows())
+    throw RuntimeError(fmt::format("copy_rows: rows {} + {} of {}", first, count, a.rows()));
   DistMatrix<double> b(a.grid(), count, a.cols(), a.row_block(), a.col_block());
+  const int64_t unit = static_cast<int64_t>(a.row_block()) * a.grid().rows();
+  if (first % unit != 0) {
+    const int m = static_cast<int>(count), n = static_cast<int>(a.cols()), ia = static_cast<int>(first + 1), one = 1;
+    const auto da = a.descriptor(), db = b.descriptor();
+    const int ctxt = a.grid().blacs_context();
+    if (m > 0 && n > 0) pdgemr2d_(&m, &n, a.data(), &ia, &one, da.data(), b.data(), &one, &one, db.data(), &ctxt);
+    return b;
+  }
   const int64_t offset = first / a.grid().rows();
   for (int64_t lj = 0; lj < b.local_cols(); ++lj)
     std::copy(a.data() + lj * a.lld() + offset, a.data() + lj * a.lld() + offset + b.local_rows(),

@@ -445,17 +445,11 @@ double taylor_objective(TaylorBatch& batch, const std::vector<double>& y, int64_
 // ---------------------------------------------------------------------------
 // Training
 
-namespace {
-int64_t validation_size(const TaylorOptions& o, int64_t n) {
-  return static_cast<int64_t>(std::floor(o.validation_fraction * static_cast<double>(n)));
-}
-}  // namespace
-
 TaylorTrainer::TaylorTrainer(const LearnerData& data, const TaylorOptions& options,
                              const RandomStreams& streams, const ProcessGrid& grid)
     : data_(data), options_(options), model_(options, data.u_train.cols(), streams, grid),
       train_(model_, data.u_train), test_(model_, data.u_test),
-      n_fit_(data.u_train.rows() - validation_size(options, data.u_train.rows())) {
+      n_fit_(data.u_train.rows() - validation_size(options.validation_fraction, data.u_train.rows())) {
   if (static_cast<int64_t>(data.y_train.size()) != data.u_train.rows() ||
       static_cast<int64_t>(data.f_test.size()) != data.u_test.rows())
     throw RuntimeError("TaylorTrainer: labels and inputs differ in length");

@@ -151,3 +151,27 @@ TEST_CASE("A B^T and A^T B, the Taylor model's products, match serial ones on ev
     }
   }
 }
+
+TEST_CASE("copy_rows takes any row range, aligned (local copy) or not (pdgemr2d)") {
+  boost::mpi::communicator world;
+  for (GridShape shape : test::all_shapes(world.size())) {
+    ProcessGrid grid(world, shape);
+    const int64_t m = 37, n = 5;
+    const int mb = 4;
+    DistMatrix<double> a(grid, m, n, mb, 2);
+    a.for_each_local([](int64_t i, int64_t j, double& x) { x = 100.0 * static_cast<double>(i) + static_cast<double>(j); });
+    const int64_t unit = mb * grid.rows();
+    for (auto [first, count] : {std::pair<int64_t, int64_t>{0, m}, {unit, m - unit}, {3, 20}, {m - 7, 7}, {11, 0}}) {
+      DistMatrix<double> b = linalg::copy_rows(a, first, count);
+      REQUIRE(b.rows() == count);
+      REQUIRE(b.cols() == n);
+      int64_t wrong = 0, all_wrong = 0;
+      b.for_each_local([&](int64_t i, int64_t j, double& x) {
+        if (x != 100.0 * static_cast<double>(first + i) + static_cast<double>(j)) ++wrong;
+      });
+      boost::mpi::all_reduce(world, wrong, all_wrong, std::plus<int64_t>());
+      REQUIRE(all_wrong == 0);
+    }
+    CHECK_THROWS_AS(linalg::copy_rows(a, 30, 8), RuntimeError);
+  }
+}

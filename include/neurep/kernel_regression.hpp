@@ -4,10 +4,11 @@
 // The kernel is an outer inner-product kernel (kernels.hpp) applied to an
 // inner Gram matrix supplied by a GramSource: U U^T for raw inputs or finite
 // representations, the closed-form K_h for the infinite-width representation.
-// One ridge: Cholesky (pdpotrf/pdpotrs) with growing jitter if K is not
-// numerically positive definite. Several ridges: one eigendecomposition
-// (pdsyevd) serves all, and gives exact leave-one-out errors for choosing a
-// ridge on the training set alone. Test predictions for all ridges are one
+// By default one Cholesky (pdpotrf/pdpotrs) per ridge, with growing jitter
+// if K is not numerically positive definite. With solver = Eigen or
+// leave-one-out: one eigendecomposition (pdsyevd) serves all ridges and gives
+// exact leave-one-out errors for choosing a ridge on the training set alone;
+// on few cores it costs as much as 50-100 factorisations (bench/RESULTS.md). Test predictions for all ridges are one
 // pdgemm per block of test rows; the blocks are at most n rows, so the test
 // kernel never needs more memory than K did.
 #pragma once

@@ -66,9 +66,10 @@ void convert(const DistMatrix<From>& a, DistMatrix<To>& b) {
 }
 
 // Rows [first, first + count) of `a` as a matrix of their own, with a's
-// blocks and grid. `first` must be a multiple of a.row_block() * grid rows:
-// then the rows are whole local blocks, at local offset first / grid rows,
-// and this is a local copy. Local.
+// blocks and grid. Where `first` is a multiple of a.row_block() * grid rows
+// the rows are whole local blocks, at local offset first / grid rows, and
+// this is a local copy; elsewhere ScaLAPACK redistributes them (pdgemr2d).
+// Collective.
 DistMatrix<double> copy_rows(const DistMatrix<double>& a, int64_t first, int64_t count);
 
 }  // namespace neurep::linalg

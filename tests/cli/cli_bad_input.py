@@ -49,6 +49,8 @@ def main():
     expect_bad("unknown name", ["run", good, "-o", "o.h5", "--set", "learner.kernel=rbf"], "ntk-full")
     expect_bad("impossible combination", ["run", good, "-o", "o.h5", "--set", "representation.kind=random",
                                           "--set", "representation.infinite=true"], "zca")
+    expect_bad("ridge validation without a split", ["run", good, "-o", "o.h5", "--set", "learner.ridge_selection=\"validation\""],
+               "learner.validation_fraction")
     expect_bad("malformed --set", ["run", good, "-o", "o.h5", "--set", "dim=3"], "section.key=value")
     expect_bad("grid that does not fit the ranks", ["run", good, "-o", "o.h5", "--set", "run.grid=\"3x3\""],
                "run.grid", np_=2)

@@ -1,5 +1,6 @@
 """An independent NumPy implementation of kernel regression on the data neurep
-saves (run.save_data = true) agrees with neurep's test errors to 1e-8."""
+saves (run.save_data = true) agrees with neurep's test errors to 1e-8, and
+with its validation errors and ridge choice (ridge_selection = "validation")."""
 import h5py
 import numpy as np
 
@@ -14,7 +15,8 @@ n_test = 400
 [learner]
 kernel = "{kernel}"
 input_bias = true
-ridge = [1e-3]
+ridge = {ridge}
+{selection}
 [sweep]
 n_train = [150, 400]
 seeds = 2
@@ -46,9 +48,12 @@ def kernel(kind, a, b):
 
 def main():
     r = Runner(parse_args())
-    for kind in ("ntk", "nngp"):
-        cfg = r.write(f"np-{kind}.toml", CONFIG.format(kernel=kind))
-        out = r.path(f"np-{kind}.h5")
+    validation = 'ridge_selection = "validation"\nvalidation_fraction = 0.25'
+    for kind, ridge, selection in (("ntk", "[1e-3]", ""), ("nngp", "[1e-3]", ""),
+                                   ("ntk", "[1e-5, 1e-3, 1e-1]", validation)):
+        tag = kind + ("-validation" if selection else "")
+        cfg = r.write(f"np-{tag}.toml", CONFIG.format(kernel=kind, ridge=ridge, selection=selection))
+        out = r.path(f"np-{tag}.h5")
         rc, _, err = r.run("run", cfg, "-o", out, "-q", np_=2)
         r.check(rc == 0, f"{kind}: neurep run with save_data (rc {rc}) {err.strip()[:200]}")
         res = read_results(out)
@@ -68,8 +73,23 @@ def main():
                 rel = abs(err_np - res["test_error"][row]) / err_np
                 r.check(rel <= 1e-8, f"{kind} n={n} seed={seed}: NumPy {err_np:.10f} vs neurep "
                                      f"{res['test_error'][row]:.10f} (rel {rel:.1e})")
+                if selection:  # refit on the first n - v points, scored on the last v
+                    v = int(np.floor(0.25 * n))
+                    kf = k[: n - v, : n - v]
+                    lam = (n - v) * ridge * np.mean(np.diag(kf))
+                    alpha = np.linalg.solve(kf + lam * np.eye(n - v), y[: n - v])
+                    val_np = np.mean((k[n - v:, : n - v] @ alpha - y[n - v:]) ** 2)
+                    val = res["validation_error"][row]
+                    r.check(abs(val_np - val) <= 1e-8 * val_np, f"validation n={n} seed={seed} ridge={ridge}: NumPy "
+                                                                f"{val_np:.10f} vs neurep {val:.10f}")
                 r.check(g["x_train"].shape == (400, 7) and g["y_train"].shape == (400,), "x_train is n_max x d, row-major")
                 r.check(np.allclose(np.linalg.norm(x, axis=1), np.sqrt(7)), "inputs lie on the sphere of radius sqrt(d)")
+        if selection:  # per (n, seed) exactly the ridge with the smallest validation error is selected
+            for n, seed in set(zip(res["n"], res["seed"])):
+                rows = [i for i in range(len(res["n"])) if res["n"][i] == n and res["seed"][i] == seed]
+                best = min(rows, key=lambda i: res["validation_error"][i])
+                r.check([res["selected"][i] for i in rows] == [1.0 if i == best else 0.0 for i in rows],
+                        f"validation n={n} seed={seed}: selected {[res['selected'][i] for i in rows]}")
     r.finish()
 
 

@@ -40,6 +40,10 @@ void pdgeadd_(const char* trans, const int* m, const int* n, const double* alpha
               const int* ia, const int* ja, const int* desca, const double* beta, double* c,
               const int* ic, const int* jc, const int* descc);
 
+// ScaLAPACK redistribution (any layout to any layout within one context)
+void pdgemr2d_(const int* m, const int* n, const double* a, const int* ia, const int* ja, const int* desca,
+               double* b, const int* ib, const int* jb, const int* descb, const int* ictxt);
+
 // ScaLAPACK drivers
 void pdpotrf_(const char* uplo, const int* n, double* a, const int* ia, const int* ja,
               const int* desca, int* info);
