@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
     }
   }
   const int threads = balance_threads(world);
-  ProcessGrid grid(world, parse_grid_shape(grid_spec, world.size()));
+  ProcessGrid grid(world, parse_grid_shape(grid_spec, world.size(), GridWork::Tall));
   const bool root = world.rank() == 0;
   const Provenance prov = collect_provenance();
   if (root) {

@@ -82,7 +82,7 @@ const std::vector<KeySpec>& schema() {
       {"sweep", "seeds", Kind::Seeds, "3", "a count of seeds, or a list of seed indices"},
 
       {"run", "seed", Kind::Int, "2020", "master seed", {}, 0, 9.2e18},
-      {"run", "grid", Kind::String, "\"auto\"", "process grid: auto (most square) or \"PrxPc\"", {}, -kInf, kInf, false},
+      {"run", "grid", Kind::String, "\"auto\"", "process grid: auto (P x 1 for Taylor models, most square Pr <= Pc for kernels) or \"PrxPc\"", {}, -kInf, kInf, false},
       {"run", "block", Kind::Int, "128", "block size of the block-cyclic layout", {}, 1, 1e6, false},
       {"run", "precision", Kind::String, "\"double\"", "precision of the Taylor models' products (single: float products, W and optimiser in double; kernel regression: double only)", {"double", "single"}},
       {"run", "save_data", Kind::Bool, "false", "store inputs, labels and features in /data"},

@@ -326,7 +326,8 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   check_supported(config);
   check_memory(config, comm);
   check_output(opt, comm);
-  ProcessGrid grid(comm, parse_grid_shape(config.run.grid, comm.size()));
+  ProcessGrid grid(comm, parse_grid_shape(config.run.grid, comm.size(),
+                                          config.learner.kind == "taylor" ? GridWork::Tall : GridWork::Square));
 
   // --resume: the earlier file must come from the same configuration.
   ResultsContents earlier;

@@ -8,8 +8,12 @@
 
 namespace neurep {
 
-GridShape parse_grid_shape(const std::string& spec, int nranks) {
+GridShape parse_grid_shape(const std::string& spec, int nranks, GridWork work) {
   GridShape s;
+  if (spec == "auto" && work == GridWork::Tall) {
+    s.rows = nranks;
+    return s;
+  }
   if (spec == "auto") {
     int r = static_cast<int>(std::sqrt(static_cast<double>(nranks)));
     while (r > 1 && nranks % r != 0) --r;

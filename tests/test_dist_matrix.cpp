@@ -27,6 +27,9 @@ TEST_CASE("grid shapes are parsed and checked") {
   CHECK(parse_grid_shape("auto", 2).rows == 1);
   CHECK(parse_grid_shape("auto", 2).cols == 2);
   CHECK(parse_grid_shape("auto", 6).rows == 2);
+  CHECK(parse_grid_shape("auto", 4, GridWork::Tall).rows == 4);
+  CHECK(parse_grid_shape("auto", 4, GridWork::Tall).cols == 1);
+  CHECK(parse_grid_shape("2x2", 4, GridWork::Tall).rows == 2);
   CHECK(parse_grid_shape("4x1", 4).rows == 4);
   CHECK_THROWS_AS(parse_grid_shape("3x2", 4), InputError);
   CHECK_THROWS_AS(parse_grid_shape("2by2", 4), InputError);

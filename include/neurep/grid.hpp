@@ -14,9 +14,15 @@ struct GridShape {
   int cols = 1;
 };
 
-// "auto" picks the most square Pr x Pc with Pr <= Pc; "PrxPc" forces a shape.
-// Throws InputError if the string is malformed or does not multiply to nranks.
-GridShape parse_grid_shape(const std::string& spec, int nranks);
+// The shape "auto" picks: the most square Pr x Pc with Pr <= Pc for square
+// work (the n x n kernel), or P x 1 for tall work (the Taylor models' n x q
+// inputs and n x m activations split by samples: their two products are then
+// local GEMMs plus an all-gather and a reduce-scatter of W, m x q).
+enum class GridWork { Square, Tall };
+
+// "auto" picks the shape for `work`; "PrxPc" forces a shape. Throws
+// InputError if the string is malformed or does not multiply to nranks.
+GridShape parse_grid_shape(const std::string& spec, int nranks, GridWork work = GridWork::Square);
 
 class ProcessGrid {
  public:
