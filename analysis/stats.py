@@ -102,10 +102,18 @@ def aggregate(table, ridge="best"):
             raise NeurepError("no rows with ridge %g" % value)
     elif ridge == "selected":
         if "selected" not in c:
-            raise NeurepError("--ridge selected needs a selected column (learner.ridge_selection = \"loo\"), "
+            raise NeurepError("--ridge selected needs a selected column (learner.ridge_selection = \"loo\" or \"validation\", or candidate lists), "
                               "which these files lack")
         sel = np.asarray(c["selected"], dtype=float)
         keep = ~np.isfinite(ridges) | (sel == 1)
+        # Files without the column (mixed with files that have it) made no
+        # choice: a row is kept when it is the only one of its run and point.
+        rows_of = {}
+        for i in np.nonzero(np.isnan(sel))[0]:
+            rows_of.setdefault((int(c["file"][i]), int(c["d"][i]), int(c["n"][i]), int(c["seed"][i])), []).append(i)
+        for idx in rows_of.values():
+            if len(idx) == 1:
+                keep[idx[0]] = True
     else:
         keep = np.ones(n_rows, dtype=bool)
     if ridge == "val" and "validation_error" not in c:

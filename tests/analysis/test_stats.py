@@ -236,6 +236,23 @@ class TestAggregate(Crafted):
         self.assertEqual(pt["ridge"], 1e-6)
         self.assertAlmostEqual(pt["validation_error_median"], 0.1)
 
+    def test_selected_with_a_file_that_chose_nothing(self):
+        # a file whose runs chose a ridge, and a single-ridge file without a selected column
+        chose = [crafted.row(8, 64, s, e, ridge=r, selected=float(sel))
+                 for s in range(3) for r, e, sel in ((1e-6, 0.5, 0), (1e-3, 0.2, 1))]
+        single = [crafted.row(8, 64, s, 0.4, learner="kernel:nngp", ridge=1e-4) for s in range(3)]
+        several = [crafted.row(8, 64, s, e, learner="kernel:linear", ridge=r)
+                   for s in range(3) for r, e in ((1e-6, 0.7), (1e-3, 0.9))]
+        paths = []
+        for name, rows in (("a.h5", chose), ("b.h5", single), ("c.h5", several)):
+            paths.append(os.path.join(self.dir, name))
+            crafted.write(paths[-1], rows)
+        pts = {p["learner"]: p for p in aggregate(load_many(paths, allow_mixed=True), "selected")}
+        self.assertEqual(pts["kernel:ntk"]["median"], 0.2)
+        self.assertEqual(pts["kernel:ntk"]["n_runs"], 3)
+        self.assertEqual(pts["kernel:nngp"]["median"], 0.4)    # its one row per run is kept
+        self.assertNotIn("kernel:linear", pts)                   # several ridges, none chosen: dropped
+
 
 if __name__ == "__main__":
     unittest.main()
