@@ -204,7 +204,7 @@ def _read_curves(f):
         for key in ("d", "n", "seed", "learner", "input"):
             if key in g.attrs:
                 c[key] = attr_value(g.attrs[key])
-        for key in ("step", "train_loss", "test_error", "weight_norm"):
+        for key in ("step", "train_loss", "train_error", "validation_error", "test_error", "weight_norm"):
             c[key] = np.asarray(g[key][()], dtype=float) if key in g else None
         if c["step"] is None:
             continue

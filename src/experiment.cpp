@@ -426,8 +426,8 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
             return kExitInterrupted;
           }
           if (!curve.step.empty())
-            results->add_curve({ck.point, d, n, seed, learner, rep.label(), curve.step,
-                                curve.train_loss, curve.test_error, curve.weight_norm});
+            results->add_curve({ck.point, d, n, seed, learner, rep.label(), curve.step, curve.train_loss,
+                                curve.train_error, curve.validation_error, curve.test_error, curve.weight_norm});
           for (const auto& f : fits) {
             ResultRow row;
             row.d = d, row.n = n, row.seed = seed, row.ridge = f.ridge;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <utility>
 #include <cstdio>
 #include <filesystem>
 #include <set>
@@ -159,6 +160,8 @@ void ResultsFile::commit(const std::string& status) {
         g.set_attribute("input", c.input);
         g.write_column("step", c.step);
         g.write_column("train_loss", c.train_loss);
+        g.write_column("train_error", c.train_error);
+        g.write_column("validation_error", c.validation_error);
         g.write_column("test_error", c.test_error);
         g.write_column("weight_norm", c.weight_norm);
       }
@@ -245,6 +248,9 @@ ResultsContents read_results_serial(const std::string& path) {
       std::vector<std::string> unused;
       g.read_column("step", c.step, unused);
       g.read_column("train_loss", c.train_loss, unused);
+      for (auto [column, v] : {std::pair{"train_error", &c.train_error}, {"validation_error", &c.validation_error}})
+        if (g.exists(column)) g.read_column(column, *v, unused);  // absent in files of earlier versions
+        else v->assign(c.step.size(), std::nan(""));
       g.read_column("test_error", c.test_error, unused);
       g.read_column("weight_norm", c.weight_norm, unused);
       out.curves.push_back(std::move(c));

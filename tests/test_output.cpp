@@ -47,6 +47,7 @@ TEST_CASE("results rows, curves and config round-trip through HDF5") {
   Curve c;
   c.name = "d9_n128_s2", c.d = 9, c.n = 128, c.seed = 2, c.learner = "taylor:order=2", c.input = "x";
   c.step = {0, 50}, c.train_loss = {1.0, 0.5}, c.test_error = {1.1, 0.6}, c.weight_norm = {0.1, 0.2};
+  c.train_error = {0.9, 0.4}, c.validation_error = {1.2, std::nan("")};
   file.add_curve(c);
   file.commit("running");
   file.commit("complete");
@@ -69,6 +70,9 @@ TEST_CASE("results rows, curves and config round-trip through HDF5") {
   CHECK(std::isnan(back.rows[1].extra.at("jitter")));  // absent in a row: NaN
   REQUIRE(back.curves.size() == 1);
   CHECK(back.curves[0].train_loss == c.train_loss);
+  CHECK(back.curves[0].train_error == c.train_error);
+  CHECK(back.curves[0].validation_error[0] == 1.2);
+  CHECK(std::isnan(back.curves[0].validation_error[1]));
   CHECK(back.curves[0].learner == "taylor:order=2");
   CHECK(back.attributes.at("mpi_ranks") == std::to_string(world.size()));
 }

@@ -39,11 +39,13 @@ struct Curve {
   std::string name;  // e.g. d16_n1024_s0
   int64_t d = 0, n = 0, seed = 0;
   std::string learner, input;
-  std::vector<double> step, train_loss, test_error, weight_norm;
+  // Per evaluation; train and validation error as MSE / Var f* on the fit
+  // and validation parts of the n training points (NaN without a split).
+  std::vector<double> step, train_loss, train_error, validation_error, test_error, weight_norm;
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& name& d& n& seed& learner& input& step& train_loss& test_error& weight_norm;
+    ar& name& d& n& seed& learner& input& step& train_loss& train_error& validation_error& test_error& weight_norm;
   }
 };
 
