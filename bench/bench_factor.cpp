@@ -3,7 +3,10 @@
 // for n x n at the given block sizes, beside dpotrf_ on rank 0 with all the
 // BLAS threads of the run (ranks x threads), in the same run. Block size
 // tuning (bench/RESULTS.md) and the factorisation rate of bench/run.sh.
-//   mpirun -np P bench_factor [--n 8192] [--blocks 64,128,256] [--grid auto] [--repeats 3]
+// With --syevd N, also the eigendecomposition (pdsyevd, syevd_lower) of an
+// N x N matrix at the first block size, against a Cholesky of the same N:
+// the price of kernel regression's leave-one-out path.
+//   mpirun -np P bench_factor [--n 8192] [--blocks 64,128,256] [--grid auto] [--repeats 3] [--syevd 0]
 // Prints one JSON object per measurement on rank 0.
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
   boost::mpi::communicator world;
   int64_t n = 8192;
   int repeats = 3;
+  int64_t n_eigen = 0;
   std::string grid_spec = "auto", blocks_spec = "64,128,256";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
@@ -61,6 +65,7 @@ int main(int argc, char** argv) {
     else if (key == "--blocks") blocks_spec = argv[i + 1];
     else if (key == "--grid") grid_spec = argv[i + 1];
     else if (key == "--repeats") repeats = std::atoi(argv[i + 1]);
+    else if (key == "--syevd") n_eigen = std::atoll(argv[i + 1]);
     else {
       if (world.rank() == 0) std::fprintf(stderr, "bench_factor: unknown option %s\n", argv[i]);
       return 2;
@@ -115,6 +120,20 @@ int main(int argc, char** argv) {
                   "\"potrs_seconds\": %.4f}\n",
                   static_cast<long long>(n), nb, world.size(), grid.shape_string().c_str(), threads, t_potrf,
                   flops / t_potrf * 1e-9, t_lapack / t_potrf, t_potrs);
+  }
+
+  if (n_eigen > 0) {
+    const int nb = std::atoi(blocks_spec.c_str());
+    DistMatrix<double> a(grid, n_eigen, n_eigen, nb, nb), z(grid, n_eigen, n_eigen, nb, nb);
+    const auto fill = [&] { a.for_each_local([&](int64_t i, int64_t j, double& v) { v = spd_entry(i, j, n_eigen); }); };
+    std::vector<double> w;
+    const double t_potrf = timed(world, 1, fill, [&] { linalg::potrf_lower(a); });
+    const double t_syevd = timed(world, 1, fill, [&] { linalg::syevd_lower(a, w, z); });
+    if (root)
+      std::printf("{\"op\": \"syevd_lower\", \"n\": %lld, \"block\": %d, \"ranks\": %d, \"grid\": \"%s\", "
+                  "\"threads_per_rank\": %d, \"seconds\": %.4f, \"potrf_seconds\": %.4f, \"ratio_to_potrf\": %.1f}\n",
+                  static_cast<long long>(n_eigen), nb, world.size(), grid.shape_string().c_str(), threads, t_syevd,
+                  t_potrf, t_syevd / t_potrf);
   }
   return 0;
 }

@@ -7,7 +7,8 @@ on the same data and with the same number of threads (bench/run.sh):
                   t = <u,u'>/(|u||u'|) clipped, t = 1 on the diagonal), ridge
                   (n * lambda * mean diag K) and error (MSE / Var f*), with
                   --peer numpy  (NumPy + SciPy cho_factor/cho_solve, written
-                                 with in-place operations: two n x n arrays), or
+                                 as an expert would: in-place operations, two
+                                 n x n arrays, K factored in place), or
                   --peer sklearn (scikit-learn KernelRidge on the precomputed
                                  kernel, as its documentation shows).
   taylor          one full-batch gradient step of the quadratic Taylor model
@@ -80,7 +81,9 @@ def kernel_peer(args):
             shift = n * args.ridge * float(np.mean(np.diag(k)))
             k[np.diag_indices(n)] += shift
             t1 = time.perf_counter()
-            c = scipy.linalg.cho_factor(k, lower=True, overwrite_a=True, check_finite=False)
+            # K is symmetric: its transpose is the same matrix in Fortran order,
+            # which LAPACK factors in place (a C-ordered K would be copied first).
+            c = scipy.linalg.cho_factor(k.T, lower=False, overwrite_a=True, check_finite=False)
             t2 = time.perf_counter()
             alpha = scipy.linalg.cho_solve(c, y, check_finite=False)
             t3 = time.perf_counter()
@@ -120,12 +123,12 @@ def taylor_peer(args):
     u /= u.norm(dim=1, keepdim=True) / math.sqrt(q)  # on the sphere of radius sqrt(q), as neurep's inputs
     u = u.to(dtype)
     y = torch.randn(n, generator=gen, dtype=dtype)
-    w0 = torch.randn(m, q, generator=gen, dtype=dtype) / math.sqrt(q)
     a = torch.ones(m, dtype=dtype)
     a[(m + 1) // 2:] = -1
     w_init = 0.1 * torch.randn(m, q, generator=gen, dtype=dtype) / math.sqrt(q)
-    z0 = u @ w0.T
-    cache = (a / math.sqrt(m)) * torch.ones_like(z0)  # a_r sigma''(z0) / sqrt m, sigma'' = 1 (quadratic)
+    # a_r sigma''(z0_ir) / sqrt m: sigma'' = 1 for sigma(t) = t^2/2, one number per unit, so an
+    # expert keeps one scale per unit and broadcasts it (as neurep does), not an n x m matrix.
+    cache = a / math.sqrt(m)
     lr = 1e-3
     flops = 4.0 * n * m * q
 

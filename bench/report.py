@@ -97,6 +97,7 @@ def main():
 
     # 2. Cholesky and block size.
     S["factor"] = [r for r in raw if r.get("section", "").startswith("factor_")]
+    S["eigen"] = [r for r in raw if r.get("op") == "syevd_lower"]
 
     # 3. Kernel regression.
     kern = {}
@@ -174,40 +175,70 @@ def main():
                    k["peak_rss_per_rank_bytes"] / k["memory_bound_bytes"], 1.0, "<=",
                    f"{k['peak_rss_per_rank_bytes'] / 2**30:.3f} GiB vs {k['memory_bound_bytes'] / 2**30:.3f} GiB "
                    f"(baseline {baseline / 2**20:.0f} MiB)")
-    quad = lambda prec, ranks=1: [r for r in taylor if r["order"] == "2" and r["precision"] == prec  # noqa: E731
-                                  and r["ranks"] == ranks and r["block"] == 128 and r["threads_per_rank"] * ranks == 2]
-    for ranks in (1, 2):
-        qd, qs = best(quad("double", ranks), "step_seconds"), best(quad("single", ranks), "step_seconds")
+    def quad(prec, ranks, grid=None):
+        return [r for r in taylor if r["order"] == "2" and r["precision"] == prec and r["ranks"] == ranks
+                and r["block"] == 128 and r["threads_per_rank"] * ranks == 2 and (grid is None or r["grid"] == grid)]
+
+    for ranks, grid in ((1, None), (2, "2x1")):
+        qd, qs = best(quad("double", ranks, grid), "step_seconds"), best(quad("single", ranks, grid), "step_seconds")
         if not qd:
             continue
-        tag = f"{ranks}x{2 // ranks}"
-        target(f"Quad step {tag} double: fraction of the GEMM rate (same products, plain dgemm_)",
+        tag = f"{ranks} rank{'s' if ranks > 1 else ''} x {2 // ranks} thread{'s' if ranks == 1 else ''}" + \
+              (f" (grid {grid})" if grid else "")
+        target(f"Quad step, {tag}, double: fraction of the GEMM rate (the same two products, plain dgemm_, same run)",
                qd["fraction_of_gemm"], 0.9, ">=", f"{qd['step_gflops']:.1f} vs {qd['gemm_gflops']:.1f} GFLOP/s")
-        target(f"Quad step {tag} double: fraction of the square DGEMM rate (bench_blas)", qd["step_gflops"] / dgemm,
-               0.9, ">=", f"{qd['step_gflops']:.1f} vs {dgemm:.1f} GFLOP/s")
+        target(f"Quad step, {tag}, double: fraction of the square DGEMM rate (bench_blas, another moment)",
+               qd["step_gflops"] / dgemm, 0.9, ">=", f"{qd['step_gflops']:.1f} vs {dgemm:.1f} GFLOP/s")
         tb = best([r for r in torch if r["precision"] == "double" and r["peer"] != "pytorch matmuls only"],
                   "step_seconds")
         if tb:
-            target(f"Quad step {tag} double: time / PyTorch (its faster variant)", qd["step_seconds"] / tb["step_seconds"],
+            target(f"Quad step, {tag}, double: time / PyTorch (its faster variant)", qd["step_seconds"] / tb["step_seconds"],
                    1.0, "<=", f"{qd['step_seconds']:.3f} s vs {tb['step_seconds']:.3f} s ({tb['peer']})")
         if qs:
-            target(f"Quad step {tag}: single-precision speed-up", qd["step_seconds"] / qs["step_seconds"], 1.8, ">=",
+            target(f"Quad step, {tag}: single-precision speed-up", qd["step_seconds"] / qs["step_seconds"], 1.8, ">=",
                    f"{qd['step_seconds']:.3f} s double vs {qs['step_seconds']:.3f} s single")
 
-    # Cluster model (bench/RESULTS.md): memory and communication of the Cholesky.
+    # Scaling on the same problems.
+    sc = S["scaling"] = {"kernel": {}, "taylor": {}}
+    for tag, k in kern.items():
+        sc["kernel"][tag] = {"seconds": k["seconds"], "seconds_factor": k["seconds_factor"],
+                             "peak_rss_per_rank_bytes": k["peak_rss_per_rank_bytes"]}
+    for r in taylor:
+        if r["order"] == "2" and r["precision"] == "double" and r["block"] == 128:
+            key = f"{r['ranks']}x{r['threads_per_rank']} grid {r['grid']}"
+            if key not in sc["taylor"] or r["step_seconds"] < sc["taylor"][key]["step_seconds"]:
+                sc["taylor"][key] = {"step_seconds": r["step_seconds"], "step_gflops": r["step_gflops"],
+                                     "fraction_of_gemm": r["fraction_of_gemm"]}
+
+    # Cluster model (bench/RESULTS.md): time, memory and communication at n = 1e5..1e6,
+    # from the per-rank rates measured here and stated assumptions.
     per_rank = [r for r in S["factor"] if r.get("op") == "potrf_lower" and r.get("ranks", 1) > 1]
-    rate = max((r["gflops"] / r["ranks"] for r in per_rank), default=float("nan"))
-    model = []
+    potrf_rate = max((r["gflops"] / r["ranks"] for r in per_rank), default=float("nan")) * 1e9
+    step_rate = max((r["step_gflops"] / r["ranks"] for r in taylor if r["ranks"] > 1 and r["grid"].endswith("x1")
+                     and r["precision"] == "double"), default=float("nan")) * 1e9
+    mem, bw = 4.0 * 2**30, 0.4e9  # assumed: 4 GiB per rank; 100 Gb/s per node shared by 32 ranks
+    model = {"assumptions": {"memory_per_rank_bytes": mem, "network_bytes_per_second_per_rank": bw,
+                             "cholesky_rate_per_rank": potrf_rate, "taylor_step_rate_per_rank": step_rate,
+                             "n_test": 4000, "taylor_m": 4096, "taylor_q": 4096},
+             "kernel": [], "taylor": []}
     for N in (1e5, 3e5, 1e6):
-        for mem_gib in (4.0,):
-            P = 2 ** math.ceil(math.log2(1.2 * N * N * 8 / (mem_gib * 2**30)))
-            words = N * N / math.sqrt(P)  # received per rank by a 2-D pdpotrf on a sqrt(P) x sqrt(P) grid
-            model.append({"n": N, "memory_per_rank_GiB": mem_gib, "ranks": P, "K_total_TB": N * N * 8 / 1e12,
-                          "K_per_rank_GiB": N * N * 8 / P / 2**30, "cholesky_flops": N ** 3 / 3,
-                          "cholesky_hours_at_measured_rank_rate": N ** 3 / 3 / (P * rate * 1e9) / 3600,
-                          "comm_per_rank_GB": words * 8 / 1e9, "comm_total_TB": words * P * 8 / 1e12,
-                          "comm_hours_at_0.4GBps_per_rank": words * 8 / 0.4e9 / 3600})
-    S["cluster_model"] = {"rank_rate_gflops": rate, "rows": model}
+        P = 2 ** math.ceil(math.log2(1.2 * N * N * 8 / mem))  # ranks for K within 1.2 x n^2/P x 8 B per rank
+        words = N * N / math.sqrt(P)  # received per rank by pdpotrf on a sqrt(P) x sqrt(P) grid (panel broadcasts)
+        model["kernel"].append({
+            "n": N, "ranks": P, "K_total_bytes": N * N * 8, "K_per_rank_bytes": N * N * 8 / P,
+            "test_kernel_block_per_rank_bytes": min(4000, N) * N * 8 / P,
+            "cholesky_flops": N ** 3 / 3, "cholesky_seconds": N ** 3 / 3 / (P * potrf_rate),
+            "cholesky_comm_bytes_per_rank": words * 8, "cholesky_comm_seconds": words * 8 / bw,
+            "messages_per_rank": 2 * N / 128 * math.log2(max(2, math.sqrt(P)))})
+    for N in (1e5, 1e6):
+        m = q = 4096
+        P = 2 ** max(0, math.ceil(math.log2((N * q + 2 * N * m) * 8 * 1.2 / mem)))  # U, Z and the cache
+        model["taylor"].append({
+            "n": N, "m": m, "q": q, "ranks": P, "bytes_per_rank_double": (N * q + 2 * N * m) * 8 / P,
+            "bytes_per_rank_single": (N * q + N * m) * 4 / P + N * q * 8 / P,
+            "step_flops": 4 * N * m * q, "step_seconds": 4 * N * m * q / (P * step_rate),
+            "step_comm_bytes_per_rank": 2 * m * q * 8, "step_comm_seconds": 2 * m * q * 8 / bw})
+    S["cluster_model"] = model
 
     with open(a.out, "w") as fh:
         json.dump(res, fh, indent=1, default=str)
@@ -218,7 +249,14 @@ def main():
           f"OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']}, core {blas2.get('blas_core')})")
     print(f"BLAS (2 threads): DGEMM {dgemm:.1f}  SGEMM {blas2.get('sgemm_gflops', float('nan')):.1f}  "
           f"DPOTRF {dpotrf:.1f} GFLOP/s;  1 thread: DGEMM {blas1.get('dgemm_gflops', float('nan')):.1f}")
-    print(f"\nkernel regression, NTK on raw x, d = 16, n = {n}, n_test = 4000 (seconds; load1 in brackets)")
+    print("\nCholesky (potrf_lower) vs LAPACK dpotrf, by block:", ", ".join(
+        f"{r['grid']} b{r['block']} {r['gflops']:.1f} GF/s ({r['fraction_of_dpotrf']:.2f})"
+        for r in S["factor"] if r.get("op") == "potrf_lower"))
+    for r in S["eigen"]:
+        print(f"eigendecomposition (pdsyevd) n = {r['n']} {r['grid']}: {r['seconds']:.2f} s = "
+              f"{r['ratio_to_potrf']:.0f} x the Cholesky ({r['potrf_seconds']:.2f} s)")
+    print(f"\nkernel regression, NTK on raw x, d = 16, n = {n}, n_test = 4000 (seconds; neurep ranks x threads, "
+          f"peers 2 threads; best of {a.repeats})")
     print(f"{'':22}{'total':>8}{'kernel':>8}{'factor':>8}{'solve':>8}{'predict':>8}{'GF/s fac':>9}{'RSS/rank':>10}  test error")
     for tag, k in kern.items():
         print(f"neurep {tag:15}{k['seconds']:8.2f}{k['seconds_kernel']:8.2f}{k['seconds_factor']:8.2f}"
@@ -229,18 +267,23 @@ def main():
         print(f"{label:22}{p['seconds']:8.2f}{p['seconds_kernel']:8.2f}{fac:8.2f}{p.get('seconds_solve', float('nan')):8.2f}"
               f"{p['seconds_predict']:8.2f}{p.get('factor_gflops', float('nan')):9.1f}"
               f"{p['peak_rss_bytes'] / 2**30:9.2f}G  {p['test_error']:.12g}")
-    print("\nTaylor step, n x q x m =", ", ".join(sorted({f"{r['n']}x{r['q']}x{r['m']}" for r in taylor})))
-    print(f"{'':34}{'s/step':>9}{'GF/s':>8}{'GEMM GF/s':>10}{'fraction':>9}")
+    print("\nTaylor step, n x q x m =", ", ".join(sorted({f"{r['n']}x{r['q']}x{r['m']}" for r in taylor})),
+          "(ranks x threads, grid, block; best interleaved round)")
+    print(f"{'':40}{'s/step':>9}{'GF/s':>8}{'GEMM GF/s':>10}{'fraction':>9}")
     for r in taylor:
-        print(f"neurep order {r['order']:4} {r['precision']:6} {r['grid']:>4} b{r['block']:<4}"
+        cfg = f"{r['ranks']}x{r['threads_per_rank']} {r['grid']} b{r['block']}"
+        print(f"neurep order {r['order']:4} {r['precision']:6} {cfg:15}"
               f"{r['step_seconds']:9.4f}{r['step_gflops']:8.1f}{r['gemm_gflops']:10.1f}{r['fraction_of_gemm']:9.2f}")
     for r in torch:
-        print(f"{r['peer']:22} {r['precision']:6}     {r['step_seconds']:9.4f}{r['step_gflops']:8.1f}")
+        print(f"{r['peer']:22} {r['precision']:6} 1x{r['threads']:<13}{r['step_seconds']:9.4f}{r['step_gflops']:8.1f}")
     print("\nrepresentation (s):", ", ".join(f"{r['phase']} {r['grid']} {r['seconds']:.3f}" for r in S["representation"]["neurep"]))
     print("numpy peer (s):     ", ", ".join(f"{r['phase']} {r['seconds']:.3f}" for r in S["representation"]["numpy"]))
-    print("\nload (1-min average before each section):",
-          ", ".join(f"{r['section']} {r['load1_before']}" for r in raw if r.get("section") and "load1_before" in r
-                    and r is next(x for x in raw if x.get("section") == r["section"])))
+    print("\nCPU seconds other processes took during each section (0 = a quiet machine):")
+    runs = {}
+    for r in raw:
+        if r.get("section") and "wall" in r:
+            runs.setdefault((r["section"], r["wall"]), r["machine_cpu_seconds"] - r["own_cpu_seconds"])
+    print("  " + ", ".join(f"{name} {other:.1f}" for (name, _), other in runs.items()))
     print("\ntargets")
     for t in T:
         print(f"  [{'met' if t['met'] else 'NOT met'}] {t['target']}: {t['value']:.4g} {t['op']} {t['limit']}  ({t['detail']})")

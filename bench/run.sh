@@ -135,6 +135,7 @@ section blas_1thread -- env OPENBLAS_NUM_THREADS=1 "$bb/bench_blas" --gemm 4096 
 fn=$((quick ? 2048 : 8192))
 section factor_1x2 -- mpi 1 2 "$bb/bench_factor" --n "$fn" --blocks 128 --repeats 3
 section factor_2x1 -- mpi 2 1 "$bb/bench_factor" --n "$fn" --blocks 64,128,256 --repeats 2
+section eigen_2x1 -- mpi 2 1 "$bb/bench_factor" --n $((quick ? 1024 : 4096)) --blocks 128 --repeats 1 --syevd $((quick ? 1024 : 4096))
 
 # --- 3. kernel regression: neurep and the peers on the same data ------------------
 cat >"$work/kernel.toml" <<EOF
@@ -176,16 +177,24 @@ kernel_run 1x1 1 1
 kernel_run 4x1 4 1
 
 # --- 4. one Taylor step per order, double and single; PyTorch ------------------------
+# Each bench_taylor_step interleaves the step, its two products and plain
+# dgemm/sgemm round by round (best of 6 rounds of 2 steps): the machine's
+# rate drifts too much for separate measurements. Pr x 1 grids (2x1) take
+# the gather/reduce-scatter products, "auto" (1x2) PBLAS.
 tq=$((quick ? 256 : 1024)) tn=$((quick ? 2048 : 8192))
-section taylor_1x2 -- mpi 1 2 "$bb/bench_taylor_step" --n "$tn" --q "$tq" --m "$tq" --orders 1,2,full --precisions double,single
-section taylor_2x1 -- mpi 2 1 "$bb/bench_taylor_step" --n "$tn" --q "$tq" --m "$tq" --orders 2 --precisions double,single
-section taylor_blocks -- mpi 2 1 "$bb/bench_taylor_step" --n "$tn" --q "$tq" --m "$tq" --orders 2 --precisions double --block 256
-section taylor_blocks -- mpi 2 1 "$bb/bench_taylor_step" --n "$tn" --q "$tq" --m "$tq" --orders 2 --precisions double --block 64
-section taylor_1x1 -- mpi 1 1 "$bb/bench_taylor_step" --n "$tn" --q "$tq" --m "$tq" --orders 2 --precisions double --repeats 2
-section taylor_4x1 -- mpi 4 1 "$bb/bench_taylor_step" --n "$tn" --q "$tq" --m "$tq" --orders 2 --precisions double --repeats 2
-for p in double single; do
-  section peer_torch -- env OPENBLAS_NUM_THREADS=2 "$py" "$here/peers.py" taylor --n "$tn" --q "$tq" --m "$tq" --precision $p --threads 2
+ts=(--n "$tn" --q "$tq" --m "$tq" --repeats 6 --steps 2)
+for ((r = 1; r <= repeats; r++)); do
+  section taylor_1x2 -- mpi 1 2 "$bb/bench_taylor_step" "${ts[@]}" --orders 1,2,full --precisions double,single
+  for p in double single; do
+    section peer_torch -- env OPENBLAS_NUM_THREADS=2 "$py" "$here/peers.py" taylor --n "$tn" --q "$tq" --m "$tq" --precision $p --threads 2
+  done
+  section taylor_2x1 -- mpi 2 1 "$bb/bench_taylor_step" "${ts[@]}" --orders 2 --precisions double,single --grid 2x1
 done
+for b in 64 128 256; do  # block size, on the PBLAS path
+  section taylor_blocks -- mpi 2 1 "$bb/bench_taylor_step" "${ts[@]}" --orders 2 --precisions double --grid 1x2 --block $b
+done
+section taylor_1x1 -- mpi 1 1 "$bb/bench_taylor_step" "${ts[@]}" --orders 2 --precisions double
+section taylor_4x1 -- mpi 4 1 "$bb/bench_taylor_step" "${ts[@]}" --orders 2 --precisions double --grid 4x1
 
 # --- 5. the representation and its whitening ---------------------------------------
 rw=$((quick ? 512 : 2048))
