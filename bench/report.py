@@ -52,6 +52,8 @@ def read_neurep(path):
         row = {k: float(r[k][0]) for k in ("n", "seconds", "flops", "test_error", "train_error", "seconds_kernel",
                                            "seconds_factor", "seconds_solve", "seconds_predict") if k in r}
         row["status"] = r["status"][0].decode()
+        prec = f["config"].attrs.get("run.precision", b"double")
+        row["precision"] = prec.decode() if isinstance(prec, bytes) else str(prec)
         for a in ("grid", "blas_core", "mpi_ranks", "threads_per_rank", "blas"):
             v = f.attrs.get(a)
             row[a] = v.decode() if isinstance(v, bytes) else (v.item() if hasattr(v, "item") else v)
@@ -101,7 +103,7 @@ def main():
 
     # 3. Kernel regression.
     kern = {}
-    for tag in ("1x2", "2x1", "1x1", "4x1"):
+    for tag in ("1x2", "2x1", "2x1_single", "1x1", "4x1"):
         runs = []
         for path in sorted(glob.glob(os.path.join(a.work, f"kernel_{tag}.*.h5"))):
             rep = path.rsplit(".", 2)[1]
@@ -127,12 +129,20 @@ def main():
         k["factor_fraction_of_lapack_dpotrf"] = k["factor_gflops"] / lapack
         k["factor_fraction_of_dgemm"] = k["factor_gflops"] / dgemm
         P = k.get("mpi_ranks", 1)
-        k["memory_bound_bytes"] = 1.2 * n * n / P * 8 + baseline
+        k["bytes_per_entry"] = 4 if k.get("precision") == "single" else 8
+        k["memory_bound_bytes"] = 1.2 * n * n / P * k["bytes_per_entry"] + baseline
         for label, p in peers.items():
             k[f"time_ratio_vs_{label.split()[0]}"] = k["seconds"] / p["seconds"]
             k[f"test_error_rel_diff_vs_{label.split()[0]}"] = abs(k["test_error"] - p["test_error"]) / p["test_error"]
     S["kernel"] = {"n": n, "neurep": kern, "peers": peers, "lapack_dpotrf_gflops_reference": lapack,
                    "dgemm_gflops": dgemm, "baseline_process_rss_bytes": baseline}
+    kd, ks = kern.get("2x1"), kern.get("2x1_single")
+    if kd and ks:  # the same run in double and single precision
+        S["kernel"]["single_vs_double"] = {
+            "speed_up_total": kd["seconds"] / ks["seconds"],
+            "speed_up_factor": kd["seconds_factor"] / ks["seconds_factor"],
+            "test_error_rel_diff": abs(ks["test_error"] - kd["test_error"]) / kd["test_error"],
+            "peak_rss_ratio": ks["peak_rss_per_rank_bytes"] / kd["peak_rss_per_rank_bytes"]}
 
     # 4. Taylor step.
     taylor = [r for r in raw if r.get("bench") == "taylor_step"]
@@ -168,10 +178,15 @@ def main():
                    1e-8, "<=", f"{k['test_error']:.12g} vs {peers['sklearn KernelRidge']['test_error']:.12g}")
         target(f"kernel n={n} {tag}: factorisation / LAPACK dpotrf rate", k["factor_fraction_of_lapack_dpotrf"], 0.85,
                ">=", f"{k['factor_gflops']:.1f} vs {lapack:.1f} GFLOP/s (best of bench_blas dpotrf and SciPy's cho_factor)")
-    for tag in ("1x2", "2x1", "1x1", "4x1"):
+    if "single_vs_double" in S["kernel"]:
+        sd = S["kernel"]["single_vs_double"]
+        target(f"kernel n={n} 2x1 single precision: test error vs double (relative)", sd["test_error_rel_diff"],
+               1e-4, "<=", f"{kern['2x1_single']['test_error']:.12g} vs {kern['2x1']['test_error']:.12g}; speed-up "
+               f"{sd['speed_up_total']:.2f} total, {sd['speed_up_factor']:.2f} factorisation")
+    for tag in ("1x2", "2x1", "2x1_single", "1x1", "4x1"):
         k = kern.get(tag)
         if k and k["rss"]:
-            target(f"kernel n={n} {tag}: peak RSS per rank / (1.2 n^2/P 8 B + baseline)",
+            target(f"kernel n={n} {tag}: peak RSS per rank / (1.2 n^2/P {k['bytes_per_entry']} B + baseline)",
                    k["peak_rss_per_rank_bytes"] / k["memory_bound_bytes"], 1.0, "<=",
                    f"{k['peak_rss_per_rank_bytes'] / 2**30:.3f} GiB vs {k['memory_bound_bytes'] / 2**30:.3f} GiB "
                    f"(baseline {baseline / 2**20:.0f} MiB)")
@@ -262,6 +277,11 @@ def main():
         print(f"neurep {tag:15}{k['seconds']:8.2f}{k['seconds_kernel']:8.2f}{k['seconds_factor']:8.2f}"
               f"{k['seconds_solve']:8.2f}{k['seconds_predict']:8.2f}{k['factor_gflops']:9.1f}"
               f"{k['peak_rss_per_rank_bytes'] / 2**30:9.2f}G  {k['test_error']:.12g}")
+    if "single_vs_double" in S["kernel"]:
+        sd = S["kernel"]["single_vs_double"]
+        print(f"single vs double (2x1): speed-up {sd['speed_up_total']:.2f} total, {sd['speed_up_factor']:.2f} "
+              f"factorisation; peak RSS x{sd['peak_rss_ratio']:.2f}; test error relative difference "
+              f"{sd['test_error_rel_diff']:.1e} (the accuracy cost)")
     for label, p in peers.items():
         fac = p.get("seconds_factor", p.get("seconds_fit", float("nan")))
         print(f"{label:22}{p['seconds']:8.2f}{p['seconds_kernel']:8.2f}{fac:8.2f}{p.get('seconds_solve', float('nan')):8.2f}"

@@ -167,6 +167,8 @@ kernel_run() { # kernel_run TAG NP THREADS [neurep options]
 }
 kernel_run 1x2 1 2 --set run.save_data=true
 kernel_run 2x1 2 1
+# The same run in single precision (float K, pspotrf/pspotrs): speed-up and accuracy cost.
+kernel_run 2x1_single 2 1 --set run.precision=single
 data=$work/kernel_1x2.1.h5.data/d16_seed0.h5
 for ((r = 1; r <= repeats; r++)); do
   section peer_numpy -- "$py" "$here/peers.py" kernel --peer numpy --data "$data" --threads 2

@@ -26,7 +26,8 @@ DistMatrix<double> slopes(const TaylorModel& model, const DistMatrix<double>& u)
 // the rows of A (from j0 when lower) with rows [j0, j0 + w) of B, whose local
 // entries are k's at a fixed offset when j0 is a multiple of the blocks times
 // the grid (linalg::copy_rows). Collective.
-void multiply_by_gram(DistMatrix<double>& k, const DistMatrix<double>& a, const DistMatrix<double>& b, bool lower) {
+template <typename T>
+void multiply_by_gram(DistMatrix<T>& k, const DistMatrix<T>& a, const DistMatrix<T>& b, bool lower) {
   const ProcessGrid& grid = k.grid();
   const int64_t n = k.cols();
   int64_t unit = std::lcm(int64_t(b.row_block()) * grid.rows(), int64_t(k.col_block()) * grid.cols());
@@ -34,10 +35,10 @@ void multiply_by_gram(DistMatrix<double>& k, const DistMatrix<double>& a, const 
   const int64_t width = unit >= n ? n : std::max(unit, (n / 8) / unit * unit);
   for (int64_t j0 = 0; j0 < n; j0 += width) {
     const int64_t w = std::min(width, n - j0), r0 = lower ? j0 : 0;
-    const DistMatrix<double> rows = lower && j0 > 0 ? linalg::copy_rows(a, j0, a.rows() - j0) : DistMatrix<double>(grid, 0, 0, 1, 1);
-    const DistMatrix<double> panel = w < n ? linalg::copy_rows(b, j0, w) : DistMatrix<double>(grid, 0, 0, 1, 1);
-    DistMatrix<double> g(grid, k.rows() - r0, w, k.row_block(), k.col_block());
-    linalg::gemm(Op::N, Op::T, 1.0, lower && j0 > 0 ? rows : a, w < n ? panel : b, 0.0, g);
+    const DistMatrix<T> rows = lower && j0 > 0 ? linalg::copy_rows(a, j0, a.rows() - j0) : DistMatrix<T>(grid, 0, 0, 1, 1);
+    const DistMatrix<T> panel = w < n ? linalg::copy_rows(b, j0, w) : DistMatrix<T>(grid, 0, 0, 1, 1);
+    DistMatrix<T> g(grid, k.rows() - r0, w, k.row_block(), k.col_block());
+    linalg::gemm(Op::N, Op::T, T(1), lower && j0 > 0 ? rows : a, w < n ? panel : b, T(0), g);
     const int64_t ro = r0 / grid.rows(), co = j0 / grid.cols();
     for (int64_t lj = 0; lj < g.local_cols(); ++lj)
       for (int64_t li = 0; li < g.local_rows(); ++li) k.local(li + ro, lj + co) *= g.local(li, lj);
@@ -50,19 +51,28 @@ EmpiricalNtkGram::EmpiricalNtkGram(const TaylorModel& model, const DistMatrix<do
     : m_(static_cast<double>(model.width())), u_train_(u_train), u_test_(u_test),
       s_train_(slopes(model, u_train)), s_test_(slopes(model, u_test)) {}
 
-void EmpiricalNtkGram::train_gram(DistMatrix<double>& k) const {
-  linalg::syrk_lower(1.0 / m_, s_train_, 0.0, k);
-  multiply_by_gram(k, u_train_, u_train_, /*lower=*/true);
+template <typename T>
+void EmpiricalNtkGram::train(DistMatrix<T>& k) const {
+  linalg::syrk_lower(static_cast<T>(1.0 / m_), *linalg::Rounded<T>(s_train_), T(0), k);
+  const linalg::Rounded<T> u(u_train_);
+  multiply_by_gram(k, *u, *u, /*lower=*/true);
 }
 
-void EmpiricalNtkGram::test_gram_rows(DistMatrix<double>& k, int64_t first) const {
+template <typename T>
+void EmpiricalNtkGram::test_rows(DistMatrix<T>& k, int64_t first) const {
   const bool all = first == 0 && k.rows() == u_test_.rows();
   const DistMatrix<double> none(k.grid(), 0, 0, 1, 1);
   const DistMatrix<double> s = all ? none : linalg::copy_rows(s_test_, first, k.rows());
   const DistMatrix<double> u = all ? none : linalg::copy_rows(u_test_, first, k.rows());
-  linalg::gemm(Op::N, Op::T, 1.0 / m_, all ? s_test_ : s, s_train_, 0.0, k);
-  multiply_by_gram(k, all ? u_test_ : u, u_train_, /*lower=*/false);
+  linalg::gemm(Op::N, Op::T, static_cast<T>(1.0 / m_), *linalg::Rounded<T>(all ? s_test_ : s),
+               *linalg::Rounded<T>(s_train_), T(0), k);
+  multiply_by_gram(k, *linalg::Rounded<T>(all ? u_test_ : u), *linalg::Rounded<T>(u_train_), /*lower=*/false);
 }
+
+template void EmpiricalNtkGram::train(DistMatrix<double>&) const;
+template void EmpiricalNtkGram::train(DistMatrix<float>&) const;
+template void EmpiricalNtkGram::test_rows(DistMatrix<double>&, int64_t) const;
+template void EmpiricalNtkGram::test_rows(DistMatrix<float>&, int64_t) const;
 
 std::vector<double> EmpiricalNtkGram::diagonal(const DistMatrix<double>& s, const DistMatrix<double>& u) const {
   std::vector<double> d = row_norms_squared(s);

@@ -55,10 +55,8 @@ void check_supported(const Config& c) {
   if (c.learner.kind == "kernel" && c.learner.kernel == "empirical-ntk" && c.representation.kind != "none" &&
       c.representation.infinite)
     throw InputError("learner.kernel: \"empirical-ntk\" needs finite inputs; set representation.infinite = false or use ntk, ntk-full, nngp, linear");
-  if (c.run.precision != "double" && c.learner.kind != "taylor")
-    throw InputError("run.precision: \"single\" is implemented for learner.kind = \"taylor\" (products in float, "
-                     "W and the optimiser in double); kernel regression is double only (its time is the "
-                     "double factorisation); accepted here: double");
+  // run.precision = "single" is supported by every learner (taylor: float
+  // products; kernel: float K, factorisation and predictions).
 }
 
 // Refuses, before allocating anything, a sweep whose largest point needs more
@@ -72,15 +70,22 @@ void check_memory(const Config& c, const boost::mpi::communicator& comm) {
   const double node_bytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
   const double n = static_cast<double>(*std::max_element(c.sweep.n_train.begin(), c.sweep.n_train.end()));
   const double nt = static_cast<double>(c.data.n_test);
+  // Bytes per entry of the learner's big matrices: K and K_test (kernel),
+  // Z and the sigma terms (taylor) are float in single precision.
+  const double learner_bytes = c.run.precision == "single" ? 4.0 : 8.0;
   double words = 0;
   if (c.learner.kind == "kernel") {
     const bool eigen = c.learner.solver == "eigen" || c.learner.ridge_selection == "loo";
-    words = n * n * (eigen ? 2.0 : 1.0) + nt * n;  // K (and its eigenvectors), K_test
+    // K; or for the eigendecomposition K, its eigenvectors and pdsyevd's
+    // workspace (2 local n x n blocks: LWORK >= 1 + 6n + 2 np nq). The test
+    // kernel (at most min(n_test, n) x n) only lives once K has been freed.
+    words = n * n * (eigen ? 4.0 : 1.0) + std::min(nt, n) * n;
   } else {
     double m = 0;  // Z_0 terms and Z for the training and test sets (taylor.hpp)
     for (int d : c.dims()) m = std::max(m, static_cast<double>(evaluate_size(c.learner.width, d, "learner.width")));
     words = 2.0 * (n + nt) * m;
   }
+  words *= learner_bytes / 8.0;  // in 8-byte words from here on
   const auto& r = c.representation;
   if (r.kind == "random" && !r.infinite) {  // H_train, H_test next to the learner; before them the whitening
     double rep_words = 0, features = 0, worst_w = 0, worst_nu = 0;  // estimate: G_unl and its centred copy, Sigma, Z, Z s, S^{-1/2}
@@ -292,6 +297,7 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
     kopt.solver = parse_solver(config.learner.solver);
     kopt.leave_one_out = config.learner.ridge_selection == "loo";
     kopt.block = config.run.block;
+    kopt.single_precision = config.run.precision == "single";
     const double variance = data.target_variance();
     if (kopt.kernel == KernelKind::EmpiricalNtk) {  // W_0 of the order-1 network with learner.width, activation
       const TaylorModel model(network_options(config, data.dim()), u_fit.cols(), streams, grid);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 #include "neurep/errors.hpp"
@@ -16,17 +17,26 @@ namespace neurep {
 
 using linalg::Op;
 
-void FeatureGram::train_gram(DistMatrix<double>& k) const {
-  linalg::syrk_lower(1.0, u_train_, 0.0, k);
+template <typename T>
+void FeatureGram::train(DistMatrix<T>& k) const {
+  linalg::syrk_lower(T(1), *linalg::Rounded<T>(u_train_), T(0), k);
 }
 
-void FeatureGram::test_gram_rows(DistMatrix<double>& k, int64_t first) const {
+template <typename T>
+void FeatureGram::test_rows(DistMatrix<T>& k, int64_t first) const {
+  const linalg::Rounded<T> u_train(u_train_);
   if (first == 0 && k.rows() == u_test_.rows()) {
-    linalg::gemm(Op::N, Op::T, 1.0, u_test_, u_train_, 0.0, k);
+    linalg::gemm(Op::N, Op::T, T(1), *linalg::Rounded<T>(u_test_), *u_train, T(0), k);
     return;
   }
-  linalg::gemm(Op::N, Op::T, 1.0, linalg::copy_rows(u_test_, first, k.rows()), u_train_, 0.0, k);
+  const DistMatrix<double> rows = linalg::copy_rows(u_test_, first, k.rows());
+  linalg::gemm(Op::N, Op::T, T(1), *linalg::Rounded<T>(rows), *u_train, T(0), k);
 }
+
+template void FeatureGram::train(DistMatrix<double>&) const;
+template void FeatureGram::train(DistMatrix<float>&) const;
+template void FeatureGram::test_rows(DistMatrix<double>&, int64_t) const;
+template void FeatureGram::test_rows(DistMatrix<float>&, int64_t) const;
 
 std::vector<double> FeatureGram::train_diagonal() const { return row_norms_squared(u_train_); }
 std::vector<double> FeatureGram::test_diagonal() const { return row_norms_squared(u_test_); }
@@ -46,8 +56,9 @@ KernelSolver parse_solver(const std::string& name) {
 namespace {
 
 // The outer kernel applied to the inner Gram of the training samples (lower triangle).
+template <typename T>
 void build_train_kernel(const GramSource& gram, KernelKind kind, const std::vector<double>& diag,
-                        DistMatrix<double>& k) {
+                        DistMatrix<T>& k) {
   gram.train_gram(k);
   apply_kernel(kind, k, diag, diag, /*lower_only=*/true);
 }
@@ -68,32 +79,51 @@ struct Phases {
   double kernel = 0, factor = 0, solve = 0, predict = 0;
 };
 
-// The coefficients alpha (n x L, a column per ridge) and what the solve found.
+// The coefficients alpha (n x L, a column per ridge, in the storage type T)
+// and what the solve found.
+template <typename T>
 struct Solution {
   Solution(const ProcessGrid& grid, int64_t n, int64_t nr, int nb)
       : coef(grid, n, nr, nb, nb), jitter(nr, 0.0), status(nr, "ok"), loo_sq(nr, 0.0) {}
-  DistMatrix<double> coef;
+  DistMatrix<T> coef;
   std::vector<double> jitter;
   std::vector<std::string> status;
   std::vector<double> loo_sq;  // sums of squared leave-one-out residuals
   double flops = 0;
 };
 
+// The precision-dependent thresholds, relative to mean(diag K). Jitter grows
+// tenfold per try from `first_jitter` to 1e-2 (below ten rounding units of
+// the storage type it would not change a float K at all); an eigenvalue of K
+// plus the shift below `eigen_floor` * n is rounding noise.
+template <typename T>
+struct Tolerances;
+template <>
+struct Tolerances<double> {
+  static constexpr double first_jitter = 1e-11, eigen_floor = 1e-12;
+};
+template <>
+struct Tolerances<float> {
+  static constexpr double first_jitter = 1e-6, eigen_floor = 1.1920929e-07;  // FLT_EPSILON
+};
+
 // A Cholesky factorisation per ridge, with jitter in growing steps when one
 // breaks down. K is rebuilt for each try (cheaper in memory than a copy, and
 // cheap next to the factorisation) and freed on return.
+template <typename T>
 void solve_cholesky(const GramSource& gram, const KernelRegressionOptions& opt, const std::vector<double>& diag,
                     const std::vector<double>& shift, double mean_diag, const std::vector<double>& y,
-                    const ProcessGrid& grid, Solution& sol, Phases& ph) {
+                    const ProcessGrid& grid, Solution<T>& sol, Phases& ph) {
   const int64_t n = gram.n_train(), nr = static_cast<int64_t>(shift.size());
   const int nb = opt.block;
   // Only K's lower triangle is ever written or read: the upper one is never touched.
-  DistMatrix<double> k = DistMatrix<double>::uninitialized(grid, n, n, nb, nb), rhs(grid, n, 1, nb, nb);
+  DistMatrix<T> k = DistMatrix<T>::uninitialized(grid, n, n, nb, nb), rhs(grid, n, 1, nb, nb);
+  const int tries = static_cast<int>(std::lround(std::log10(1e-2 / Tolerances<T>::first_jitter))) + 1;
   PhaseClock clock;
   for (int64_t l = 0; l < nr; ++l) {
     int info = 1;
-    for (int attempt = 0; attempt <= 10 && info != 0; ++attempt) {
-      sol.jitter[l] = attempt == 0 ? 0.0 : mean_diag * 1e-12 * std::pow(10.0, attempt);
+    for (int attempt = 0; attempt <= tries && info != 0; ++attempt) {
+      sol.jitter[l] = attempt == 0 ? 0.0 : mean_diag * (Tolerances<T>::first_jitter / 10) * std::pow(10.0, attempt);
       if (l > 0 || attempt > 0) sol.flops += gram.flops();
       clock.start();
       build_train_kernel(gram, opt.kernel, diag, k);
@@ -106,7 +136,7 @@ void solve_cholesky(const GramSource& gram, const KernelRegressionOptions& opt, 
     }
     if (info != 0) {
       sol.status[l] = "not-positive-definite";
-      sol.coef.for_each_local([&](int64_t, int64_t j, double& v) { if (j == l) v = std::nan(""); });
+      sol.coef.for_each_local([&](int64_t, int64_t j, T& v) { if (j == l) v = std::numeric_limits<T>::quiet_NaN(); });
       continue;
     }
     if (sol.jitter[l] > 0) sol.status[l] = jitter_status(sol.jitter[l]);
@@ -115,7 +145,7 @@ void solve_cholesky(const GramSource& gram, const KernelRegressionOptions& opt, 
     linalg::potrs_lower(k, rhs);
     sol.flops += 2.0 * static_cast<double>(n) * static_cast<double>(n);
     const std::vector<double> alpha = linalg::gather_column(rhs, 0);
-    sol.coef.for_each_local([&](int64_t i, int64_t j, double& v) { if (j == l) v = alpha[i]; });
+    sol.coef.for_each_local([&](int64_t i, int64_t j, T& v) { if (j == l) v = static_cast<T>(alpha[i]); });
     clock.stop(ph.solve);
   }
 }
@@ -123,16 +153,17 @@ void solve_cholesky(const GramSource& gram, const KernelRegressionOptions& opt, 
 // One eigendecomposition K = Q diag(w) Q^T serves every ridge:
 // alpha = Q diag(1/(w + shift)) Q^T y, and the exact leave-one-out residuals
 // alpha_i / [(K + shift I)^{-1}]_ii. K and Q are freed on return.
+template <typename T>
 void solve_eigen(const GramSource& gram, const KernelRegressionOptions& opt, const std::vector<double>& diag,
                  const std::vector<double>& shift, double mean_diag, const std::vector<double>& y_train,
-                 const ProcessGrid& grid, Solution& sol, Phases& ph) {
+                 const ProcessGrid& grid, Solution<T>& sol, Phases& ph) {
   const int64_t n = gram.n_train(), nr = static_cast<int64_t>(shift.size());
   const int nb = opt.block;
   PhaseClock clock;
   std::vector<double> w;
-  DistMatrix<double> q = DistMatrix<double>::uninitialized(grid, n, n, nb, nb);
+  DistMatrix<T> q = DistMatrix<T>::uninitialized(grid, n, n, nb, nb);
   {
-    DistMatrix<double> k = DistMatrix<double>::uninitialized(grid, n, n, nb, nb);
+    DistMatrix<T> k = DistMatrix<T>::uninitialized(grid, n, n, nb, nb);
     clock.start();
     build_train_kernel(gram, opt.kernel, diag, k);
     clock.stop(ph.kernel);
@@ -143,42 +174,43 @@ void solve_eigen(const GramSource& gram, const KernelRegressionOptions& opt, con
     if (info != 0) throw RuntimeError(fmt::format("pdsyevd did not converge (info = {})", info));
   }
   clock.start();
-  DistMatrix<double> y(grid, n, 1, nb, nb), c(grid, n, 1, nb, nb);
+  DistMatrix<T> y(grid, n, 1, nb, nb), c(grid, n, 1, nb, nb);
   linalg::fill_columns(y, y_train);
-  linalg::gemm(Op::T, Op::N, 1.0, q, y, 0.0, c);
+  linalg::gemm(Op::T, Op::N, T(1), q, y, T(0), c);
   const std::vector<double> qty = linalg::gather_column(c, 0);
   // Eigenvalues below this floor (relative to the kernel's scale) are noise.
-  const double floor = mean_diag * 1e-12 * static_cast<double>(n);
+  const double floor = mean_diag * Tolerances<T>::eigen_floor * static_cast<double>(n);
   for (int64_t l = 0; l < nr; ++l)
     if (w.front() + shift[l] < floor) {
       sol.jitter[l] = floor - w.front() - shift[l];
       sol.status[l] = jitter_status(sol.jitter[l]);
     }
-  DistMatrix<double> scaled(grid, n, nr, nb, nb);
-  scaled.for_each_local([&](int64_t i, int64_t l, double& v) { v = qty[i] / (w[i] + shift[l] + sol.jitter[l]); });
-  linalg::gemm(Op::N, Op::N, 1.0, q, scaled, 0.0, sol.coef);
+  DistMatrix<T> scaled(grid, n, nr, nb, nb);
+  scaled.for_each_local([&](int64_t i, int64_t l, T& v) { v = static_cast<T>(qty[i] / (w[i] + shift[l] + sol.jitter[l])); });
+  linalg::gemm(Op::N, Op::N, T(1), q, scaled, T(0), sol.coef);
   sol.flops += 4.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nr);
   if (opt.leave_one_out) {
     // The diagonal of the inverse is sum_k Q_ik^2 / (w_k + s): one product of Q∘Q with the n x L weights.
-    q.for_each_local([](int64_t, int64_t, double& v) { v *= v; });
-    scaled.for_each_local([&](int64_t k, int64_t l, double& v) { v = 1.0 / (w[k] + shift[l] + sol.jitter[l]); });
-    DistMatrix<double> inv_diag(grid, n, nr, nb, nb);
-    linalg::gemm(Op::N, Op::N, 1.0, q, scaled, 0.0, inv_diag);
+    q.for_each_local([](int64_t, int64_t, T& v) { v *= v; });
+    scaled.for_each_local([&](int64_t k, int64_t l, T& v) { v = static_cast<T>(1.0 / (w[k] + shift[l] + sol.jitter[l])); });
+    DistMatrix<T> inv_diag(grid, n, nr, nb, nb);
+    linalg::gemm(Op::N, Op::N, T(1), q, scaled, T(0), inv_diag);
     sol.flops += 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nr);
     for (int64_t lj = 0; lj < sol.coef.local_cols(); ++lj)
       for (int64_t li = 0; li < sol.coef.local_rows(); ++li) {
-        const double r = sol.coef.local(li, lj) / inv_diag.local(li, lj);
+        const double r = static_cast<double>(sol.coef.local(li, lj)) / static_cast<double>(inv_diag.local(li, lj));
         sol.loo_sq[sol.coef.global_col(lj)] += r * r;
       }
   }
   clock.stop(ph.solve);
 }
 
-}  // namespace
-
-std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vector<double>& y_train,
-                                         const std::vector<double>& f_test, double target_variance,
-                                         const KernelRegressionOptions& opt, const ProcessGrid& grid) {
+// kernel_regression with K, its factor, the coefficients and the test kernel
+// stored as T.
+template <typename T>
+std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_train,
+                           const std::vector<double>& f_test, double target_variance,
+                           const KernelRegressionOptions& opt, const ProcessGrid& grid) {
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t n = gram.n_train(), nt = gram.n_test();
   const int64_t nr = static_cast<int64_t>(opt.ridges.size());
@@ -199,7 +231,7 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
   std::vector<double> shift(static_cast<size_t>(nr));
   for (int64_t l = 0; l < nr; ++l) shift[l] = static_cast<double>(n) * opt.ridges[l] * mean_diag;
 
-  Solution sol(grid, n, nr, nb);
+  Solution<T> sol(grid, n, nr, nb);
   sol.flops = gram.flops();
   const bool eigen = opt.solver == KernelSolver::Eigen || opt.leave_one_out;
   if (eigen) solve_eigen(gram, opt, a_train, shift, mean_diag, y_train, grid, sol, ph);
@@ -207,8 +239,8 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
 
   // Training residuals are free: K alpha - y = -(shift + jitter) alpha.
   std::vector<double> train_sq(static_cast<size_t>(nr), 0.0), test_sq(static_cast<size_t>(nr), 0.0);
-  sol.coef.for_each_local([&](int64_t, int64_t l, double& v) {
-    const double r = (shift[l] + sol.jitter[l]) * v;
+  sol.coef.for_each_local([&](int64_t, int64_t l, T& v) {
+    const double r = (shift[l] + sol.jitter[l]) * static_cast<double>(v);
     train_sq[l] += r * r;
   });
 
@@ -219,13 +251,13 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
   const int64_t chunk = std::min(nt, std::max(unit, n / unit * unit));
   for (int64_t first = 0; first < nt; first += chunk) {
     const int64_t rows = std::min(chunk, nt - first);
-    DistMatrix<double> kt = DistMatrix<double>::uninitialized(grid, rows, n, nb, nb), pred(grid, rows, nr, nb, nb);
+    DistMatrix<T> kt = DistMatrix<T>::uninitialized(grid, rows, n, nb, nb), pred(grid, rows, nr, nb, nb);
     gram.test_gram_rows(kt, first);
     const std::vector<double> a_rows(a_test.begin() + first, a_test.begin() + first + rows);
     apply_kernel(opt.kernel, kt, a_rows, a_train, /*lower_only=*/false);
-    linalg::gemm(Op::N, Op::N, 1.0, kt, sol.coef, 0.0, pred);
-    pred.for_each_local([&](int64_t i, int64_t l, double& v) {
-      const double r = v - f_test[static_cast<size_t>(first + i)];
+    linalg::gemm(Op::N, Op::N, T(1), kt, sol.coef, T(0), pred);
+    pred.for_each_local([&](int64_t i, int64_t l, T& v) {
+      const double r = static_cast<double>(v) - f_test[static_cast<size_t>(first + i)];
       test_sq[l] += r * r;
     });
   }
@@ -267,6 +299,15 @@ std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vect
     for (int64_t l = 0; l < nr; ++l) rows[l].extra["selected"] = l == best ? 1.0 : 0.0;
   }
   return rows;
+}
+
+}  // namespace
+
+std::vector<FitResult> kernel_regression(const GramSource& gram, const std::vector<double>& y_train,
+                                         const std::vector<double>& f_test, double target_variance,
+                                         const KernelRegressionOptions& opt, const ProcessGrid& grid) {
+  return opt.single_precision ? fit<float>(gram, y_train, f_test, target_variance, opt, grid)
+                              : fit<double>(gram, y_train, f_test, target_variance, opt, grid);
 }
 
 }  // namespace neurep

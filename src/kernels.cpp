@@ -86,13 +86,16 @@ __attribute__((always_inline)) inline double acos_branchless(double x) {
 // inner products v[i], the squared row norms a[i] and the column's squared
 // norm b, by the formulas of kernel_value (t = g/sqrt(ab): near t = +-1 the
 // arc-cosine amplifies a rounding difference in t to ~sqrt(eps), so t is
-// rounded exactly as there). Compiled for AVX-512, AVX2 and the baseline and
-// picked at load time by the processor's features (the build stays
-// portable); kernels.cpp is compiled with -fno-math-errno -fno-trapping-math
-// so that sqrt and the selects vectorise, and with -ffp-contract=off so that
-// every clone rounds identically (no FMA in one and not another).
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void map_segment(KernelKind kind, double* __restrict v, const double* __restrict a, double b, int64_t len) {
+// rounded exactly as there). Computed in double whatever the storage type T
+// of v (float in single precision: only the stored value is rounded).
+// Compiled for AVX-512, AVX2 and the baseline and picked at load time by the
+// processor's features (the build stays portable); kernels.cpp is compiled
+// with -fno-math-errno -fno-trapping-math so that sqrt and the selects
+// vectorise, and with -ffp-contract=off so that every clone rounds
+// identically (no FMA in one and not another).
+template <typename T>
+__attribute__((always_inline)) inline void map_segment_body(KernelKind kind, T* __restrict v,
+                                                            const double* __restrict a, double b, int64_t len) {
   constexpr double inv_pi = 1.0 / M_PI;
   switch (kind) {
     case KernelKind::Ntk:
@@ -100,7 +103,7 @@ void map_segment(KernelKind kind, double* __restrict v, const double* __restrict
         const double g = v[i], nn = std::sqrt(a[i] * b), q = g / nn;
         double t = nn > 0 ? q : 0.0;
         t = t > 1.0 ? 1.0 : (t < -1.0 ? -1.0 : t);
-        v[i] = g * ((M_PI - acos_branchless(t)) * inv_pi);
+        v[i] = static_cast<T>(g * ((M_PI - acos_branchless(t)) * inv_pi));
       }
       break;
     case KernelKind::NtkFull:
@@ -112,7 +115,7 @@ void map_segment(KernelKind kind, double* __restrict v, const double* __restrict
         t = t > 1.0 ? 1.0 : (t < -1.0 ? -1.0 : t);
         const double pa = M_PI - acos_branchless(t);
         const double k1 = (std::sqrt(1.0 - t * t) + t * pa) * inv_pi;
-        v[i] = nn * (full ? t * (pa * inv_pi) + k1 : k1);
+        v[i] = static_cast<T>(nn * (full ? t * (pa * inv_pi) + k1 : k1));
       }
       break;
     }
@@ -120,9 +123,20 @@ void map_segment(KernelKind kind, double* __restrict v, const double* __restrict
   }
 }
 
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void map_segment(KernelKind kind, double* __restrict v, const double* __restrict a, double b, int64_t len) {
+  map_segment_body(kind, v, a, b, len);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void map_segment(KernelKind kind, float* __restrict v, const double* __restrict a, double b, int64_t len) {
+  map_segment_body(kind, v, a, b, len);
+}
+
 }  // namespace
 
-void apply_kernel(KernelKind kind, DistMatrix<double>& g, const std::vector<double>& row_sq,
+template <typename T>
+void apply_kernel(KernelKind kind, DistMatrix<T>& g, const std::vector<double>& row_sq,
                   const std::vector<double>& col_sq, bool lower_only) {
   if (kind == KernelKind::Linear) return;
   if (kind != KernelKind::Ntk && kind != KernelKind::NtkFull && kind != KernelKind::Nngp)
@@ -141,24 +155,31 @@ void apply_kernel(KernelKind kind, DistMatrix<double>& g, const std::vector<doub
     const double b = col_sq[static_cast<size_t>(j)];
     // Global rows grow with local rows: the lower triangle of this column is a suffix.
     const int64_t first = lower_only ? std::lower_bound(rows.begin(), rows.end(), j) - rows.begin() : 0;
-    double* col = &g.local(0, lj);
+    T* col = &g.local(0, lj);
     map_segment(kind, col + first, a.data() + first, b, lr - first);
     // On the diagonal t = 1 exactly: arccos has an infinite slope there, so
     // the rounding of <u,u> in the Gram product must not enter.
-    if (lower_only && first < lr && rows[first] == j) col[first] = kernel_value(kind, b, b, b);
+    if (lower_only && first < lr && rows[first] == j) col[first] = static_cast<T>(kernel_value(kind, b, b, b));
   }
 }
 
-std::vector<double> row_norms_squared(const DistMatrix<double>& u) {
+template void apply_kernel(KernelKind, DistMatrix<double>&, const std::vector<double>&, const std::vector<double>&, bool);
+template void apply_kernel(KernelKind, DistMatrix<float>&, const std::vector<double>&, const std::vector<double>&, bool);
+
+template <typename T>
+std::vector<double> row_norms_squared(const DistMatrix<T>& u) {
   std::vector<double> partial(static_cast<size_t>(u.rows()), 0.0), total(partial.size());
   for (int64_t lj = 0; lj < u.local_cols(); ++lj)
     for (int64_t li = 0; li < u.local_rows(); ++li) {
-      const double v = u.local(li, lj);
+      const double v = static_cast<double>(u.local(li, lj));
       partial[static_cast<size_t>(u.global_row(li))] += v * v;
     }
   boost::mpi::all_reduce(u.grid().comm(), partial.data(), static_cast<int>(partial.size()),
                          total.data(), std::plus<double>());
   return total;
 }
+
+template std::vector<double> row_norms_squared(const DistMatrix<double>&);
+template std::vector<double> row_norms_squared(const DistMatrix<float>&);
 
 }  // namespace neurep

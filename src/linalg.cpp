@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <type_traits>
+#include <string>
 
 #include "neurep/detail/scalapack_imports.hpp"
 #include "neurep/errors.hpp"
@@ -77,6 +78,14 @@ void blas_gemm(const char* ta, const char* tb, const int* m, const int* n, const
                const float* a, const int* lda, const float* b, const int* ldb, const float* beta, float* c,
                const int* ldc) {
   sgemm_(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void pgemr2d(const int* m, const int* n, const double* a, const int* ia, const int* ja, const int* desca, double* b,
+             const int* ib, const int* jb, const int* descb, const int* ictxt) {
+  pdgemr2d_(m, n, a, ia, ja, desca, b, ib, jb, descb, ictxt);
+}
+void pgemr2d(const int* m, const int* n, const float* a, const int* ia, const int* ja, const int* desca, float* b,
+             const int* ib, const int* jb, const int* descb, const int* ictxt) {
+  psgemr2d_(m, n, a, ia, ja, desca, b, ib, jb, descb, ictxt);
 }
 void pblas_gemm(const char* ta, const char* tb, const int* m, const int* n, const int* k, const double* alpha,
                 const double* a, const int* desca, const double* b, const int* descb, const double* beta, double* c,
@@ -190,76 +199,148 @@ void gemm<float>(Op opa, Op opb, float alpha, const DistMatrix<float>& a, const 
   gemm_any(opa, opb, alpha, a, b, beta, c);
 }
 
-void syrk_lower(double alpha, const DistMatrix<double>& a, double beta, DistMatrix<double>& c, Op op) {
+namespace {
+// The syrk and the drivers of each precision: the BLAS/LAPACK routine on a
+// 1 x 1 grid (one_process), the PBLAS/ScaLAPACK one otherwise.
+void blas_syrk(const char* tr, const int* n, const int* k, const double* alpha, const double* a, const int* lda,
+               const double* beta, double* c, const int* ldc) {
+  dsyrk_("L", tr, n, k, alpha, a, lda, beta, c, ldc);
+}
+void blas_syrk(const char* tr, const int* n, const int* k, const float* alpha, const float* a, const int* lda,
+               const float* beta, float* c, const int* ldc) {
+  ssyrk_("L", tr, n, k, alpha, a, lda, beta, c, ldc);
+}
+void pblas_syrk(const char* tr, const int* n, const int* k, const double* alpha, const double* a, const int* desca,
+                const double* beta, double* c, const int* descc) {
+  const int one = 1;
+  pdsyrk_("L", tr, n, k, alpha, a, &one, &one, desca, beta, c, &one, &one, descc);
+}
+void pblas_syrk(const char* tr, const int* n, const int* k, const float* alpha, const float* a, const int* desca,
+                const float* beta, float* c, const int* descc) {
+  const int one = 1;
+  pssyrk_("L", tr, n, k, alpha, a, &one, &one, desca, beta, c, &one, &one, descc);
+}
+void lapack_potrf(const int* n, double* a, const int* lda, int* info) { dpotrf_("L", n, a, lda, info); }
+void lapack_potrf(const int* n, float* a, const int* lda, int* info) { spotrf_("L", n, a, lda, info); }
+void scalapack_potrf(const int* n, double* a, const int* desca, int* info) {
+  const int one = 1;
+  pdpotrf_("L", n, a, &one, &one, desca, info);
+}
+void scalapack_potrf(const int* n, float* a, const int* desca, int* info) {
+  const int one = 1;
+  pspotrf_("L", n, a, &one, &one, desca, info);
+}
+void lapack_potrs(const int* n, const int* nrhs, const double* a, const int* lda, double* b, const int* ldb, int* info) {
+  dpotrs_("L", n, nrhs, a, lda, b, ldb, info);
+}
+void lapack_potrs(const int* n, const int* nrhs, const float* a, const int* lda, float* b, const int* ldb, int* info) {
+  spotrs_("L", n, nrhs, a, lda, b, ldb, info);
+}
+void scalapack_potrs(const int* n, const int* nrhs, const double* a, const int* desca, double* b, const int* descb,
+                     int* info) {
+  const int one = 1;
+  pdpotrs_("L", n, nrhs, a, &one, &one, desca, b, &one, &one, descb, info);
+}
+void scalapack_potrs(const int* n, const int* nrhs, const float* a, const int* desca, float* b, const int* descb,
+                     int* info) {
+  const int one = 1;
+  pspotrs_("L", n, nrhs, a, &one, &one, desca, b, &one, &one, descb, info);
+}
+void lapack_syevd(const int* n, double* a, const int* lda, double* w, double* work, const int* lwork, int* iwork,
+                  const int* liwork, int* info) {
+  dsyevd_("V", "L", n, a, lda, w, work, lwork, iwork, liwork, info);
+}
+void lapack_syevd(const int* n, float* a, const int* lda, float* w, float* work, const int* lwork, int* iwork,
+                  const int* liwork, int* info) {
+  ssyevd_("V", "L", n, a, lda, w, work, lwork, iwork, liwork, info);
+}
+void scalapack_syevd(const int* n, double* a, const int* desca, double* w, double* z, const int* descz, double* work,
+                     const int* lwork, int* iwork, const int* liwork, int* info) {
+  const int one = 1;
+  pdsyevd_("V", "L", n, a, &one, &one, desca, w, z, &one, &one, descz, work, lwork, iwork, liwork, info);
+}
+void scalapack_syevd(const int* n, float* a, const int* desca, float* w, float* z, const int* descz, float* work,
+                     const int* lwork, int* iwork, const int* liwork, int* info) {
+  const int one = 1;
+  pssyevd_("V", "L", n, a, &one, &one, desca, w, z, &one, &one, descz, work, lwork, iwork, liwork, info);
+}
+// The routine's name in messages: "dpotrf", "pspotrf", ...
+template <typename T>
+std::string routine(const char* name, bool parallel) {
+  return std::string(parallel ? "p" : "") + (std::is_same_v<T, double> ? "d" : "s") + name;
+}
+}  // namespace
+
+template <typename T>
+void syrk_lower(T alpha, const DistMatrix<T>& a, T beta, DistMatrix<T>& c, Op op) {
   const int n = static_cast<int>(op == Op::N ? a.rows() : a.cols());
-  const int k = static_cast<int>(op == Op::N ? a.cols() : a.rows()), one = 1;
+  const int k = static_cast<int>(op == Op::N ? a.cols() : a.rows());
   if (one_process(c)) {
     const int lda = static_cast<int>(a.lld()), ldc = static_cast<int>(c.lld());
-    dsyrk_("L", op_char(op), &n, &k, &alpha, a.data(), &lda, &beta, c.data(), &ldc);
+    blas_syrk(op_char(op), &n, &k, &alpha, a.data(), &lda, &beta, c.data(), &ldc);
     return;
   }
   auto da = a.descriptor(), dc = c.descriptor();
-  pdsyrk_("L", op_char(op), &n, &k, &alpha, a.data(), &one, &one, da.data(), &beta, c.data(), &one, &one,
-          dc.data());
+  pblas_syrk(op_char(op), &n, &k, &alpha, a.data(), da.data(), &beta, c.data(), dc.data());
 }
 
-int potrf_lower(DistMatrix<double>& a) {
-  const int n = static_cast<int>(a.rows()), one = 1;
+template <typename T>
+int potrf_lower(DistMatrix<T>& a) {
+  const int n = static_cast<int>(a.rows());
   int info = 0;
   if (one_process(a)) {
     const int lda = static_cast<int>(a.lld());
-    dpotrf_("L", &n, a.data(), &lda, &info);
-    check_info("dpotrf", info);
-    return info;
+    lapack_potrf(&n, a.data(), &lda, &info);
+  } else {
+    auto da = a.descriptor();
+    scalapack_potrf(&n, a.data(), da.data(), &info);
   }
-  auto da = a.descriptor();
-  pdpotrf_("L", &n, a.data(), &one, &one, da.data(), &info);
-  check_info("pdpotrf", info);
+  check_info(routine<T>("potrf", !one_process(a)).c_str(), info);
   return info;
 }
 
-void potrs_lower(const DistMatrix<double>& factor, DistMatrix<double>& b) {
-  const int n = static_cast<int>(factor.rows()), nrhs = static_cast<int>(b.cols()), one = 1;
+template <typename T>
+void potrs_lower(const DistMatrix<T>& factor, DistMatrix<T>& b) {
+  const int n = static_cast<int>(factor.rows()), nrhs = static_cast<int>(b.cols());
   int info = 0;
   if (one_process(b)) {
     const int lda = static_cast<int>(factor.lld()), ldb = static_cast<int>(b.lld());
-    dpotrs_("L", &n, &nrhs, factor.data(), &lda, b.data(), &ldb, &info);
-    check_info("dpotrs", info);
-    return;
+    lapack_potrs(&n, &nrhs, factor.data(), &lda, b.data(), &ldb, &info);
+  } else {
+    auto da = factor.descriptor(), db = b.descriptor();
+    scalapack_potrs(&n, &nrhs, factor.data(), da.data(), b.data(), db.data(), &info);
   }
-  auto da = factor.descriptor(), db = b.descriptor();
-  pdpotrs_("L", &n, &nrhs, factor.data(), &one, &one, da.data(), b.data(), &one, &one, db.data(),
-           &info);
-  check_info("pdpotrs", info);
+  check_info(routine<T>("potrs", !one_process(b)).c_str(), info);
 }
 
-int syevd_lower(DistMatrix<double>& a, std::vector<double>& w, DistMatrix<double>& z) {
-  const int n = static_cast<int>(a.rows()), one = 1;
-  w.assign(static_cast<size_t>(n), 0.0);
+template <typename T>
+int syevd_lower(DistMatrix<T>& a, std::vector<double>& w_out, DistMatrix<T>& z) {
+  const int n = static_cast<int>(a.rows());
+  std::vector<T> w(static_cast<size_t>(n), T(0));
   int info = 0, lwork = -1, liwork = -1;
-  double wq = 0;
+  T wq = 0;
   int iwq = 0;
-  if (one_process(a)) {  // LAPACK's dsyevd leaves the eigenvectors in `a`; its workspace is freed before the copy
+  if (one_process(a)) {  // LAPACK's syevd leaves the eigenvectors in `a`; its workspace is freed before the copy
     const int lda = static_cast<int>(a.lld());
-    dsyevd_("V", "L", &n, a.data(), &lda, w.data(), &wq, &lwork, &iwq, &liwork, &info);
-    check_info("dsyevd (query)", info);
+    lapack_syevd(&n, a.data(), &lda, w.data(), &wq, &lwork, &iwq, &liwork, &info);
+    check_info("syevd (query)", info);
     lwork = static_cast<int>(wq) + 1, liwork = iwq;
     {
-      std::vector<double> work(static_cast<size_t>(lwork));
+      std::vector<T> work(static_cast<size_t>(lwork));
       std::vector<int> iwork(static_cast<size_t>(liwork));
-      dsyevd_("V", "L", &n, a.data(), &lda, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
+      lapack_syevd(&n, a.data(), &lda, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
     }
-    check_info("dsyevd", info);
+    check_info(routine<T>("syevd", false).c_str(), info);
     for (int64_t j = 0; j < a.local_cols(); ++j)
       std::copy(a.data() + j * a.lld(), a.data() + j * a.lld() + a.local_rows(), z.data() + j * z.lld());
+    w_out.assign(w.begin(), w.end());
     return info;
   }
   auto da = a.descriptor(), dz = z.descriptor();
-  pdsyevd_("V", "L", &n, a.data(), &one, &one, da.data(), w.data(), z.data(), &one, &one,
-           dz.data(), &wq, &lwork, &iwq, &liwork, &info);
-  check_info("pdsyevd (query)", info);
+  scalapack_syevd(&n, a.data(), da.data(), w.data(), z.data(), dz.data(), &wq, &lwork, &iwq, &liwork, &info);
+  check_info("pxsyevd (query)", info);
   // The workspace query under-reports when n is below the block size: the
-  // back-transformation (PDORMTR) then rejects its LWORK. Add PDORMTR's own
+  // back-transformation (PxORMTR) then rejects its LWORK. Add PxORMTR's own
   // documented requirement, bounding its local extents by np + nb and nq + nb.
   const int nb = a.row_block(), np = static_cast<int>(a.local_rows()), nq = static_cast<int>(a.local_cols());
   const int trilwmin = 3 * n + std::max(nb * (np + 1), 3 * nb);
@@ -267,13 +348,23 @@ int syevd_lower(DistMatrix<double>& a, std::vector<double>& w, DistMatrix<double
   const int ormtr = std::max(nb * (nb - 1) / 2, (np + nq + 2 * nb) * nb) + nb * nb;
   lwork = std::max(static_cast<int>(wq) + 1, documented) + ormtr;
   liwork = std::max(iwq, 7 * n + 8 * a.grid().cols() + 2);
-  std::vector<double> work(static_cast<size_t>(lwork));
+  std::vector<T> work(static_cast<size_t>(lwork));
   std::vector<int> iwork(static_cast<size_t>(liwork));
-  pdsyevd_("V", "L", &n, a.data(), &one, &one, da.data(), w.data(), z.data(), &one, &one,
-           dz.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
-  check_info("pdsyevd", info);
+  scalapack_syevd(&n, a.data(), da.data(), w.data(), z.data(), dz.data(), work.data(), &lwork, iwork.data(), &liwork,
+                  &info);
+  check_info(routine<T>("syevd", true).c_str(), info);
+  w_out.assign(w.begin(), w.end());
   return info;
 }
+
+template void syrk_lower(double, const DistMatrix<double>&, double, DistMatrix<double>&, Op);
+template void syrk_lower(float, const DistMatrix<float>&, float, DistMatrix<float>&, Op);
+template int potrf_lower(DistMatrix<double>&);
+template int potrf_lower(DistMatrix<float>&);
+template void potrs_lower(const DistMatrix<double>&, DistMatrix<double>&);
+template void potrs_lower(const DistMatrix<float>&, DistMatrix<float>&);
+template int syevd_lower(DistMatrix<double>&, std::vector<double>&, DistMatrix<double>&);
+template int syevd_lower(DistMatrix<float>&, std::vector<double>&, DistMatrix<float>&);
 
 }  // namespace linalg
 }  // namespace neurep
@@ -282,7 +373,8 @@ int syevd_lower(DistMatrix<double>& a, std::vector<double>& w, DistMatrix<double
 
 namespace neurep::linalg {
 
-std::vector<double> gather_all(const DistMatrix<double>& a) {
+template <typename T>
+std::vector<double> gather_all(const DistMatrix<T>& a) {
   std::vector<double> part(static_cast<size_t>(a.rows() * a.cols()), 0.0), all(part.size());
   for (int64_t lj = 0; lj < a.local_cols(); ++lj)
     for (int64_t li = 0; li < a.local_rows(); ++li)
@@ -292,7 +384,8 @@ std::vector<double> gather_all(const DistMatrix<double>& a) {
   return all;
 }
 
-std::vector<double> gather_column(const DistMatrix<double>& a, int64_t j) {
+template <typename T>
+std::vector<double> gather_column(const DistMatrix<T>& a, int64_t j) {
   std::vector<double> part(static_cast<size_t>(a.rows()), 0.0), all(part.size());
   if (a.col_owner(j) == a.grid().col()) {
     const int64_t lj = a.local_col(j);
@@ -304,17 +397,23 @@ std::vector<double> gather_column(const DistMatrix<double>& a, int64_t j) {
   return all;
 }
 
-void fill_columns(DistMatrix<double>& a, const std::vector<double>& v) {
-  a.for_each_local([&](int64_t i, int64_t, double& x) { x = v[static_cast<size_t>(i)]; });
+template <typename T>
+void fill_columns(DistMatrix<T>& a, const std::vector<double>& v) {
+  a.for_each_local([&](int64_t i, int64_t, T& x) { x = static_cast<T>(v[static_cast<size_t>(i)]); });
 }
 
-void add_to_diagonal(DistMatrix<double>& a, double shift) {
+template <typename T>
+void add_to_diagonal(DistMatrix<T>& a, double shift) {
   const int64_t n = std::min(a.rows(), a.cols());
   for (int64_t i = 0; i < n; ++i)
-    if (a.owns(i, i)) a.local(a.local_row(i), a.local_col(i)) += shift;
+    if (a.owns(i, i)) {
+      T& v = a.local(a.local_row(i), a.local_col(i));
+      v = static_cast<T>(static_cast<double>(v) + shift);
+    }
 }
 
-void copy_leading_columns(const DistMatrix<double>& a, DistMatrix<double>& b) {
+template <typename T>
+void copy_leading_columns(const DistMatrix<T>& a, DistMatrix<T>& b) {
   if (a.rows() != b.rows() || a.row_block() != b.row_block() || a.col_block() != b.col_block() ||
       &a.grid() != &b.grid())
     throw RuntimeError("copy_leading_columns: the matrices differ in rows, blocks or grid");
@@ -323,16 +422,17 @@ void copy_leading_columns(const DistMatrix<double>& a, DistMatrix<double>& b) {
     std::copy(a.data() + lj * a.lld(), a.data() + lj * a.lld() + a.local_rows(), b.data() + lj * b.lld());
 }
 
-DistMatrix<double> copy_rows(const DistMatrix<double>& a, int64_t first, int64_t count) {
+template <typename T>
+DistMatrix<T> copy_rows(const DistMatrix<T>& a, int64_t first, int64_t count) {
   if (first < 0 || count < 0 || first + count > a.rows())
     throw RuntimeError(fmt::format("copy_rows: rows {} + {} of {}", first, count, a.rows()));
-  DistMatrix<double> b(a.grid(), count, a.cols(), a.row_block(), a.col_block());
+  DistMatrix<T> b(a.grid(), count, a.cols(), a.row_block(), a.col_block());
   const int64_t unit = static_cast<int64_t>(a.row_block()) * a.grid().rows();
   if (first % unit != 0) {
     const int m = static_cast<int>(count), n = static_cast<int>(a.cols()), ia = static_cast<int>(first + 1), one = 1;
     const auto da = a.descriptor(), db = b.descriptor();
     const int ctxt = a.grid().blacs_context();
-    if (m > 0 && n > 0) pdgemr2d_(&m, &n, a.data(), &ia, &one, da.data(), b.data(), &one, &one, db.data(), &ctxt);
+    if (m > 0 && n > 0) pgemr2d(&m, &n, a.data(), &ia, &one, da.data(), b.data(), &one, &one, db.data(), &ctxt);
     return b;
   }
   const int64_t offset = first / a.grid().rows();
@@ -341,5 +441,16 @@ DistMatrix<double> copy_rows(const DistMatrix<double>& a, int64_t first, int64_t
               b.data() + lj * b.lld());
   return b;
 }
+
+#define NEUREP_LINALG_HELPERS(T)                                                  \
+  template std::vector<double> gather_all(const DistMatrix<T>&);                  \
+  template std::vector<double> gather_column(const DistMatrix<T>&, int64_t);      \
+  template void fill_columns(DistMatrix<T>&, const std::vector<double>&);         \
+  template void add_to_diagonal(DistMatrix<T>&, double);                          \
+  template void copy_leading_columns(const DistMatrix<T>&, DistMatrix<T>&);       \
+  template DistMatrix<T> copy_rows(const DistMatrix<T>&, int64_t, int64_t);
+NEUREP_LINALG_HELPERS(double)
+NEUREP_LINALG_HELPERS(float)
+#undef NEUREP_LINALG_HELPERS
 
 }  // namespace neurep::linalg

@@ -166,7 +166,8 @@ InfiniteGram::InfiniteGram(const InfiniteKernel& kernel, const DistMatrix<double
   m_test_ = kernel.row_means(x_test_);
 }
 
-void InfiniteGram::map(DistMatrix<double>& g, const std::vector<double>& sq_row, const std::vector<double>& m_row,
+template <typename T>
+void InfiniteGram::map(DistMatrix<T>& g, const std::vector<double>& sq_row, const std::vector<double>& m_row,
                        const std::vector<double>& sq_col, const std::vector<double>& m_col, bool lower_only) const {
   const double mbar = kernel_.grand_mean();
 #pragma omp parallel for schedule(dynamic, 16)
@@ -175,27 +176,34 @@ void InfiniteGram::map(DistMatrix<double>& g, const std::vector<double>& sq_row,
     for (int64_t li = 0; li < g.local_rows(); ++li) {
       const auto i = static_cast<size_t>(g.global_row(li));
       if (lower_only && i < j) continue;
-      double& v = g.local(li, lj);
-      const double xy = lower_only && i == j ? sq_row[i] : v;  // t = 1 exactly on the diagonal
-      v = kernel_.uncentred(xy, sq_row[i], sq_col[j]) - m_row[i] - m_col[j] + mbar + constant_;
+      T& v = g.local(li, lj);
+      const double xy = lower_only && i == j ? sq_row[i] : static_cast<double>(v);  // t = 1 exactly on the diagonal
+      v = static_cast<T>(kernel_.uncentred(xy, sq_row[i], sq_col[j]) - m_row[i] - m_col[j] + mbar + constant_);
     }
   }
 }
 
-void InfiniteGram::train_gram(DistMatrix<double>& k) const {
-  linalg::syrk_lower(1.0, x_train_, 0.0, k);
+template <typename T>
+void InfiniteGram::train(DistMatrix<T>& k) const {
+  linalg::syrk_lower(T(1), *linalg::Rounded<T>(x_train_), T(0), k);
   map(k, sq_train_, m_train_, sq_train_, m_train_, /*lower_only=*/true);
 }
 
-void InfiniteGram::test_gram_rows(DistMatrix<double>& k, int64_t first) const {
+template <typename T>
+void InfiniteGram::test_rows(DistMatrix<T>& k, int64_t first) const {
   const bool all = first == 0 && k.rows() == x_test_.rows();
   const DistMatrix<double> rows = all ? DistMatrix<double>(k.grid(), 0, 0, 1, 1) : linalg::copy_rows(x_test_, first, k.rows());
-  linalg::gemm(Op::N, Op::T, 1.0, all ? x_test_ : rows, x_train_, 0.0, k);
+  linalg::gemm(Op::N, Op::T, T(1), *linalg::Rounded<T>(all ? x_test_ : rows), *linalg::Rounded<T>(x_train_), T(0), k);
   const auto part = [&](const std::vector<double>& v) {
     return std::vector<double>(v.begin() + first, v.begin() + first + k.rows());
   };
   map(k, part(sq_test_), part(m_test_), sq_train_, m_train_, /*lower_only=*/false);
 }
+
+template void InfiniteGram::train(DistMatrix<double>&) const;
+template void InfiniteGram::train(DistMatrix<float>&) const;
+template void InfiniteGram::test_rows(DistMatrix<double>&, int64_t) const;
+template void InfiniteGram::test_rows(DistMatrix<float>&, int64_t) const;
 
 std::vector<double> InfiniteGram::diagonal(const std::vector<double>& sq, const std::vector<double>& m) const {
   std::vector<double> out(sq.size());

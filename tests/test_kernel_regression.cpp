@@ -9,6 +9,7 @@
 #include "neurep/detail/scalapack_imports.hpp"
 #include "neurep/kernel_regression.hpp"
 #include "neurep/linalg.hpp"
+#include "neurep/representation_kernel.hpp"
 #include "test_helpers.hpp"
 
 using namespace neurep;
@@ -228,5 +229,108 @@ TEST_CASE("a singular kernel gets jitter, recorded, and the sweep goes on") {
     CHECK(rows[0].status.rfind("jitter=", 0) == 0);
     CHECK(rows[0].extra.at("jitter") > 0);
     CHECK(std::isfinite(rows[0].test_error));
+  }
+}
+
+// run.precision = "single": the same path on float storage. Its results are
+// the double ones to float accuracy -- and not bit-for-bit the double ones,
+// which would mean the float path silently ran in double.
+namespace {
+std::vector<FitResult> fit_both(const GramSource& gram, const Problem& p, KernelRegressionOptions opt,
+                                const ProcessGrid& grid, bool single) {
+  opt.single_precision = single;
+  return kernel_regression(gram, p.y, p.f, 1.0, opt, grid);
+}
+double relative(double a, double b) { return std::abs(a - b) / std::abs(b); }
+// Float accuracy of a solve: rounding (6e-8) amplified by the condition of
+// K + shift I, which grows as the ridge shrinks (~1e2 at 1e-2, ~1e4 at 1e-4 here).
+double float_tolerance(double ridge) { return ridge >= 1e-2 ? 1e-5 : 5e-4; }
+}  // namespace
+
+TEST_CASE("single precision: the double results to float accuracy on every grid") {
+  boost::mpi::communicator world;
+  const Problem p;
+  for (KernelKind kind : {KernelKind::Ntk, KernelKind::NtkFull, KernelKind::Nngp, KernelKind::Linear}) {
+    for (double ridge : {1e-4, 1e-2}) {
+      const double ref = serial_errors(p, kind, ridge).second;
+      double first = 0;
+      for (GridShape shape : test::all_shapes(world.size())) {
+        ProcessGrid grid(world, shape);
+        for (int block : {4, 32}) {
+          const auto [u, ut] = p.inputs(grid, block);
+          KernelRegressionOptions opt;
+          opt.kernel = kind;
+          opt.ridges = {ridge};
+          opt.block = block;
+          const auto rows = fit_both(FeatureGram(u, ut), p, opt, grid, true);
+          INFO(kernel_name(kind) << " ridge " << ridge << " grid " << shape.rows << "x" << shape.cols << " block " << block);
+          REQUIRE(rows[0].status == "ok");
+          const double rel = relative(rows[0].test_error, ref);
+          CHECK(rel < float_tolerance(ridge));
+          CHECK(rel > 1e-12);  // really computed in float
+          // Grids and blocks differ by float reassociation only.
+          if (first == 0) first = rows[0].test_error;
+          CHECK(relative(rows[0].test_error, first) < float_tolerance(ridge));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("single precision: eigen path and leave-one-out errors match double") {
+  boost::mpi::communicator world;
+  const Problem p;
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  const auto [u, ut] = p.inputs(grid, 16);
+  KernelRegressionOptions opt;
+  opt.ridges = {1e-4, 1e-2, 1.0};
+  opt.block = 16;
+  opt.leave_one_out = true;
+  const auto d = fit_both(FeatureGram(u, ut), p, opt, grid, false);
+  const auto s = fit_both(FeatureGram(u, ut), p, opt, grid, true);
+  REQUIRE(s.size() == 3);
+  for (size_t l = 0; l < 3; ++l) {
+    INFO("ridge " << opt.ridges[l]);
+    CHECK(s[l].status == "ok");
+    CHECK(relative(s[l].test_error, d[l].test_error) < float_tolerance(opt.ridges[l]));
+    CHECK(relative(s[l].train_error, d[l].train_error) < float_tolerance(opt.ridges[l]));
+    CHECK(relative(s[l].extra.at("validation_error"), d[l].extra.at("validation_error")) < float_tolerance(opt.ridges[l]));
+    CHECK(s[l].extra.at("selected") == d[l].extra.at("selected"));
+  }
+}
+
+TEST_CASE("single precision: the closed-form infinite-width Gram in float") {
+  boost::mpi::communicator world;
+  const Problem p;
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  const auto [u, ut] = p.inputs(grid, 16);
+  const InfiniteKernel kernel(FeatureActivation::Relu, true, 1, p.q);
+  KernelRegressionOptions opt;
+  opt.ridges = {1e-3};
+  opt.block = 16;
+  const auto d = fit_both(InfiniteGram(kernel, u, ut), p, opt, grid, false);
+  const auto s = fit_both(InfiniteGram(kernel, u, ut), p, opt, grid, true);
+  CHECK(s[0].status == "ok");
+  CHECK(relative(s[0].test_error, d[0].test_error) < float_tolerance(1e-3));
+  CHECK(relative(s[0].test_error, d[0].test_error) > 1e-12);
+}
+
+TEST_CASE("single precision: a singular float kernel gets jitter, recorded, and the sweep goes on") {
+  boost::mpi::communicator world;
+  const Problem p;  // linear kernel of rank q = 6 < n: singular without a ridge
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  const auto [u, ut] = p.inputs(grid, 16);
+  KernelRegressionOptions opt;
+  opt.kernel = KernelKind::Linear;
+  opt.ridges = {0.0};
+  opt.block = 16;
+  for (KernelSolver solver : {KernelSolver::Cholesky, KernelSolver::Eigen}) {
+    opt.solver = solver;
+    const auto rows = fit_both(FeatureGram(u, ut), p, opt, grid, true);
+    INFO((solver == KernelSolver::Cholesky ? "cholesky" : "eigen") << ": " << rows[0].status);
+    CHECK(rows[0].status.rfind("jitter=", 0) == 0);
+    CHECK(rows[0].extra.at("jitter") >= 1e-7);  // at least the float schedule's first step (1e-6 mean diag)
+    CHECK(std::isfinite(rows[0].test_error));
+    CHECK(rows[0].test_error < 10.0);
   }
 }

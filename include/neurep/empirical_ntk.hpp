@@ -15,7 +15,7 @@
 
 namespace neurep {
 
-class EmpiricalNtkGram : public GramSource {
+class EmpiricalNtkGram : public TypedGramSource<EmpiricalNtkGram> {
  public:
   // Collective: S for both sets (two pdgemm). Keeps references to the inputs.
   EmpiricalNtkGram(const TaylorModel& model, const DistMatrix<double>& u_train,
@@ -23,8 +23,11 @@ class EmpiricalNtkGram : public GramSource {
 
   int64_t n_train() const override { return u_train_.rows(); }
   int64_t n_test() const override { return u_test_.rows(); }
-  void train_gram(DistMatrix<double>& k) const override;   // pdsyrk, then U U^T by column panels
-  void test_gram_rows(DistMatrix<double>& k, int64_t first) const override;  // two pdgemm
+  // In T: float products on float copies of S and U in single precision.
+  template <typename T>
+  void train(DistMatrix<T>& k) const;  // syrk, then U U^T by column panels
+  template <typename T>
+  void test_rows(DistMatrix<T>& k, int64_t first) const;  // two gemm
   std::vector<double> train_diagonal() const override;
   std::vector<double> test_diagonal() const override;
   double flops() const override;

@@ -10,7 +10,8 @@
 // exact leave-one-out errors for choosing a ridge on the training set alone;
 // on few cores it costs as much as 50-100 factorisations (bench/RESULTS.md). Test predictions for all ridges are one
 // pdgemm per block of test rows; the blocks are at most n rows, so the test
-// kernel never needs more memory than K did.
+// kernel never needs more memory than K did. In single precision the same
+// path runs on float storage (ps* routines; KernelRegressionOptions).
 #pragma once
 
 #include <memory>
@@ -22,7 +23,9 @@
 
 namespace neurep {
 
-// Inner products between samples, as the outer kernel's arguments.
+// Inner products between samples, as the outer kernel's arguments, stored
+// in double or, for run.precision = "single", in float (computed by float
+// PBLAS products on float copies of the inputs).
 class GramSource {
  public:
   virtual ~GramSource() = default;
@@ -30,28 +33,49 @@ class GramSource {
   virtual int64_t n_test() const = 0;
   // K(i, j) for training samples; at least the lower triangle. Collective.
   virtual void train_gram(DistMatrix<double>& k) const = 0;
+  virtual void train_gram(DistMatrix<float>& k) const = 0;
   // K(i, j) for test sample i and training sample j. Collective.
-  void test_gram(DistMatrix<double>& k) const { test_gram_rows(k, 0); }
+  template <typename T>
+  void test_gram(DistMatrix<T>& k) const { test_gram_rows(k, 0); }
   // Rows [first, first + k.rows()) of the test Gram, so that kernel
   // regression can predict in row blocks without holding all of it. `first`
   // is a multiple of k.row_block() * grid rows (linalg::copy_rows). Collective.
   virtual void test_gram_rows(DistMatrix<double>& k, int64_t first) const = 0;
-  // K(i, i) for the training and the test samples, replicated. Collective.
+  virtual void test_gram_rows(DistMatrix<float>& k, int64_t first) const = 0;
+  // K(i, i) for the training and the test samples (of the double inputs), replicated. Collective.
   virtual std::vector<double> train_diagonal() const = 0;
   virtual std::vector<double> test_diagonal() const = 0;
   // Flops of one train_gram + test_gram (for the flop count of a point).
   virtual double flops() const = 0;
 };
 
-// G = U U^T by PBLAS (pdsyrk for the training Gram, pdgemm for the test one).
-class FeatureGram : public GramSource {
+// A GramSource whose two precisions are one member template each of Derived,
+//   template <typename T> void train(DistMatrix<T>& k) const;
+//   template <typename T> void test_rows(DistMatrix<T>& k, int64_t first) const;
+// instantiated for T = double and float (one code path, not two copies).
+template <typename Derived>
+class TypedGramSource : public GramSource {
+ public:
+  void train_gram(DistMatrix<double>& k) const final { self().train(k); }
+  void train_gram(DistMatrix<float>& k) const final { self().train(k); }
+  void test_gram_rows(DistMatrix<double>& k, int64_t first) const final { self().test_rows(k, first); }
+  void test_gram_rows(DistMatrix<float>& k, int64_t first) const final { self().test_rows(k, first); }
+
+ private:
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+};
+
+// G = U U^T by PBLAS (syrk for the training Gram, gemm for the test one).
+class FeatureGram : public TypedGramSource<FeatureGram> {
  public:
   FeatureGram(const DistMatrix<double>& u_train, const DistMatrix<double>& u_test)
       : u_train_(u_train), u_test_(u_test) {}
   int64_t n_train() const override { return u_train_.rows(); }
   int64_t n_test() const override { return u_test_.rows(); }
-  void train_gram(DistMatrix<double>& k) const override;
-  void test_gram_rows(DistMatrix<double>& k, int64_t first) const override;
+  template <typename T>
+  void train(DistMatrix<T>& k) const;
+  template <typename T>
+  void test_rows(DistMatrix<T>& k, int64_t first) const;
   std::vector<double> train_diagonal() const override;
   std::vector<double> test_diagonal() const override;
   double flops() const override;
@@ -74,6 +98,12 @@ struct KernelRegressionOptions {
   // the smallest one (0 on the others).
   bool leave_one_out = false;
   int block = 128;
+  // run.precision = "single": the Gram, K (and the test kernel), its
+  // factorisation (Cholesky or eigendecomposition), the coefficients and the
+  // predictions stored and computed in float -- half the memory of K, so
+  // twice the n^2 fits; the kernel map's arithmetic, the error sums and every
+  // reported number stay double.
+  bool single_precision = false;
 };
 
 // Fits one model per ridge and returns a row each (ridge, errors, status;

@@ -33,10 +33,14 @@ double kernel_value(KernelKind kind, double g, double a, double b);
 // In place: G(i, j) <- kernel_value(kind, G(i, j), row_sq[i], col_sq[j]) for
 // the locally owned entries (only i >= j when lower_only: a square training
 // kernel, whose diagonal is taken from row_sq so that t = 1 exactly). Local, threaded.
-void apply_kernel(KernelKind kind, DistMatrix<double>& g, const std::vector<double>& row_sq,
+// T = double or float: every entry is computed in double and stored as T.
+template <typename T>
+void apply_kernel(KernelKind kind, DistMatrix<T>& g, const std::vector<double>& row_sq,
                   const std::vector<double>& col_sq, bool lower_only);
 
-// Squared Euclidean norms of the rows of U, on every rank. Collective.
-std::vector<double> row_norms_squared(const DistMatrix<double>& u);
+// Squared Euclidean norms of the rows of U (T = double or float), summed in
+// double, on every rank. Collective.
+template <typename T>
+std::vector<double> row_norms_squared(const DistMatrix<T>& u);
 
 }  // namespace neurep

@@ -4,6 +4,8 @@
 // (info < 0) throw RuntimeError.
 #pragma once
 
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "neurep/dist_matrix.hpp"
@@ -19,19 +21,25 @@ void gemm(Op opa, Op opb, T alpha, const DistMatrix<T>& a, const DistMatrix<T>& 
 
 // Lower triangle of C = alpha A A^T + beta C (A is n x k), or with op = T of
 // C = alpha A^T A + beta C (A is k x n): half the flops of the gemm.
-void syrk_lower(double alpha, const DistMatrix<double>& a, double beta, DistMatrix<double>& c, Op op = Op::N);
+template <typename T>
+void syrk_lower(T alpha, const DistMatrix<T>& a, T beta, DistMatrix<T>& c, Op op = Op::N);
 
 // Cholesky of the lower triangle, in place. Returns ScaLAPACK's info
 // (> 0: the leading minor of that order is not positive definite).
-int potrf_lower(DistMatrix<double>& a);
+template <typename T>
+int potrf_lower(DistMatrix<T>& a);
 
 // Solves A X = B with the factor from potrf_lower; B is overwritten by X.
-void potrs_lower(const DistMatrix<double>& factor, DistMatrix<double>& b);
+template <typename T>
+void potrs_lower(const DistMatrix<T>& factor, DistMatrix<T>& b);
 
 // Eigendecomposition of the symmetric matrix whose lower triangle is in `a`
-// (destroyed): eigenvalues ascending in `w` (on every rank), eigenvectors in `z`.
-// Returns info.
-int syevd_lower(DistMatrix<double>& a, std::vector<double>& w, DistMatrix<double>& z);
+// (destroyed): eigenvalues ascending in `w` (on every rank, widened to
+// double), eigenvectors in `z`. Returns info.
+template <typename T>
+int syevd_lower(DistMatrix<T>& a, std::vector<double>& w, DistMatrix<T>& z);
+
+// The routines above exist for T = double (pd*, d*) and T = float (ps*, s*).
 
 }  // namespace neurep::linalg
 
@@ -39,21 +47,27 @@ namespace neurep::linalg {
 
 // The whole matrix, column-major, on every rank. Collective; for small
 // matrices, diagnostics and tests.
-std::vector<double> gather_all(const DistMatrix<double>& a);
+template <typename T>
+std::vector<double> gather_all(const DistMatrix<T>& a);
 
 // Column j of the matrix on every rank. Collective.
-std::vector<double> gather_column(const DistMatrix<double>& a, int64_t j);
+template <typename T>
+std::vector<double> gather_column(const DistMatrix<T>& a, int64_t j);
 
-// Sets every column of `a` to the replicated vector v (length a.rows()). Local.
-void fill_columns(DistMatrix<double>& a, const std::vector<double>& v);
+// Sets every column of `a` to the replicated vector v (length a.rows()),
+// rounded to a's type. Local.
+template <typename T>
+void fill_columns(DistMatrix<T>& a, const std::vector<double>& v);
 
-// Adds `shift` to the diagonal. Local.
-void add_to_diagonal(DistMatrix<double>& a, double shift);
+// Adds `shift` to the diagonal (in double, then rounded to a's type). Local.
+template <typename T>
+void add_to_diagonal(DistMatrix<T>& a, double shift);
 
 // Copies the leading min(a.cols(), b.cols()) columns of `a` into `b`, which
 // has a's rows, blocks and grid (where a column lives does not depend on how
 // many columns follow it, so this is a local copy). Local.
-void copy_leading_columns(const DistMatrix<double>& a, DistMatrix<double>& b);
+template <typename T>
+void copy_leading_columns(const DistMatrix<T>& a, DistMatrix<T>& b);
 
 // b <- a entry by entry, rounded to b's type; a and b have the same shape,
 // blocks and grid (so this is a local copy). Local, threaded.
@@ -68,8 +82,32 @@ void convert(const DistMatrix<From>& a, DistMatrix<To>& b) {
 // Rows [first, first + count) of `a` as a matrix of their own, with a's
 // blocks and grid. Where `first` is a multiple of a.row_block() * grid rows
 // the rows are whole local blocks, at local offset first / grid rows, and
-// this is a local copy; elsewhere ScaLAPACK redistributes them (pdgemr2d).
+// this is a local copy; elsewhere ScaLAPACK redistributes them (p?gemr2d).
 // Collective.
-DistMatrix<double> copy_rows(const DistMatrix<double>& a, int64_t first, int64_t count);
+template <typename T>
+DistMatrix<T> copy_rows(const DistMatrix<T>& a, int64_t first, int64_t count);
+
+// A double matrix in precision T: the matrix itself when T is double, else a
+// rounded copy (linalg::convert) that lives as long as this object -- how a
+// single-precision path runs its products on float copies of double inputs
+// while the double path copies nothing. Local.
+template <typename T>
+class Rounded {
+ public:
+  explicit Rounded(const DistMatrix<double>& a) : a_(&a) {
+    if constexpr (!std::is_same_v<T, double>) {
+      copy_.emplace(DistMatrix<T>::uninitialized(a.grid(), a.rows(), a.cols(), a.row_block(), a.col_block()));
+      convert(a, *copy_);
+    }
+  }
+  const DistMatrix<T>& operator*() const {
+    if constexpr (std::is_same_v<T, double>) return *a_;
+    else return *copy_;
+  }
+
+ private:
+  const DistMatrix<double>* a_;
+  std::optional<DistMatrix<T>> copy_;
+};
 
 }  // namespace neurep::linalg

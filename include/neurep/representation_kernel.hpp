@@ -84,7 +84,7 @@ class InfiniteKernel {
 // The Gram source of a kernel learner on the infinite-width representation:
 // the (centred) K_h of the raw inputs, plus 1 for the learner's constant
 // coordinate (h.h' + 1, as for finite features with input_bias).
-class InfiniteGram : public GramSource {
+class InfiniteGram : public TypedGramSource<InfiniteGram> {
  public:
   // u_train, u_test: the raw inputs, n x d or n x (d + 1) with the learner's
   // constant column last (what Representation::inputs returns for an
@@ -93,15 +93,20 @@ class InfiniteGram : public GramSource {
 
   int64_t n_train() const override { return x_train_.rows(); }
   int64_t n_test() const override { return x_test_.rows(); }
-  void train_gram(DistMatrix<double>& k) const override;
-  void test_gram_rows(DistMatrix<double>& k, int64_t first) const override;
+  // The raw inner products by syrk/gemm in T (float copies of x in single
+  // precision), then K entrywise in double arithmetic, stored as T.
+  template <typename T>
+  void train(DistMatrix<T>& k) const;
+  template <typename T>
+  void test_rows(DistMatrix<T>& k, int64_t first) const;
   std::vector<double> train_diagonal() const override;
   std::vector<double> test_diagonal() const override;
   double flops() const override;
 
  private:
   // K(i, j) from the raw inner product, in place on the local entries.
-  void map(DistMatrix<double>& g, const std::vector<double>& sq_row, const std::vector<double>& m_row,
+  template <typename T>
+  void map(DistMatrix<T>& g, const std::vector<double>& sq_row, const std::vector<double>& m_row,
            const std::vector<double>& sq_col, const std::vector<double>& m_col, bool lower_only) const;
   std::vector<double> diagonal(const std::vector<double>& sq, const std::vector<double>& m) const;
 

@@ -32,6 +32,9 @@ void psgemm_(const char* transa, const char* transb, const int* m, const int* n,
 void pdsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
              const double* a, const int* ia, const int* ja, const int* desca, const double* beta,
              double* c, const int* ic, const int* jc, const int* descc);
+void pssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha,
+             const float* a, const int* ia, const int* ja, const int* desca, const float* beta,
+             float* c, const int* ic, const int* jc, const int* descc);
 void pdgemv_(const char* trans, const int* m, const int* n, const double* alpha, const double* a,
              const int* ia, const int* ja, const int* desca, const double* x, const int* ix,
              const int* jx, const int* descx, const int* incx, const double* beta, double* y,
@@ -43,6 +46,8 @@ void pdgeadd_(const char* trans, const int* m, const int* n, const double* alpha
 // ScaLAPACK redistribution (any layout to any layout within one context)
 void pdgemr2d_(const int* m, const int* n, const double* a, const int* ia, const int* ja, const int* desca,
                double* b, const int* ib, const int* jb, const int* descb, const int* ictxt);
+void psgemr2d_(const int* m, const int* n, const float* a, const int* ia, const int* ja, const int* desca,
+               float* b, const int* ib, const int* jb, const int* descb, const int* ictxt);
 
 // ScaLAPACK drivers
 void pdpotrf_(const char* uplo, const int* n, double* a, const int* ia, const int* ja,
@@ -50,6 +55,15 @@ void pdpotrf_(const char* uplo, const int* n, double* a, const int* ia, const in
 void pdpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* ia,
               const int* ja, const int* desca, double* b, const int* ib, const int* jb,
               const int* descb, int* info);
+void pspotrf_(const char* uplo, const int* n, float* a, const int* ia, const int* ja,
+              const int* desca, int* info);
+void pspotrs_(const char* uplo, const int* n, const int* nrhs, const float* a, const int* ia,
+              const int* ja, const int* desca, float* b, const int* ib, const int* jb,
+              const int* descb, int* info);
+void pssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* ia,
+              const int* ja, const int* desca, float* w, float* z, const int* iz, const int* jz,
+              const int* descz, float* work, const int* lwork, int* iwork, const int* liwork,
+              int* info);
 void pdsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* ia,
               const int* ja, const int* desca, double* w, double* z, const int* iz, const int* jz,
               const int* descz, double* work, const int* lwork, int* iwork, const int* liwork,
@@ -64,9 +78,16 @@ void sgemm_(const char* transa, const char* transb, const int* m, const int* n, 
             const float* beta, float* c, const int* ldc);
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
             const double* a, const int* lda, const double* beta, double* c, const int* ldc);
+void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha,
+            const float* a, const int* lda, const float* beta, float* c, const int* ldc);
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info);
 void dpotrs_(const char* uplo, const int* n, const int* nrhs, const double* a, const int* lda,
              double* b, const int* ldb, int* info);
+void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info);
+void spotrs_(const char* uplo, const int* n, const int* nrhs, const float* a, const int* lda,
+             float* b, const int* ldb, int* info);
+void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const int* lda, float* w,
+             float* work, const int* lwork, int* iwork, const int* liwork, int* info);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
              double* work, const int* lwork, int* iwork, const int* liwork, int* info);
 }
