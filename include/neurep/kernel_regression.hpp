@@ -8,9 +8,10 @@
 // if K is not numerically positive definite. With solver = Eigen or
 // leave-one-out: one eigendecomposition (pdsyevd) serves all ridges and gives
 // exact leave-one-out errors for choosing a ridge on the training set alone;
-// on few cores it costs as much as 50-100 factorisations (bench/RESULTS.md). Test predictions for all ridges are one
-// pdgemm per block of test rows; the blocks are at most n rows, so the test
-// kernel never needs more memory than K did. In single precision the same
+// on few cores it costs as much as 50-100 factorisations (bench/RESULTS.md).
+// Test predictions for all ridges are one pdgemm per block of test rows; the
+// blocks are at most n rows, so the test kernel never needs more memory than
+// K did. In single precision the same
 // path runs on float storage (ps* routines; KernelRegressionOptions).
 #pragma once
 
