@@ -152,6 +152,16 @@ def main():
     # 5. Representation.
     S["representation"] = {"neurep": [r for r in raw if r.get("bench") == "representation"],
                            "numpy": [r for r in raw if r.get("bench") == "peer_representation"]}
+    rep = {(r.get("precision", "double"), r["ranks"], r["threads_per_rank"], r["grid"], r["phase"]): r["seconds"]
+           for r in S["representation"]["neurep"]}
+    both = [k[1:4] for k in rep if k[0] == "single" and k[4] == "whitening_apply" and ("double", *k[1:]) in rep]
+    if both:  # the same run in double and single precision (ranks, threads, grid)
+        run = both[0]
+        total = {p: sum(v for k, v in rep.items() if k[:4] == (p, *run)) for p in ("double", "single")}
+        S["representation"]["single_vs_double"] = {
+            "config": f"{run[0]}x{run[1]} grid {run[2]}",
+            "speed_up_whitening_apply": rep[("double", *run, "whitening_apply")] / rep[("single", *run, "whitening_apply")],
+            "speed_up_total": total["double"] / total["single"]}
 
     # Targets (issue #7).
     T = res["targets"] = []
@@ -296,7 +306,12 @@ def main():
               f"{r['step_seconds']:9.4f}{r['step_gflops']:8.1f}{r['gemm_gflops']:10.1f}{r['fraction_of_gemm']:9.2f}")
     for r in torch:
         print(f"{r['peer']:22} {r['precision']:6} 1x{r['threads']:<13}{r['step_seconds']:9.4f}{r['step_gflops']:8.1f}")
-    print("\nrepresentation (s):", ", ".join(f"{r['phase']} {r['grid']} {r['seconds']:.3f}" for r in S["representation"]["neurep"]))
+    print("\nrepresentation (s):", ", ".join(f"{r['phase']} {r['grid']} {r.get('precision', 'double')} {r['seconds']:.3f}"
+                                          for r in S["representation"]["neurep"]))
+    if "single_vs_double" in S["representation"]:
+        sd = S["representation"]["single_vs_double"]
+        print(f"single vs double ({sd['config']}): speed-up {sd['speed_up_whitening_apply']:.2f} whitening_apply, "
+              f"{sd['speed_up_total']:.2f} all phases (the estimate stays double)")
     print("numpy peer (s):     ", ", ".join(f"{r['phase']} {r['seconds']:.3f}" for r in S["representation"]["numpy"]))
     print("\nCPU seconds other processes took during each section (0 = a quiet machine):")
     runs = {}

@@ -202,6 +202,8 @@ section taylor_4x1 -- mpi 4 1 "$bb/bench_taylor_step" "${ts[@]}" --orders 2 --pr
 rw=$((quick ? 512 : 2048))
 section representation_1x2 -- mpi 1 2 "$bb/bench_representation" --d 32 --width "$rw" --n 8192
 section representation_2x1 -- mpi 2 1 "$bb/bench_representation" --d 32 --width "$rw" --n 8192
+# The same in single precision: the zca product in float, the estimate in double.
+section representation_2x1_single -- mpi 2 1 "$bb/bench_representation" --d 32 --width "$rw" --n 8192 --precision single
 section peer_representation -- "$py" "$here/peers.py" representation --d 32 --width "$rw" --n 8192 --threads 2
 
 # --- report ---------------------------------------------------------------------------

@@ -84,7 +84,7 @@ const std::vector<KeySpec>& schema() {
       {"run", "seed", Kind::Int, "2020", "master seed", {}, 0, 9.2e18},
       {"run", "grid", Kind::String, "\"auto\"", "process grid: auto (P x 1 for Taylor models, most square Pr <= Pc for kernels) or \"PrxPc\"", {}, -kInf, kInf, false},
       {"run", "block", Kind::Int, "128", "block size of the block-cyclic layout", {}, 1, 1e6, false},
-      {"run", "precision", Kind::String, "\"double\"", "storage and products of the learner's large matrices; single halves their memory (taylor: float products, W and optimiser in double; kernel: K, its Cholesky or eigendecomposition and the predictions in float, errors summed in double)", {"double", "single"}},
+      {"run", "precision", Kind::String, "\"double\"", "storage and products of the learner's large matrices and the representation's whitening; single halves their memory (taylor: float products, W and optimiser in double; kernel: K, its Cholesky or eigendecomposition and the predictions in float, errors summed in double; representation: the zca product h = (g - mu) S^{-1/2} in float, the random layers and the whitening statistics in double)", {"double", "single"}},
       {"run", "save_data", Kind::Bool, "false", "store inputs, labels and features in /data"},
       {"run", "checkpoint_every", Kind::Int, "0", "steps between checkpoints of iterative learners; 0 = off", {}, 0, 1e12, false},
       {"run", "checkpoint_seconds", Kind::Float, "600", "seconds between checkpoints of iterative learners", {}, 0, kInf, false},

@@ -56,7 +56,8 @@ void check_supported(const Config& c) {
       c.representation.infinite)
     throw InputError("learner.kernel: \"empirical-ntk\" needs finite inputs; set representation.infinite = false or use ntk, ntk-full, nngp, linear");
   // run.precision = "single" is supported by every learner (taylor: float
-  // products; kernel: float K, factorisation and predictions).
+  // products; kernel: float K, factorisation and predictions) and
+  // representation (the zca product in float).
 }
 
 // Refuses, before allocating anything, a sweep whose largest point needs more
@@ -163,6 +164,9 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
     h5::Group root = file.root();
     root.set_attribute("d", int64_t(d));
     root.set_attribute("seed", seed);
+    // h_train and h_test are the learner's inputs as computed: with "single"
+    // the zca product ran in float (Whitening::apply), mu and S^{-1/2} are double.
+    root.set_attribute("precision", std::string(rep.single_precision() ? "single" : "double"));
     DistMatrix<double> x(grid, n_max, d, block, block), xt(grid, n_test, d, block, block);
     data.fill_inputs(Split::Train, x);
     data.fill_inputs(Split::Test, xt);
@@ -394,7 +398,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
         results->add_data_link(fmt::format("d{}_seed{}", d, seed), data_file_name(opt.output, d, seed));
       if (!todo) continue;
 
-      const Representation rep(config.representation, data, streams, grid, block);
+      const Representation rep(config.representation, data, streams, grid, block, config.run.precision == "single");
       if (config.run.save_data) {
         const fs::path full = fs::absolute(opt.output).parent_path() / data_file_name(opt.output, d, seed);
         bool exists = root && fs::exists(full);

@@ -9,8 +9,9 @@
 namespace neurep {
 
 Representation::Representation(const RepresentationConfig& config, const Dataset& data,
-                               const RandomStreams& streams, const ProcessGrid& grid, int block)
-    : data_(data), grid_(grid), block_(block) {
+                               const RandomStreams& streams, const ProcessGrid& grid, int block,
+                               bool single_precision)
+    : data_(data), grid_(grid), block_(block), single_precision_(single_precision) {
   const int d = data.dim();
   if (config.kind == "none") {
     dim_ = d;
@@ -66,7 +67,7 @@ DistMatrix<double> Representation::inputs(Split split, int64_t n, bool constant_
     data_.fill_inputs(split, u, constant_column);
     return u;
   }
-  DistMatrix<double> h = whitening_->apply(network_->features(data_, split, n, grid_, block_));
+  DistMatrix<double> h = whitening_->apply(network_->features(data_, split, n, grid_, block_), single_precision_);
   if (!constant_column) return h;
   DistMatrix<double> u(grid_, n, width_ + 1, block_, block_);
   u.for_each_local([&](int64_t, int64_t j, double& v) { v = j == width_ ? 1.0 : 0.0; });

@@ -58,6 +58,17 @@ void scale(DistMatrix<double>& g, double s) {
   g.for_each_local([s](int64_t, int64_t, double& v) { v *= s; });
 }
 
+// h = gc S^{-1/2} computed in precision T, returned in double. For float gc
+// is rounded and released before the product, so the peak memory is below
+// the double path's (g and h).
+template <typename T>
+DistMatrix<double> whiten_product(DistMatrix<double> gc, const DistMatrix<double>& s_inv_half) {
+  const DistMatrix<T> g = linalg::converted<T>(std::move(gc));
+  DistMatrix<T> h(g.grid(), g.rows(), g.cols(), g.row_block(), g.col_block());
+  linalg::gemm(Op::N, Op::N, T(1), g, *linalg::Rounded<T>(s_inv_half), T(0), h);
+  return linalg::converted<double>(std::move(h));
+}
+
 }  // namespace
 
 Whitening::Whitening(int64_t width) : kind_(WhitenKind::None), width_(width) {}
@@ -99,7 +110,7 @@ Whitening::Whitening(WhitenKind kind, const DistMatrix<double>& g_unl, double ri
   linalg::gemm(Op::N, Op::T, 1.0, zs, z, 0.0, *matrix_);
 }
 
-DistMatrix<double> Whitening::apply(DistMatrix<double> g) const {
+DistMatrix<double> Whitening::apply(DistMatrix<double> g, bool single_precision) const {
   if (g.cols() != width_)
     throw RuntimeError(fmt::format("Whitening::apply: {} columns, expected D = {}", g.cols(), width_));
   if (kind_ != WhitenKind::None) subtract_row_vector(g, mean_);
@@ -107,9 +118,8 @@ DistMatrix<double> Whitening::apply(DistMatrix<double> g) const {
     scale(g, 1.0 / std::sqrt(static_cast<double>(width_)));
     return g;
   }
-  DistMatrix<double> h(g.grid(), g.rows(), width_, g.row_block(), g.col_block());
-  linalg::gemm(Op::N, Op::N, 1.0, g, *matrix_, 0.0, h);
-  return h;
+  return single_precision ? whiten_product<float>(std::move(g), *matrix_)
+                          : whiten_product<double>(std::move(g), *matrix_);
 }
 
 }  // namespace neurep

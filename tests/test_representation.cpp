@@ -1,8 +1,9 @@
 // The random representation h(x) (SPEC 1.2): features against a serial
 // computation from the definition on every grid, the empirical kernel
 // against the closed-form infinite-width kernel at the 1/sqrt(D) rate, zca
-// whitening on fresh data, the centring quadrature, and kernel regression on
-// finite D approaching the infinite-width result.
+// whitening on fresh data, the centring quadrature, single precision (the zca
+// product in float) against double, and kernel regression on finite D
+// approaching the infinite-width result.
 #include <catch2/catch.hpp>
 
 #include <boost/mpi/communicator.hpp>
@@ -287,6 +288,58 @@ TEST_CASE("zca: whitened features have identity covariance on fresh data") {
       // with an sd of about sqrt(2/D) times the entrywise scale.
       CHECK(std::abs(1 + trace / dd - double(nu) / (nu - dd - 1)) < 4 * std::sqrt(2.0 / dd) * expected);
     }
+}
+
+TEST_CASE("single precision: h to float accuracy of the double h, the same statistics, on every grid") {
+  // run.precision = "single" moves the zca product h = (g - mu) S^{-1/2} to float
+  // (whitening.hpp). Its error is float rounding of g - mu and S^{-1/2} and of a
+  // D-term sum, amplified by up to sqrt(cond S): with the default ridge 1e-3 a
+  // max-norm relative difference from the double h of a few 1e-6 -- the bar is
+  // 1e-4; a difference below 1e-10 would mean the product still ran in double.
+  // The statistics are double in both, center and none do no product, and
+  // another grid's float reassociation stays within the same bar.
+  boost::mpi::communicator world;
+  const boost::mpi::communicator self(MPI_COMM_SELF, boost::mpi::comm_attach);
+  const int d = 8, n = 150, nt = 70;
+  const Setup s(d, 4);
+  struct Case { const char* act; const char* whiten; int depth; };
+  for (const Case c : {Case{"relu", "zca", 1}, Case{"step", "zca", 1}, Case{"quadratic", "zca", 1},
+                       Case{"relu", "zca", 2}, Case{"erf", "center", 1}, Case{"step", "none", 1}}) {
+    const RepresentationConfig rc = rep_config(c.act, true, "160", c.whiten, c.depth);
+    ProcessGrid serial(self, {1, 1});
+    const Representation dbl(rc, s.data, s.streams, serial, 16);
+    const Representation one(rc, s.data, s.streams, serial, 16, true);
+    REQUIRE(one.single_precision());
+    REQUIRE_FALSE(dbl.single_precision());
+    auto both = [&](const Representation& r) {  // train and test features, one vector
+      auto h = linalg::gather_all(r.inputs(Split::Train, n, false));
+      const auto ht = linalg::gather_all(r.inputs(Split::Test, nt, false));
+      h.insert(h.end(), ht.begin(), ht.end());
+      return h;
+    };
+    const auto ref = both(dbl), ref_single = both(one);
+    const double rel = max_abs_diff(ref_single, ref) / max_abs(ref);
+    INFO(c.act << " " << c.whiten << " depth " << c.depth << ": single vs double, relative " << rel);
+    if (world.rank() == 0) WARN(c.act << " " << c.whiten << " depth " << c.depth << ": single vs double, relative " << rel);
+    CHECK(one.whitening()->mean() == dbl.whitening()->mean());
+    if (std::string(c.whiten) == "zca") {
+      CHECK(linalg::gather_all(*one.whitening()->matrix()) == linalg::gather_all(*dbl.whitening()->matrix()));
+      CHECK(rel <= 1e-4);
+      CHECK(rel > 1e-10);
+    } else {
+      CHECK(ref_single == ref);
+    }
+    for (GridShape shape : test::all_shapes(world.size())) {
+      ProcessGrid grid(world, shape);
+      const Representation rep(rc, s.data, s.streams, grid, 8, true);
+      const auto h = both(rep);
+      const double rel_grid = max_abs_diff(h, ref_single) / max_abs(ref_single);
+      INFO("grid " << shape.rows << "x" << shape.cols << ": single vs single on one process, relative " << rel_grid);
+      CHECK(rel_grid <= 1e-4);
+      CHECK(max_abs_diff(h, ref) <= 1e-4 * max_abs(ref));
+      CHECK(both(rep) == h);  // bit-identical on the same grid
+    }
+  }
 }
 
 TEST_CASE("kernel regression on finite D approaches the infinite-width result") {

@@ -79,6 +79,21 @@ void convert(const DistMatrix<From>& a, DistMatrix<To>& b) {
     for (int64_t li = 0; li < lr; ++li) b.local(li, lj) = static_cast<To>(a.local(li, lj));
 }
 
+// `a` in precision To, consuming it: `a` itself when the types agree, else a
+// copy rounded (or widened) entry by entry, `a` being released on return --
+// so a product can change precision without both copies outliving the call.
+// Local, threaded.
+template <typename To, typename From>
+DistMatrix<To> converted(DistMatrix<From> a) {
+  if constexpr (std::is_same_v<To, From>) {
+    return a;
+  } else {
+    auto b = DistMatrix<To>::uninitialized(a.grid(), a.rows(), a.cols(), a.row_block(), a.col_block());
+    convert(a, b);
+    return b;
+  }
+}
+
 // Rows [first, first + count) of `a` as a matrix of their own, with a's
 // blocks and grid. Where `first` is a multiple of a.row_block() * grid rows
 // the rows are whole local blocks, at local offset first / grid rows, and

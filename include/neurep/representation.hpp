@@ -9,6 +9,14 @@
 // are no features: the representation is its closed-form kernel
 // (representation_kernel.hpp), and inputs() returns the raw x that an
 // InfiniteGram maps through it.
+//
+// With single_precision (run.precision = "single") the zca whitening's
+// product, the one heavy step per set of inputs, runs in float
+// (Whitening::apply); the random layers (whose step units would flip on a
+// float pre-activation near 0) and the whitening statistics stay double.
+// inputs() returns DistMatrix<double> in either precision -- holding
+// float-accurate values in single -- since the learners round it to float
+// themselves.
 #pragma once
 
 #include <cstdint>
@@ -32,7 +40,7 @@ class Representation {
   // centred on a sample (Gaussian inputs) its centring means. Bad
   // configuration (widths, activations without a closed form) -> InputError.
   Representation(const RepresentationConfig& config, const Dataset& data, const RandomStreams& streams,
-                 const ProcessGrid& grid, int block);
+                 const ProcessGrid& grid, int block, bool single_precision = false);
 
   // Dimension of u without the constant coordinate: d (raw or infinite), or D.
   int64_t dim() const { return dim_; }
@@ -42,6 +50,7 @@ class Representation {
   // (":center" appended for a centred infinite kernel, ":depth=L" for L > 1).
   const std::string& label() const { return label_; }
   bool infinite() const { return kernel_ != nullptr; }
+  bool single_precision() const { return single_precision_; }
 
   // The first n inputs of a split as an n x (dim [+1]) matrix: h(x) for a
   // finite representation, x otherwise. Collective.
@@ -56,6 +65,7 @@ class Representation {
   const Dataset& data_;
   const ProcessGrid& grid_;
   int block_;
+  bool single_precision_;
   int64_t dim_ = 0;
   int64_t width_ = 0;
   std::string label_;

@@ -5,9 +5,21 @@
 //   center: h = (g - mu)/sqrt(D),
 //   none:   h = g/sqrt(D),
 // with mu and Sigma the sample mean and covariance (divisor N) of g over the
-// N unlabelled inputs. Sigma is one pdgemm of the centred features, S^{-1/2}
+// N unlabelled inputs. Sigma is one pdsyrk of the centred features, S^{-1/2}
 // comes from one pdsyevd, and applying it is one pdgemm; all matrices keep
 // samples along grid rows and units along grid columns.
+//
+// Precision (run.precision): the statistics mu, Sigma, its eigendecomposition
+// and S^{-1/2} are always estimated in double: a float Sigma would shift its
+// small eigenvalues by the rounding of the large ones, ~eps_float l_max, which
+// at the default eps = 1e-3 and D in the thousands is of the order of the
+// ridge r that bounds S^{-1/2}, and the pdsyevd rather than the pdsyrk
+// dominates the estimate's time anyway. In single precision the
+// application, an n x D by D x D product for every set of inputs, is one
+// psgemm on float copies of g - mu and S^{-1/2} (centred in double first).
+// h is returned widened to double either way: the learners round their
+// inputs to float themselves (linalg::Rounded), so the representation keeps
+// one interface and h holds float-accurate values in single precision.
 #pragma once
 
 #include <cstdint>
@@ -43,8 +55,10 @@ class Whitening {
   const std::vector<double>& eigenvalues() const { return eigenvalues_; }
   double ridge() const { return ridge_; }
 
-  // h for the rows of g (n x D); g is consumed. Collective (zca: one pdgemm).
-  DistMatrix<double> apply(DistMatrix<double> g) const;
+  // h for the rows of g (n x D); g is consumed. Collective (zca: one pdgemm,
+  // or with single_precision one psgemm, see above; center and none are a
+  // shift and a scale in double in either precision).
+  DistMatrix<double> apply(DistMatrix<double> g, bool single_precision = false) const;
 
  private:
   WhitenKind kind_;
