@@ -336,6 +336,12 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   check_supported(config);
   check_memory(config, comm);
   check_output(opt, comm);
+  // Held to the end: no other run may commit to this output meanwhile (nor
+  // between the --resume read of /checkpoint below and its matrices). Once
+  // it is ours, the output is checked again: a run we waited for may have
+  // created it.
+  const OutputLock lock(opt.output, comm);
+  check_output(opt, comm);
   ProcessGrid grid(comm, parse_grid_shape(config.run.grid, comm.size(),
                                           config.learner.kind == "taylor" ? GridWork::Tall : GridWork::Square));
 

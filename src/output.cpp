@@ -5,10 +5,16 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/vector.hpp>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cmath>
+#include <fstream>
+#include <thread>
 #include <utility>
 #include <cstdio>
 #include <filesystem>
@@ -192,6 +198,62 @@ void ResultsFile::commit(const std::string& status) {
     fsync_path(fs::absolute(path_).parent_path().string());
   }
   grid_.comm().barrier();
+}
+
+OutputLock::OutputLock(const std::string& output, const boost::mpi::communicator& comm, double wait_seconds)
+    : path_(output + ".lock") {
+  std::string error;
+  if (comm.rank() == 0) {
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + std::chrono::duration<double>(wait_seconds);
+    bool told = false;
+    while (true) {
+      const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0) break;  // cannot even create it: the commit will report the folder
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        // Ours only if FILE.lock is still this file: a holder removes it
+        // before releasing, and whoever waited on the old one starts over.
+        struct stat held {}, now {};
+        if (::fstat(fd, &held) == 0 && ::stat(path_.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+            held.st_dev == now.st_dev) {
+          char host[256] = {};
+          ::gethostname(host, sizeof host - 1);
+          const std::string who = fmt::format("pid {} on {}\n", ::getpid(), host);
+          if (::ftruncate(fd, 0) == 0) {  // the holder's name, for the message of a run that waits in vain
+            [[maybe_unused]] const ssize_t written = ::write(fd, who.data(), who.size());
+          }
+          fd_ = fd;
+          break;
+        }
+        ::close(fd);
+        continue;
+      }
+      const int err = errno;
+      ::close(fd);
+      if (err != EWOULDBLOCK) break;  // no flock here (ENOSYS, ENOLCK, EOPNOTSUPP): run unlocked
+      if (clock::now() >= deadline) {
+        std::string holder;
+        std::getline(std::ifstream(path_), holder);
+        error = fmt::format("{}: another neurep run ({}) is writing this output; wait for it to end or stop it, "
+                            "then run again", output, holder.empty() ? "unknown process" : holder);
+        break;
+      }
+      if (!told) {
+        fmt::print(stderr, "neurep: {} is being written by another run; waiting up to {:.0f} s for it to end\n",
+                   output, wait_seconds);
+        told = true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  boost::mpi::broadcast(comm, error, 0);
+  if (!error.empty()) throw InputError(error);
+}
+
+OutputLock::~OutputLock() {
+  if (fd_ < 0) return;
+  ::unlink(path_.c_str());
+  ::close(fd_);
 }
 
 ResultsContents read_results_serial(const std::string& path) {

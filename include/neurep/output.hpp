@@ -89,6 +89,27 @@ ResultsContents read_results(const std::string& path, const boost::mpi::communic
 // The same on this process alone.
 ResultsContents read_results_serial(const std::string& path);
 
+// Excludes a second neurep run from writing the same output while one is at
+// it (two writers would share FILE.tmp: a torn file, or a checkpoint mixed
+// from two generations). Rank 0 holds an flock on FILE.lock from before the
+// --resume read to the end of the run; the kernel drops it when the process
+// dies, so a killed run leaves no stale lock. A run that finds the lock held
+// waits up to `wait_seconds` (the ranks of a run whose mpiexec was killed
+// live on for a few seconds) and then throws InputError naming the holder.
+// Where the file system has no flock (some Lustre mounts) it does nothing.
+// Collective.
+class OutputLock {
+ public:
+  OutputLock(const std::string& output, const boost::mpi::communicator& comm, double wait_seconds = 30);
+  ~OutputLock();  // removes FILE.lock, then releases it
+  OutputLock(const OutputLock&) = delete;
+  OutputLock& operator=(const OutputLock&) = delete;
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
 class ResultsFile {
  public:
   ResultsFile(std::string path, const ProcessGrid& grid, const Config& config, Provenance provenance,
