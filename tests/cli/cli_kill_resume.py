@@ -1,7 +1,8 @@
 """A sweep killed at random instants (SIGKILL, at least 10 times) and resumed
 with --resume ends with the same results as an uninterrupted run, bit for bit
 on the same grid; the results file is readable after every kill; SIGUSR1
-leads to a clean stop with exit status 75 and state 'interrupted'. The same
+leads to a clean stop with exit status 75 and state 'interrupted'; a --resume
+started while the ranks of a killed mpiexec still run waits for them. The same
 for an iterative learner stopped and killed inside its points, resuming from
 its /checkpoint: equal rows and training curves."""
 import os
@@ -63,6 +64,42 @@ def start(r, cfg, out, np_=2, resume=True):
                             start_new_session=True, text=True)
 
 
+def session_processes(sid):
+    """The live processes of session `sid` (zombies have closed their files: left out)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # state, ppid, pgrp, session, ...
+        if fields[0] != "Z" and int(fields[3]) == sid:
+            found.append(int(entry))
+    return found
+
+
+def kill_run(p):
+    """SIGKILL the whole run, mpiexec and every rank, as a crash or a batch system's kill would.
+    os.killpg(mpiexec) is not enough: Open MPI puts each rank in a process group of its own,
+    and the ranks of a killed mpiexec live on for seconds, committing to the output while the
+    next --resume run writes it too. They keep mpiexec's session (start_new_session): kill
+    every process of it, and return only when none is left."""
+    while True:
+        pids = session_processes(p.pid)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.005)
+    p.wait()
+
+
 def rows(path):
     res = read_results(path)
     order = np.lexsort((res["ridge"], res["seed"], res["n"], res["d"]))
@@ -96,8 +133,7 @@ def taylor_checks(r, rng):
         try:
             p.wait(timeout=rng.uniform(0.8, 2.5))
         except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+            kill_run(p)
             kills += 1
             if os.path.exists(out):
                 with h5py.File(out, "r") as f:
@@ -129,6 +165,27 @@ def taylor_checks(r, rng):
             "taylor: resume from the checkpoint ends with the same rows and curves")
 
 
+def orphan_check(r, cfg, ref):
+    """Only mpiexec killed, as a user's kill -9 of mpirun: its ranks live on for a while. A
+    --resume started at once must wait for them to end (they hold the output's lock) rather than
+    write the same file beside them, and end with the same results."""
+    out = r.path("orphans.h5")
+    p = start(r, cfg, out, resume=False)
+    for _ in range(3000):
+        if os.path.exists(out) or p.poll() is not None:
+            break
+        time.sleep(0.01)
+    os.killpg(p.pid, signal.SIGKILL)
+    p.wait()
+    orphans = len(session_processes(p.pid))
+    p2 = start(r, cfg, out)
+    _, err = p2.communicate(timeout=300)
+    kill_run(p)
+    r.check(p2.returncode == 0 and same(rows(out), ref),
+            f"a --resume beside {orphans} surviving ranks of a killed mpiexec waits for them and ends with the "
+            f"same results (rc {p2.returncode}) {err.strip()[:200]}")
+
+
 def main():
     r = Runner(parse_args())
     cfg = r.write("kill.toml", CONFIG)
@@ -147,8 +204,7 @@ def main():
         try:
             p.wait(timeout=delay)
         except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+            kill_run(p)
             kills += 1
             if os.path.exists(out):  # whatever instant it died at, the file is whole
                 try:
@@ -168,6 +224,7 @@ def main():
         r.check(f.attrs["status"] in (b"complete", "complete"), "the resumed run completed")
     r.check(same(rows(out), ref), "results after kills and resumes equal the uninterrupted run bit for bit")
 
+    orphan_check(r, cfg, ref)
     taylor_checks(r, rng)
 
     # SIGUSR1: a clean stop at the next safe point, exit 75, then resume to the end.
