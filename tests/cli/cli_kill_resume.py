@@ -112,12 +112,13 @@ def same(a, b):
 
 def curves(path):
     with h5py.File(path, "r") as f:
-        return {name: {k: f["curves"][name][k][()] for k in ("step", "train_loss", "test_error", "weight_norm")}
+        return {name: {k: f["curves"][name][k][()] for k in ("step", "train_loss", "train_error", "validation_error",
+                                                              "test_error", "weight_norm")}
                 for name in f["curves"]}
 
 
 def same_curves(a, b):
-    return a.keys() == b.keys() and all(np.array_equal(a[c][k], b[c][k]) for c in a for k in a[c])
+    return a.keys() == b.keys() and all(np.array_equal(a[c][k], b[c][k], equal_nan=True) for c in a for k in a[c])
 
 
 def taylor_checks(r, rng):
