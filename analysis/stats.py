@@ -106,13 +106,17 @@ def aggregate(table, ridge="best"):
                               "which these files lack")
         sel = np.asarray(c["selected"], dtype=float)
         keep = ~np.isfinite(ridges) | (sel == 1)
-        # Files without the column (mixed with files that have it) made no
-        # choice: a row is kept when it is the only one of its run and point.
+        # A run and point without a selected row made no choice: a file
+        # without the column (mixed with files that have it), or every
+        # candidate failed (diverged). Its only row is kept, and if every row
+        # failed one of them, as the failure it is; several rows with no
+        # choice among them are left out.
         rows_of = {}
-        for i in np.nonzero(np.isnan(sel))[0]:
-            rows_of.setdefault((int(c["file"][i]), int(c["d"][i]), int(c["n"][i]), int(c["seed"][i])), []).append(i)
+        for i in range(n_rows):
+            rows_of.setdefault((int(c["file"][i]), c["learner"][i], c["input"][i], int(c["d"][i]), int(c["n"][i]),
+                                int(c["seed"][i])), []).append(i)
         for idx in rows_of.values():
-            if len(idx) == 1:
+            if not any(sel[i] == 1 for i in idx) and (len(idx) == 1 or np.all(~np.isfinite(eff[idx]))):
                 keep[idx[0]] = True
     else:
         keep = np.ones(n_rows, dtype=bool)

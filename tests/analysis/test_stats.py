@@ -253,6 +253,15 @@ class TestAggregate(Crafted):
         self.assertEqual(pts["kernel:nngp"]["median"], 0.4)    # its one row per run is kept
         self.assertNotIn("kernel:linear", pts)                   # several ridges, none chosen: dropped
 
+    def test_selected_point_where_every_candidate_diverged_is_a_failure(self):
+        rows = [crafted.row(8, 64, s, 0.3, learner="taylor:order=2", ridge=0.0, candidate=float(c),
+                            selected=float(c == 0)) for s in range(2) for c in range(2)]
+        rows += [crafted.row(8, 64, 2, math.nan, learner="taylor:order=2", ridge=0.0, candidate=float(c),
+                             selected=0.0, status="diverged") for c in range(2)]
+        (pt,) = aggregate(self.table(rows), "selected")
+        self.assertEqual(pt["n_runs"], 3)
+        self.assertEqual(pt["n_failed"], 1)
+
 
 if __name__ == "__main__":
     unittest.main()
