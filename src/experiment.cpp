@@ -376,11 +376,17 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
 
   const auto dims = config.dims();
   double total_cost = 0;
+  int64_t remaining = 0;
   for (int d : dims)
     for (int64_t seed : config.sweep.seeds)
       for (int64_t n : config.sweep.n_train)
         for (int64_t c = 0; c < nc; ++c)
-          if (!done.count({d, n, seed, c})) total_cost += point_cost(config, d, n);
+          if (!done.count({d, n, seed, c})) total_cost += point_cost(config, d, n), ++remaining;
+  if (have_earlier && earlier.status == "complete" && remaining == 0) {
+    // Nothing left: the file, and the provenance of the binary that wrote it, stay as they are.
+    if (root && opt.progress) fmt::print(stderr, "{}: complete, nothing to resume\n", opt.output);
+    return kExitOk;
+  }
   Progress progress(root && opt.progress, total_cost);
 
   std::unique_ptr<ResultsFile> results;

@@ -246,6 +246,15 @@ def main():
     p = start(r, cfg, out2)
     p.wait(timeout=300)
     r.check(p.returncode == 0 and same(rows(out2), ref), "resume after SIGUSR1 completes with the same results")
+    # A --resume of a complete file has nothing to do and leaves it, with the
+    # provenance of the binary that wrote it, untouched.
+    with open(out2, "rb") as fh:
+        before = (fh.read(), os.stat(out2).st_mtime_ns)
+    p = start(r, cfg, out2)
+    p.wait(timeout=120)
+    with open(out2, "rb") as fh:
+        after = (fh.read(), os.stat(out2).st_mtime_ns)
+    r.check(p.returncode == 0 and before == after, "a --resume of a complete file leaves it untouched")
     r.finish()
 
 
