@@ -107,6 +107,33 @@ MPI_Datatype mpi_type() {
 // Global row of local row li on grid row p (blocks of mb over pr grid rows).
 int64_t global_row_of(int64_t li, int p, int mb, int pr) { return ((li / mb) * pr + p) * int64_t(mb) + li % mb; }
 
+// Scratch buffers of the row-grid products below, kept from call to call: a
+// training step calls both products with the same sizes, and fresh
+// multi-megabyte vectors every step cost their page faults and zeroing
+// (bench/RESULTS.md). They grow to the largest product's needs. Local.
+template <typename T>
+T* scratch(int slot, size_t size) {
+  thread_local std::vector<T> buffers[2];
+  std::vector<T>& b = buffers[slot];
+  if (b.size() < size) b.resize(size);
+  return b.data();
+}
+
+// Copies rank p's local rows (lr x cols, leading dimension lr) to their
+// global rows of `to` (leading dimension ld), or back with to_global =
+// false: block-cyclic rows come in runs of mb consecutive global rows.
+template <typename T>
+void move_rows(T* local, T* global, int64_t lr, int64_t cols, int64_t ld, int p, int mb, int pr, bool to_global) {
+  for (int64_t j = 0; j < cols; ++j)
+    for (int64_t li = 0; li < lr; li += mb) {
+      T* l = local + li + j * lr;
+      T* g = global + global_row_of(li, p, mb, pr) + j * ld;
+      const int64_t len = std::min<int64_t>(mb, lr - li);
+      if (to_global) std::copy(l, l + len, g);
+      else std::copy(g, g + len, l);
+    }
+}
+
 // On a Pr x 1 grid every rank holds whole rows of every matrix, and the
 // two products of the Taylor models need no PBLAS panels:
 //   C = A B^T (N,T): a local product with all of B, the small m x k factor,
@@ -123,48 +150,47 @@ bool row_grid_gemm(Op opa, Op opb, T alpha, const DistMatrix<T>& a, const DistMa
   const MPI_Comm comm = MPI_Comm(grid.comm());  // rank = grid row when Pc = 1
   const int m = static_cast<int>(c.rows()), n = static_cast<int>(c.cols());
   std::vector<int> counts(pr), displs(pr);
-  if (opa == Op::N && opb == Op::T && a.row_block() == c.row_block()) {
+  if (opa == Op::N && opb == Op::T && a.row_block() == c.row_block() && b.lld() == std::max<int64_t>(1, b.local_rows())) {
     const int k = static_cast<int>(a.cols()), mb = b.row_block();
-    // All of B (n x k), column-major with leading dimension n.
-    std::vector<T> mine(static_cast<size_t>(b.local_rows() * k)), all(static_cast<size_t>(int64_t(n) * k));
-    for (int64_t j = 0; j < k; ++j)
-      std::copy(b.data() + j * b.lld(), b.data() + j * b.lld() + b.local_rows(), mine.data() + j * b.local_rows());
+    // All of B (n x k), column-major with leading dimension n, from every rank's block rows.
     for (int p = 0, off = 0; p < pr; ++p) {
       counts[p] = static_cast<int>(local_extent(n, mb, p, pr) * k), displs[p] = off, off += counts[p];
     }
-    std::vector<T> gathered(all.size());
-    MPI_Allgatherv(mine.data(), static_cast<int>(mine.size()), mpi_type<T>(), gathered.data(), counts.data(),
-                   displs.data(), mpi_type<T>(), comm);
-    for (int p = 0; p < pr; ++p) {
-      const int64_t lr = local_extent(n, mb, p, pr);
-      const T* src = gathered.data() + displs[p];
-      for (int64_t j = 0; j < k; ++j)
-        for (int64_t li = 0; li < lr; ++li) all[static_cast<size_t>(global_row_of(li, p, mb, pr) + j * n)] = src[li + j * lr];
-    }
+    const size_t size = static_cast<size_t>(int64_t(n) * k);
+    T* gathered = scratch<T>(0, size);
+    T* all = scratch<T>(1, size);
+    MPI_Allgatherv(b.data(), counts[grid.row()], mpi_type<T>(), gathered, counts.data(), displs.data(),
+                   mpi_type<T>(), comm);
+    for (int p = 0; p < pr; ++p)
+      move_rows(gathered + displs[p], all, local_extent(n, mb, p, pr), k, n, p, mb, pr, true);
     const int lr = static_cast<int>(c.local_rows()), lda = static_cast<int>(a.lld()), ldc = static_cast<int>(c.lld());
-    if (lr > 0) blas_gemm("N", "T", &lr, &n, &k, &alpha, a.data(), &lda, all.data(), &n, &beta, c.data(), &ldc);
+    if (lr > 0) blas_gemm("N", "T", &lr, &n, &k, &alpha, a.data(), &lda, all, &n, &beta, c.data(), &ldc);
     return true;
   }
   if (opa == Op::T && opb == Op::N && a.row_block() == b.row_block()) {
     const int k = static_cast<int>(a.local_rows()), mb = c.row_block();
     // This rank's share of the sum, m x n; then each rank's block rows of it, in its local order.
-    std::vector<T> part(static_cast<size_t>(int64_t(m) * n), T(0)), send(part.size());
+    const size_t size = static_cast<size_t>(int64_t(m) * n);
+    T* part = scratch<T>(0, size);
+    T* send = scratch<T>(1, size);
     const int lda = static_cast<int>(a.lld()), ldb = static_cast<int>(b.lld());
     const T zero = 0;
-    if (k > 0) blas_gemm("T", "N", &m, &n, &k, &alpha, a.data(), &lda, b.data(), &ldb, &zero, part.data(), &m);
+    if (k > 0) blas_gemm("T", "N", &m, &n, &k, &alpha, a.data(), &lda, b.data(), &ldb, &zero, part, &m);
+    else std::fill(part, part + size, zero);
     for (int p = 0, off = 0; p < pr; ++p) {
       const int64_t lr = local_extent(m, mb, p, pr);
       counts[p] = static_cast<int>(lr * n), displs[p] = off, off += counts[p];
-      T* dst = send.data() + displs[p];
-      for (int64_t j = 0; j < n; ++j)
-        for (int64_t li = 0; li < lr; ++li) dst[li + j * lr] = part[static_cast<size_t>(global_row_of(li, p, mb, pr) + j * m)];
+      move_rows(send + displs[p], part, lr, n, m, p, mb, pr, false);
     }
     const int64_t lr = c.local_rows();
+    if (beta == T(0) && c.lld() == std::max<int64_t>(1, lr)) {
+      MPI_Reduce_scatter(send, c.data(), counts.data(), mpi_type<T>(), MPI_SUM, comm);
+      return true;
+    }
     std::vector<T> mine(static_cast<size_t>(lr * n));
-    MPI_Reduce_scatter(send.data(), mine.data(), counts.data(), mpi_type<T>(), MPI_SUM, comm);
+    MPI_Reduce_scatter(send, mine.data(), counts.data(), mpi_type<T>(), MPI_SUM, comm);
     for (int64_t j = 0; j < n; ++j)
-      for (int64_t li = 0; li < lr; ++li)
-        c.local(li, j) = beta == T(0) ? mine[li + j * lr] : beta * c.local(li, j) + mine[li + j * lr];
+      for (int64_t li = 0; li < lr; ++li) c.local(li, j) = beta * c.local(li, j) + mine[li + j * lr];
     return true;
   }
   return false;
