@@ -368,7 +368,7 @@ void cross_validate(const Config& c) {
   if (c.sweep.n_train.empty()) fail("sweep.n_train: at least one training-set size is needed");
   if (l.kind == "kernel" && l.ridge_selection == "validation")
     for (int64_t n : c.sweep.n_train) {
-      const auto v = static_cast<int64_t>(std::floor(l.validation_fraction * static_cast<double>(n)));
+      const int64_t v = validation_size(l.validation_fraction, n);
       if (v < 1 || v >= n)
         fail(fmt::format("learner.validation_fraction: ridge_selection = \"validation\" holds out floor({} x {}) = {} of "
                          "n = {} training points; it needs at least one on each side, e.g. validation_fraction = 0.2",

@@ -60,13 +60,10 @@ void EmpiricalNtkGram::train(DistMatrix<T>& k) const {
 
 template <typename T>
 void EmpiricalNtkGram::test_rows(DistMatrix<T>& k, int64_t first) const {
-  const bool all = first == 0 && k.rows() == u_test_.rows();
-  const DistMatrix<double> none(k.grid(), 0, 0, 1, 1);
-  const DistMatrix<double> s = all ? none : linalg::copy_rows(s_test_, first, k.rows());
-  const DistMatrix<double> u = all ? none : linalg::copy_rows(u_test_, first, k.rows());
-  linalg::gemm(Op::N, Op::T, static_cast<T>(1.0 / m_), *linalg::Rounded<T>(all ? s_test_ : s),
-               *linalg::Rounded<T>(s_train_), T(0), k);
-  multiply_by_gram(k, *linalg::Rounded<T>(all ? u_test_ : u), *linalg::Rounded<T>(u_train_), /*lower=*/false);
+  const DistMatrix<double> s = linalg::copy_rows(s_test_, first, k.rows());
+  const DistMatrix<double> u = linalg::copy_rows(u_test_, first, k.rows());
+  linalg::gemm(Op::N, Op::T, static_cast<T>(1.0 / m_), *linalg::Rounded<T>(s), *linalg::Rounded<T>(s_train_), T(0), k);
+  multiply_by_gram(k, *linalg::Rounded<T>(u), *linalg::Rounded<T>(u_train_), /*lower=*/false);
 }
 
 template void EmpiricalNtkGram::train(DistMatrix<double>&) const;

@@ -24,13 +24,8 @@ void FeatureGram::train(DistMatrix<T>& k) const {
 
 template <typename T>
 void FeatureGram::test_rows(DistMatrix<T>& k, int64_t first) const {
-  const linalg::Rounded<T> u_train(u_train_);
-  if (first == 0 && k.rows() == u_test_.rows()) {
-    linalg::gemm(Op::N, Op::T, T(1), *linalg::Rounded<T>(u_test_), *u_train, T(0), k);
-    return;
-  }
   const DistMatrix<double> rows = linalg::copy_rows(u_test_, first, k.rows());
-  linalg::gemm(Op::N, Op::T, T(1), *linalg::Rounded<T>(rows), *u_train, T(0), k);
+  linalg::gemm(Op::N, Op::T, T(1), *linalg::Rounded<T>(rows), *linalg::Rounded<T>(u_train_), T(0), k);
 }
 
 template void FeatureGram::train(DistMatrix<double>&) const;

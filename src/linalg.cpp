@@ -1,5 +1,6 @@
 #include "neurep/linalg.hpp"
 
+#include <boost/mpi/datatype.hpp>
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -99,13 +100,6 @@ void pblas_gemm(const char* ta, const char* tb, const int* m, const int* n, cons
   const int one = 1;
   psgemm_(ta, tb, m, n, k, alpha, a, &one, &one, desca, b, &one, &one, descb, beta, c, &one, &one, descc);
 }
-template <typename T>
-MPI_Datatype mpi_type() {
-  return std::is_same_v<T, double> ? MPI_DOUBLE : MPI_FLOAT;
-}
-
-// Global row of local row li on grid row p (blocks of mb over pr grid rows).
-int64_t global_row_of(int64_t li, int p, int mb, int pr) { return ((li / mb) * pr + p) * int64_t(mb) + li % mb; }
 
 // Scratch buffers of the row-grid products below, kept from call to call: a
 // training step calls both products with the same sizes, and fresh
@@ -127,7 +121,7 @@ void move_rows(T* local, T* global, int64_t lr, int64_t cols, int64_t ld, int p,
   for (int64_t j = 0; j < cols; ++j)
     for (int64_t li = 0; li < lr; li += mb) {
       T* l = local + li + j * lr;
-      T* g = global + global_row_of(li, p, mb, pr) + j * ld;
+      T* g = global + global_index(li, mb, p, pr) + j * ld;
       const int64_t len = std::min<int64_t>(mb, lr - li);
       if (to_global) std::copy(l, l + len, g);
       else std::copy(g, g + len, l);
@@ -159,8 +153,8 @@ bool row_grid_gemm(Op opa, Op opb, T alpha, const DistMatrix<T>& a, const DistMa
     const size_t size = static_cast<size_t>(int64_t(n) * k);
     T* gathered = scratch<T>(0, size);
     T* all = scratch<T>(1, size);
-    MPI_Allgatherv(b.data(), counts[grid.row()], mpi_type<T>(), gathered, counts.data(), displs.data(),
-                   mpi_type<T>(), comm);
+    MPI_Allgatherv(b.data(), counts[grid.row()], boost::mpi::get_mpi_datatype<T>(), gathered, counts.data(), displs.data(),
+                   boost::mpi::get_mpi_datatype<T>(), comm);
     for (int p = 0; p < pr; ++p)
       move_rows(gathered + displs[p], all, local_extent(n, mb, p, pr), k, n, p, mb, pr, true);
     const int lr = static_cast<int>(c.local_rows()), lda = static_cast<int>(a.lld()), ldc = static_cast<int>(c.lld());
@@ -184,11 +178,11 @@ bool row_grid_gemm(Op opa, Op opb, T alpha, const DistMatrix<T>& a, const DistMa
     }
     const int64_t lr = c.local_rows();
     if (beta == T(0) && c.lld() == std::max<int64_t>(1, lr)) {
-      MPI_Reduce_scatter(send, c.data(), counts.data(), mpi_type<T>(), MPI_SUM, comm);
+      MPI_Reduce_scatter(send, c.data(), counts.data(), boost::mpi::get_mpi_datatype<T>(), MPI_SUM, comm);
       return true;
     }
     std::vector<T> mine(static_cast<size_t>(lr * n));
-    MPI_Reduce_scatter(send, mine.data(), counts.data(), mpi_type<T>(), MPI_SUM, comm);
+    MPI_Reduce_scatter(send, mine.data(), counts.data(), boost::mpi::get_mpi_datatype<T>(), MPI_SUM, comm);
     for (int64_t j = 0; j < n; ++j)
       for (int64_t li = 0; li < lr; ++li) c.local(li, j) = beta * c.local(li, j) + mine[li + j * lr];
     return true;
@@ -357,8 +351,7 @@ int syevd_lower(DistMatrix<T>& a, std::vector<double>& w_out, DistMatrix<T>& z) 
       lapack_syevd(&n, a.data(), &lda, w.data(), work.data(), &lwork, iwork.data(), &liwork, &info);
     }
     check_info(routine<T>("syevd", false).c_str(), info);
-    for (int64_t j = 0; j < a.local_cols(); ++j)
-      std::copy(a.data() + j * a.lld(), a.data() + j * a.lld() + a.local_rows(), z.data() + j * z.lld());
+    copy_leading_columns(a, z);
     w_out.assign(w.begin(), w.end());
     return info;
   }

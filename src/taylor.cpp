@@ -338,12 +338,15 @@ TaylorBatch::TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u)
   std::vector<double> part;
   if (single_) linalg::convert(u_, u32_);
   if (constant_) {
-    const int64_t lc = single_ ? z32_.local_cols() : z_.local_cols();
+    // Z's local columns are the units r = global_col(lj), in either precision.
+    const ProcessGrid& grid = u.grid();
+    const int nb = model_.w0().row_block();
     const double curvature = activation(model_.options().activation, 2, 0.0);
     const double inv_sqrt_m = 1.0 / std::sqrt(static_cast<double>(model_.width()));
-    col_scale_.resize(static_cast<size_t>(lc));
-    for (int64_t lj = 0; lj < lc; ++lj)
-      col_scale_[lj] = model_.output_sign(single_ ? z32_.global_col(lj) : z_.global_col(lj)) * inv_sqrt_m * curvature;
+    col_scale_.resize(static_cast<size_t>(local_extent(model_.width(), nb, grid.col(), grid.cols())));
+    for (size_t lj = 0; lj < col_scale_.size(); ++lj)
+      col_scale_[lj] = model_.output_sign(global_index(static_cast<int64_t>(lj), nb, grid.col(), grid.cols())) *
+                       inv_sqrt_m * curvature;
   } else if (single_) {
     linalg::convert(model_.w0(), w32_);
     linalg::gemm(Op::N, Op::T, 1.0f, u32_, w32_, 0.0f, cache32_);  // Z_0

@@ -4,6 +4,7 @@
 // values; a Config that exists is valid.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,6 +32,13 @@ struct RepresentationConfig {
   int depth = 1;
   bool infinite = false;
 };
+
+// The validation split of n training points: the last
+// floor(validation_fraction n) of them (so nested training sets share their
+// first points and the split moves with n).
+inline int64_t validation_size(double validation_fraction, int64_t n) {
+  return static_cast<int64_t>(std::floor(validation_fraction * static_cast<double>(n)));
+}
 
 struct LearnerConfig {
   std::string kind = "kernel";  // kernel | taylor

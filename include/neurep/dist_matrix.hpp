@@ -22,6 +22,12 @@ namespace neurep {
 // owned by grid coordinate `iproc` of `nprocs` (ScaLAPACK's NUMROC).
 int64_t local_extent(int64_t n, int nb, int iproc, int nprocs);
 
+// Global index of local index `li` on grid coordinate `iproc` of `nprocs`
+// (blocks of nb; ScaLAPACK's INDXL2G with isrcproc = 0).
+inline int64_t global_index(int64_t li, int nb, int iproc, int nprocs) {
+  return ((li / nb) * nprocs + iproc) * int64_t(nb) + li % nb;
+}
+
 // The ScaLAPACK descriptor of an m x n matrix with the given blocks on `grid`,
 // with local leading dimension lld. The only place descriptors are made;
 // throws RuntimeError for layouts ScaLAPACK cannot describe (32-bit overflow).
@@ -83,12 +89,8 @@ class DistMatrix {
   }
   int64_t local_row(int64_t i) const { return (i / (int64_t(mb_) * grid_->rows())) * mb_ + i % mb_; }
   int64_t local_col(int64_t j) const { return (j / (int64_t(nb_) * grid_->cols())) * nb_ + j % nb_; }
-  int64_t global_row(int64_t li) const {
-    return ((li / mb_) * grid_->rows() + grid_->row()) * int64_t(mb_) + li % mb_;
-  }
-  int64_t global_col(int64_t lj) const {
-    return ((lj / nb_) * grid_->cols() + grid_->col()) * int64_t(nb_) + lj % nb_;
-  }
+  int64_t global_row(int64_t li) const { return global_index(li, mb_, grid_->row(), grid_->rows()); }
+  int64_t global_col(int64_t lj) const { return global_index(lj, nb_, grid_->col(), grid_->cols()); }
 
   T& local(int64_t li, int64_t lj) { return data_[static_cast<size_t>(li + lj * lld_)]; }
   const T& local(int64_t li, int64_t lj) const { return data_[static_cast<size_t>(li + lj * lld_)]; }

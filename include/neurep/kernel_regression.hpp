@@ -39,8 +39,9 @@ class GramSource {
   template <typename T>
   void test_gram(DistMatrix<T>& k) const { test_gram_rows(k, 0); }
   // Rows [first, first + k.rows()) of the test Gram, so that kernel
-  // regression can predict in row blocks without holding all of it. `first`
-  // is a multiple of k.row_block() * grid rows (linalg::copy_rows). Collective.
+  // regression can predict in row blocks without holding all of it (kernel
+  // regression starts them at multiples of k.row_block() * grid rows, where
+  // linalg::copy_rows is a local copy). Collective.
   virtual void test_gram_rows(DistMatrix<double>& k, int64_t first) const = 0;
   virtual void test_gram_rows(DistMatrix<float>& k, int64_t first) const = 0;
   // K(i, i) for the training and the test samples (of the double inputs), replicated. Collective.

@@ -20,13 +20,6 @@ struct LearnerData {
   double target_variance;              // errors are MSE / target_variance
 };
 
-// The validation split of n training points: the last
-// floor(validation_fraction n) of them (so nested training sets share their
-// first points and the split moves with n).
-inline int64_t validation_size(double validation_fraction, int64_t n) {
-  return static_cast<int64_t>(std::floor(validation_fraction * static_cast<double>(n)));
-}
-
 // One row of /results (the sweep driver adds d, n, seed, learner, input).
 struct FitResult {
   double ridge = std::nan("");
