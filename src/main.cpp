@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <set>
 
@@ -47,6 +48,13 @@ void print_info(const neurep::ResultsContents& c, const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Open MPI's MPI-IO (OMPIO) keeps a POSIX semaphore per open file name in
+  // /dev/shm for shared file pointers (sharedfp "sm"). A run killed while
+  // creating FILE.tmp leaves it locked, and every later run that creates a
+  // file of that name on the node hangs in MPI_File_open for ever. neurep
+  // never uses shared file pointers: exclude the component (unless the user
+  // set sharedfp), before MPI reads its parameters.
+  setenv("OMPI_MCA_sharedfp", "^sm", /*overwrite=*/0);
   boost::mpi::environment env(argc, argv, boost::mpi::threading::funneled, false);
   boost::mpi::communicator world;
   const bool root = world.rank() == 0;

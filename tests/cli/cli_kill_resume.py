@@ -187,6 +187,24 @@ def orphan_check(r, cfg, ref):
             f"same results (rc {p2.returncode}) {err.strip()[:200]}")
 
 
+def stale_semaphore_check(r, cfg):
+    """A run killed while creating FILE.tmp can leave Open MPI's shared-file-pointer semaphore
+    /dev/shm/sem.OMPIO_<name> locked; a later run creating that file name must not hang on it."""
+    out = r.path("stale-sem.h5")
+    sem = "/dev/shm/sem.OMPIO_" + os.path.basename(out) + ".tmp"
+    with open(sem, "wb") as f:
+        f.write(bytes(32))  # a glibc semaphore with value 0: locked, as a killed holder leaves it
+    try:
+        p = start(r, cfg, out, resume=False)
+        try:
+            p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            kill_run(p)
+        r.check(p.returncode == 0, f"a run beside a locked OMPIO semaphore of its file name completes (rc {p.returncode})")
+    finally:
+        os.remove(sem)
+
+
 def main():
     r = Runner(parse_args())
     cfg = r.write("kill.toml", CONFIG)
@@ -226,6 +244,7 @@ def main():
     r.check(same(rows(out), ref), "results after kills and resumes equal the uninterrupted run bit for bit")
 
     orphan_check(r, cfg, ref)
+    stale_semaphore_check(r, cfg)
     taylor_checks(r, rng)
 
     # SIGUSR1: a clean stop at the next safe point, exit 75, then resume to the end.
