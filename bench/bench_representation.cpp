@@ -72,11 +72,11 @@ int main(int argc, char** argv) {
   const bool root = world.rank() == 0;
   const Provenance prov = collect_provenance();
 
-  DataConfig dc;
+  DataConfig dc = default_config().data;
   dc.dim = d;
   const RandomStreams streams(2020, 0);
   const Dataset data(dc, d, streams);
-  const RandomNetwork net(parse_feature_activation(activation), true, width, 1, d, streams);
+  const RandomNetwork net(parse_enum<FeatureActivation>("--activation", activation), true, width, 1, d, streams);
   const double D = static_cast<double>(width), N = static_cast<double>(n_unl), nn = static_cast<double>(n);
 
   std::unique_ptr<DistMatrix<double>> g_unl, g;

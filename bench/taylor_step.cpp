@@ -15,6 +15,7 @@
 #include <boost/mpi/collectives.hpp>
 #include <boost/mpi/communicator.hpp>
 #include <boost/mpi/environment.hpp>
+#include <fmt/core.h>
 
 #include <chrono>
 #include <cmath>
@@ -121,7 +122,7 @@ int main(int argc, char** argv) {
   }
 
   // Inputs on the sphere in R^q, labels of a degree-2 target: the data of a real run.
-  DataConfig dc;
+  DataConfig dc = default_config().data;
   dc.dim = static_cast<int>(q);
   dc.degrees = {2};
   const RandomStreams streams(2020, 0);
@@ -132,12 +133,14 @@ int main(int argc, char** argv) {
   const double flops = 4.0 * static_cast<double>(n) * static_cast<double>(m) * static_cast<double>(q);
 
   for (const std::string& precision : split(precisions)) {
-    const bool single = precision == "single";
+    const bool single = parse_enum<Precision>("--precision", precision) == Precision::Single;
     for (const std::string& order : split(orders)) {
-      LearnerConfig lc;
-      lc.order = order;
-      lc.width = std::to_string(m);
-      lc.activation = order == "1" ? "softplus" : order == "2" ? "quadratic" : "tanh";
+      const TaylorOrder o = parse_enum<TaylorOrder>("--orders", order);
+      const Activation sigma = o == TaylorOrder::Linear ? Activation::Softplus
+                               : o == TaylorOrder::Quadratic ? Activation::Quadratic : Activation::Tanh;
+      const LearnerConfig lc = parse_config("[learner]\nkind = \"taylor\"\n",
+                                            {"learner.order=\"" + order + "\"", fmt::format("learner.width={}", m),
+                                             "learner.activation=" + name_of(sigma)}).learner;
       TaylorOptions opt = taylor_options(lc, dc.dim, block);
       opt.single_precision = single;
       const TaylorModel model(opt, q, streams, grid);

@@ -19,6 +19,18 @@ namespace {
 
 enum class Kind { Int, Float, Bool, String, FloatList, IntList, Seeds, Expr, ExprList, Order };
 
+// Which configurations a key applies to; given for any other it is an error.
+enum class Scope {
+  Always,
+  Random,          // representation.kind = "random"
+  Kernel,          // learner.kind = "kernel"
+  Taylor,          // learner.kind = "taylor"
+  Network,         // taylor, or kernel = "empirical-ntk"
+  ValidationSplit  // taylor, or kernel with ridge_selection = "validation"
+};
+
+constexpr bool kScience = true;
+
 struct KeySpec {
   const char* section;
   const char* name;
@@ -29,15 +41,21 @@ struct KeySpec {
   double min = -std::numeric_limits<double>::infinity();
   double max = std::numeric_limits<double>::infinity();
   bool results = true;  // does the key change the numbers? (resume compares these)
+  Scope scope = Scope::Always;  // which kinds of learner or representation it applies to
 };
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+
+KeySpec scoped(KeySpec k, Scope scope) {
+  k.scope = scope;
+  return k;
+}
 
 // The public interface of SPEC 3.1. Add keys freely; rename none.
 const std::vector<KeySpec>& schema() {
   static const std::vector<KeySpec> keys = {
       {"data", "dim", Kind::Int, "16", "input dimension d (used when sweep.dims is empty)", {}, 1, 1e6},
-      {"data", "input", Kind::String, "\"sphere\"", "input distribution: uniform on the sphere of radius sqrt(d), or N(0, I_d)", {"sphere", "gaussian"}},
+      {"data", "input", Kind::String, "\"sphere\"", "input distribution: uniform on the sphere of radius sqrt(d), or N(0, I_d)", names_of<InputDistribution>()},
       {"data", "degrees", Kind::IntList, "[4]", "target degrees p_s, one per term alpha_s (beta_s . x)^p_s", {}, 0, 64},
       {"data", "coefficients", Kind::FloatList, "[1.0]", "target coefficients alpha_s, one per degree"},
       {"data", "normalize", Kind::Bool, "true", "normalise f* to mean 0, variance 1 with exact moments"},
@@ -45,37 +63,37 @@ const std::vector<KeySpec>& schema() {
       {"data", "n_test", Kind::Int, "4000", "test points per seed (shared by every n and learner)", {}, 1, 1e9},
 
       {"representation", "kind", Kind::String, "\"none\"", "learner input: raw x (none) or the random representation h(x)", {"none", "random"}},
-      {"representation", "width", Kind::Expr, "\"2*d^2\"", "D, number of random features: a number or an expression of d"},
-      {"representation", "activation", Kind::String, "\"step\"", "phi of the random layer", {"step", "relu", "tanh", "erf", "quadratic"}},
-      {"representation", "bias", Kind::Bool, "true", "random biases b_j ~ N(0, 1) in the random layer"},
-      {"representation", "whiten", Kind::String, "\"zca\"", "whitening of g(x): zca, center ((g - mean)/sqrt(D)) or none (g/sqrt(D))", {"zca", "center", "none"}},
-      {"representation", "n_unlabeled", Kind::Expr, "0", "unlabelled inputs for the whitening statistics; 0 means 4*width"},
-      {"representation", "whiten_ridge", Kind::Float, "1e-3", "epsilon: ridge epsilon*tr(Sigma)/D added before the inverse square root (large enough that units constant on the unlabelled sample are not amplified)", {}, 0, kInf},
-      {"representation", "depth", Kind::Int, "1", "number of random layers", {}, 1, 16},
-      {"representation", "infinite", Kind::Bool, "false", "use the D -> infinity kernel of the representation (kernel learners only)"},
+      scoped({"representation", "width", Kind::Expr, "\"2*d^2\"", "D, number of random features: a number or an expression of d"}, Scope::Random),
+      scoped({"representation", "activation", Kind::String, "\"step\"", "phi of the random layer", names_of<FeatureActivation>()}, Scope::Random),
+      scoped({"representation", "bias", Kind::Bool, "true", "random biases b_j ~ N(0, 1) in the random layer"}, Scope::Random),
+      scoped({"representation", "whiten", Kind::String, "\"zca\"", "whitening of g(x): zca, center ((g - mean)/sqrt(D)) or none (g/sqrt(D))", names_of<WhitenKind>()}, Scope::Random),
+      scoped({"representation", "n_unlabeled", Kind::Expr, "0", "unlabelled inputs for the whitening statistics; 0 means 4*width"}, Scope::Random),
+      scoped({"representation", "whiten_ridge", Kind::Float, "1e-3", "epsilon: ridge epsilon*tr(Sigma)/D added before the inverse square root (large enough that units constant on the unlabelled sample are not amplified)", {}, 0, kInf}, Scope::Random),
+      scoped({"representation", "depth", Kind::Int, "1", "number of random layers", {}, 1, 16}, Scope::Random),
+      scoped({"representation", "infinite", Kind::Bool, "false", "use the D -> infinity kernel of the representation (kernel learners only)"}, Scope::Random),
 
-      {"learner", "kind", Kind::String, "\"kernel\"", "kernel regression or a two-layer Taylor model trained by gradient descent", {"kernel", "taylor"}},
-      {"learner", "kernel", Kind::String, "\"ntk\"", "kernel of kernel regression", {"ntk", "ntk-full", "nngp", "linear", "empirical-ntk"}},
+      {"learner", "kind", Kind::String, "\"kernel\"", "kernel regression or a two-layer Taylor model trained by gradient descent", names_of<LearnerKind>()},
+      scoped({"learner", "kernel", Kind::String, "\"ntk\"", "kernel of kernel regression", names_of<KernelKind>()}, Scope::Kernel),
       {"learner", "input_bias", Kind::Bool, "false", "append a constant coordinate to the learner's input u"},
-      {"learner", "ridge", Kind::FloatList, "[1e-6]", "ridge lambda values, relative to the mean diagonal of K (one row each)", {}, 0, kInf},
-      {"learner", "ridge_selection", Kind::String, "\"none\"", "choose the ridge on the training set: none (a row per ridge, no choice), loo (exact leave-one-out errors, needs the eigendecomposition) or validation (each ridge fitted by Cholesky on the first n - v points and scored on the last v = floor(validation_fraction n)); the error is in validation_error, the best ridge has selected = 1, every row's test error is of the fit on all n", {"none", "loo", "validation"}},
-      {"learner", "solver", Kind::String, "\"auto\"", "kernel solve: cholesky per ridge, one eigendecomposition for all ridges, or auto (eigen only for leave-one-out: on few cores it costs about as much as 50-100 Cholesky factorisations)", {"auto", "cholesky", "eigen"}},
-      {"learner", "order", Kind::Order, "2", "Taylor model: 1 (linearised), 2 (quadratic, Quad) or \"full\" (the network)"},
-      {"learner", "width", Kind::ExprList, "512", "m, hidden units of the trainable network: a number or an expression of d, or a list of candidates chosen on the validation split"},
-      {"learner", "activation", Kind::String, "\"quadratic\"", "sigma of the trainable network", {"quadratic", "relu2", "relu", "tanh", "softplus"}},
-      {"learner", "sign_randomization", Kind::Bool, "false", "fresh random signs s_r each step (order = \"full\" only)"},
-      {"learner", "init_scale", Kind::Float, "0.1", "scale of the random initial movement W (rows ~ N(0, s^2 I/q))", {}, 0, kInf},
-      {"learner", "output_signs", Kind::String, "\"balanced\"", "output signs a_r: first ceil(m/2) +1, rest -1 (balanced), or random", {"balanced", "random"}},
-      {"learner", "regularizer", Kind::FloatList, "0.0", "lambda of the ||W||_{2,4}^k regulariser, or a list of candidates chosen on the validation split", {}, 0, kInf},
-      {"learner", "reg_power", Kind::Int, "4", "k of ||W||_{2,4}^k: 4 (Chen et al.) or 8 (Bai & Lee)", {}, 4, 8},
-      {"learner", "weight_decay", Kind::Float, "0.0", "plain weight decay (lambda/2) ||W||_F^2", {}, 0, kInf},
-      {"learner", "learning_rate", Kind::FloatList, "0.1", "gradient-descent step size, or a list of candidates chosen on the validation split", {}, 0, kInf},
-      {"learner", "momentum", Kind::Float, "0.0", "heavy-ball momentum", {}, 0, 1},
-      {"learner", "schedule", Kind::String, "\"constant\"", "learning-rate schedule", {"constant", "cosine", "linear"}},
-      {"learner", "steps", Kind::Int, "2000", "gradient-descent steps", {}, 0, 1e12},
-      {"learner", "eval_every", Kind::Int, "50", "steps between evaluations (curve points)", {}, 1, 1e12},
-      {"learner", "validation_fraction", Kind::Float, "0.0", "share of the n training points (the last ones) held out to choose among candidates: the step count, rate, m and regulariser of a Taylor model, the ridge of kernel regression with ridge_selection = validation", {}, 0, 0.9},
-      {"learner", "patience", Kind::Int, "0", "evaluations without validation improvement before stopping; 0 = never stop early", {}, 0, 1e12},
+      scoped({"learner", "ridge", Kind::FloatList, "[1e-6]", "ridge lambda values, relative to the mean diagonal of K (one row each)", {}, 0, kInf}, Scope::Kernel),
+      scoped({"learner", "ridge_selection", Kind::String, "\"none\"", "choose the ridge on the training set: none (a row per ridge, no choice), loo (exact leave-one-out errors, needs the eigendecomposition) or validation (each ridge fitted by Cholesky on the first n - v points and scored on the last v = floor(validation_fraction n)); the error is in validation_error, the best ridge has selected = 1, every row's test error is of the fit on all n", names_of<RidgeSelection>()}, Scope::Kernel),
+      scoped({"learner", "solver", Kind::String, "\"auto\"", "kernel solve: cholesky per ridge, one eigendecomposition for all ridges, or auto (eigen only for leave-one-out: on few cores it costs about as much as 50-100 Cholesky factorisations)", names_of<KernelSolver>()}, Scope::Kernel),
+      scoped({"learner", "order", Kind::Order, "2", "Taylor model: 1 (linearised), 2 (quadratic, Quad) or \"full\" (the network)"}, Scope::Taylor),
+      scoped({"learner", "width", Kind::ExprList, "512", "m, hidden units of the trainable network: a number or an expression of d, or a list of candidates chosen on the validation split"}, Scope::Network),
+      scoped({"learner", "activation", Kind::String, "\"quadratic\"", "sigma of the trainable network", names_of<Activation>()}, Scope::Network),
+      scoped({"learner", "sign_randomization", Kind::Bool, "false", "fresh random signs s_r each step (order = \"full\" only)"}, Scope::Taylor),
+      scoped({"learner", "init_scale", Kind::Float, "0.1", "scale of the random initial movement W (rows ~ N(0, s^2 I/q))", {}, 0, kInf}, Scope::Taylor),
+      scoped({"learner", "output_signs", Kind::String, "\"balanced\"", "output signs a_r: first ceil(m/2) +1, rest -1 (balanced), or random", names_of<OutputSigns>()}, Scope::Taylor),
+      scoped({"learner", "regularizer", Kind::FloatList, "0.0", "lambda of the ||W||_{2,4}^k regulariser, or a list of candidates chosen on the validation split", {}, 0, kInf}, Scope::Taylor),
+      scoped({"learner", "reg_power", Kind::Int, "4", "k of ||W||_{2,4}^k: 4 (Chen et al.) or 8 (Bai & Lee)", {}, 4, 8}, Scope::Taylor),
+      scoped({"learner", "weight_decay", Kind::Float, "0.0", "plain weight decay (lambda/2) ||W||_F^2", {}, 0, kInf}, Scope::Taylor),
+      scoped({"learner", "learning_rate", Kind::FloatList, "0.1", "gradient-descent step size, or a list of candidates chosen on the validation split", {}, 0, kInf}, Scope::Taylor),
+      scoped({"learner", "momentum", Kind::Float, "0.0", "heavy-ball momentum", {}, 0, 1}, Scope::Taylor),
+      scoped({"learner", "schedule", Kind::String, "\"constant\"", "learning-rate schedule", names_of<Schedule>()}, Scope::Taylor),
+      scoped({"learner", "steps", Kind::Int, "2000", "gradient-descent steps", {}, 0, 1e12}, Scope::Taylor),
+      scoped({"learner", "eval_every", Kind::Int, "50", "steps between evaluations (curve points)", {}, 1, 1e12}, Scope::Taylor),
+      scoped({"learner", "validation_fraction", Kind::Float, "0.0", "share of the n training points (the last ones) held out to choose among candidates: the step count, rate, m and regulariser of a Taylor model, the ridge of kernel regression with ridge_selection = validation", {}, 0, 0.9}, Scope::ValidationSplit),
+      scoped({"learner", "patience", Kind::Int, "0", "evaluations without validation improvement before stopping; 0 = never stop early", {}, 0, 1e12}, Scope::Taylor),
 
       {"sweep", "dims", Kind::IntList, "[]", "input dimensions d to sweep; empty: just data.dim", {}, 1, 1e6},
       {"sweep", "n_train", Kind::IntList, "[256, 512, 1024]", "training-set sizes (nested prefixes of one stream)", {}, 1, 1e12},
@@ -84,7 +102,7 @@ const std::vector<KeySpec>& schema() {
       {"run", "seed", Kind::Int, "2020", "master seed", {}, 0, 9.2e18},
       {"run", "grid", Kind::String, "\"auto\"", "process grid: auto (P x 1 for Taylor models, most square Pr <= Pc for kernels) or \"PrxPc\"", {}, -kInf, kInf, false},
       {"run", "block", Kind::Int, "128", "block size of the block-cyclic layout", {}, 1, 1e6, false},
-      {"run", "precision", Kind::String, "\"double\"", "storage and products of the learner's large matrices and the representation's whitening; single halves their memory (taylor: float products, W and optimiser in double; kernel: K, its Cholesky or eigendecomposition and the predictions in float, errors summed in double; representation: the zca product h = (g - mu) S^{-1/2} in float, the random layers and the whitening statistics in double)", {"double", "single"}},
+      {"run", "precision", Kind::String, "\"double\"", "storage and products of the learner's large matrices and the representation's whitening; single halves their memory (taylor: float products, W and optimiser in double; kernel: K, its Cholesky or eigendecomposition and the predictions in float, errors summed in double; representation: the zca product h = (g - mu) S^{-1/2} in float, the random layers and the whitening statistics in double)", names_of<Precision>()},
       {"run", "save_data", Kind::Bool, "false", "store inputs, labels and features in /data"},
       {"run", "checkpoint_every", Kind::Int, "0", "steps between checkpoints of iterative learners; 0 = off", {}, 0, 1e12, false},
       {"run", "checkpoint_seconds", Kind::Float, "600", "seconds between checkpoints of iterative learners", {}, 0, kInf, false},
@@ -313,10 +331,13 @@ std::string str(const toml::table& t, const char* s, const char* k) { return t[s
 int64_t i64(const toml::table& t, const char* s, const char* k) { return t[s][k].value<int64_t>().value(); }
 double num(const toml::table& t, const char* s, const char* k) { return t[s][k].value<double>().value(); }
 bool flag(const toml::table& t, const char* s, const char* k) { return t[s][k].value<bool>().value(); }
-std::string expr(const toml::table& t, const char* s, const char* k) {
-  auto n = t[s][k];
+std::string expr_text(const toml::node& n) {
   if (n.is_integer()) return std::to_string(n.value<int64_t>().value());
   return n.value<std::string>().value();
+}
+template <typename E>
+E choice(const toml::table& t, const char* s, const char* k) {
+  return parse_enum<E>(fmt::format("{}.{}", s, k), str(t, s, k));
 }
 template <typename T>
 std::vector<T> list(const toml::table& t, const char* s, const char* k) {
@@ -324,8 +345,44 @@ std::vector<T> list(const toml::table& t, const char* s, const char* k) {
   for (const auto& e : *t[s][k].as_array()) out.push_back(e.value<T>().value());
   return out;
 }
+// A size expression at every d of the sweep (InputError naming the key).
+SizeExpr size(const toml::table& t, const char* s, const char* k, const std::vector<int>& dims, int64_t min = 1) {
+  return SizeExpr(expr_text(*t[s][k].node()), dims, fmt::format("{}.{}", s, k), min);
+}
+std::vector<SizeExpr> sizes(const toml::table& t, const char* s, const char* k, const std::vector<int>& dims) {
+  std::vector<SizeExpr> out;
+  const std::string key = fmt::format("{}.{}", s, k);
+  if (auto arr = t[s][k].as_array()) {
+    for (const auto& e : *arr) out.emplace_back(expr_text(e), dims, key);
+  } else {
+    out.emplace_back(expr_text(*t[s][k].node()), dims, key);
+  }
+  return out;
+}
 
-void cross_validate(const Config& c) {
+// Does a key of this scope apply to the configuration `t` (resolved)?
+// Returns "" if so, else what it applies to.
+std::string scope_mismatch(Scope scope, const toml::table& t) {
+  const bool random = str(t, "representation", "kind") == "random";
+  const std::string kind = str(t, "learner", "kind");
+  const bool kernel = kind == "kernel", taylor = kind == "taylor";
+  switch (scope) {
+    case Scope::Always: return "";
+    case Scope::Random: return random ? "" : "representation.kind = \"random\"";
+    case Scope::Kernel: return kernel ? "" : "learner.kind = \"kernel\"";
+    case Scope::Taylor: return taylor ? "" : "learner.kind = \"taylor\"";
+    case Scope::Network:
+      return taylor || str(t, "learner", "kernel") == "empirical-ntk"
+                 ? "" : "learner.kind = \"taylor\" or learner.kernel = \"empirical-ntk\"";
+    case Scope::ValidationSplit:
+      return taylor || str(t, "learner", "ridge_selection") == "validation"
+                 ? "" : "learner.kind = \"taylor\" or learner.ridge_selection = \"validation\"";
+  }
+  return "";
+}
+
+// Every rule that involves more than one key (or a key and the sweep's d).
+void validate(const Config& c) {
   auto fail = [](const std::string& m) { throw InputError(m); };
   if (c.data.degrees.empty()) fail("data.degrees: at least one degree is needed");
   if (c.data.degrees.size() != c.data.coefficients.size())
@@ -335,61 +392,158 @@ void cross_validate(const Config& c) {
     if (static_cast<size_t>(d) < c.data.degrees.size())
       fail(fmt::format("data.degrees: {} orthonormal directions do not fit in d = {}",
                        c.data.degrees.size(), d));
-  const auto& r = c.representation;
-  if (r.kind == "random" && r.infinite) {
-    if (c.learner.kind != "kernel")
-      fail("representation.infinite: the infinite-width representation exists only as a kernel; set learner.kind = \"kernel\"");
-    if (r.whiten == "zca")
-      fail("representation.infinite: zca whitening has no closed-form infinite-width limit; use whiten = \"center\" or \"none\"");
-    if (r.activation == "tanh")  // the closed forms: representation_kernel.hpp
-      fail(fmt::format("representation.activation: no closed-form infinite-width kernel for \"{}\"; accepted with infinite = true: step, relu, erf, quadratic", r.activation));
-  }
   const auto& l = c.learner;
-  if (l.kind == "taylor") {
-    if (l.order == "2" && l.activation == "relu")
-      fail("learner.activation: relu has sigma'' = 0 almost everywhere, so the quadratic model (order 2) is zero; use quadratic or relu2");
-    if (l.init_scale == 0.0 && l.order != "1")
-      fail("learner.init_scale: W = 0 is a stationary point of the order-2 and full models; init_scale = 0 is allowed only with order = 1");
-    if (l.sign_randomization && l.order != "full")
-      fail("learner.sign_randomization: only meaningful with order = \"full\"");
-    if (l.reg_power != 4 && l.reg_power != 8)
-      fail(fmt::format("learner.reg_power: expected 4 or 8, got {}", l.reg_power));
+  const KernelLearnerConfig* kernel = l.kernel();
+  const TaylorLearnerConfig* taylor = l.taylor();
+  if (const RandomRepresentationConfig* r = c.representation.random()) {
+    if (r->infinite) {
+      if (!kernel)
+        fail("representation.infinite: the infinite-width representation exists only as a kernel; set learner.kind = \"kernel\"");
+      if (r->whiten == WhitenKind::Zca)
+        fail("representation.infinite: zca whitening has no closed-form infinite-width limit; use whiten = \"center\" or \"none\"");
+      if (r->activation == FeatureActivation::Tanh)  // the closed forms: representation_kernel.hpp
+        fail("representation.activation: no closed-form infinite-width kernel for \"tanh\"; accepted with infinite = true: step, relu, erf, quadratic");
+      if (kernel && kernel->kernel == KernelKind::EmpiricalNtk)
+        fail("learner.kernel: \"empirical-ntk\" needs finite inputs; set representation.infinite = false or use ntk, ntk-full, nngp, linear");
+    }
+    if (r->whiten != WhitenKind::None && !r->infinite)
+      for (int d : c.dims())
+        if (r->unlabeled_at(d) < 2)
+          fail(fmt::format("representation.n_unlabeled: {} unlabelled inputs cannot estimate a mean and covariance; give at least 2",
+                           r->unlabeled_at(d)));
   }
-  if (l.kind == "taylor" || (l.kind == "kernel" && l.kernel == "empirical-ntk"))
-    for (const auto& w : l.widths)
-      for (int d : c.dims()) (void)evaluate_size(w, d, "learner.width");  // m of the network
+  if (taylor) {
+    if (taylor->order == TaylorOrder::Quadratic && taylor->network.activation == Activation::Relu)
+      fail("learner.activation: relu has sigma'' = 0 almost everywhere, so the quadratic model (order 2) is zero; use quadratic or relu2");
+    if (taylor->init_scale == 0.0 && taylor->order != TaylorOrder::Linear)
+      fail("learner.init_scale: W = 0 is a stationary point of the order-2 and full models; init_scale = 0 is allowed only with order = 1");
+    if (taylor->sign_randomization && taylor->order != TaylorOrder::Full)
+      fail("learner.sign_randomization: only meaningful with order = \"full\"");
+    if (taylor->reg_power != 4 && taylor->reg_power != 8)
+      fail(fmt::format("learner.reg_power: expected 4 or 8, got {}", taylor->reg_power));
+  }
   const size_t candidates = learner_candidates(l).size();
   if (candidates > 1 && !(l.validation_fraction > 0))
     fail(fmt::format("learner.validation_fraction: choosing among {} candidate settings (lists in learner.learning_rate, "
                      "width or regularizer) needs a validation split; set it above 0, e.g. 0.2", candidates));
-  if (l.kind == "kernel" && l.ridge.empty()) fail("learner.ridge: at least one ridge value is needed");
-  if (l.ridge_selection == "loo" && l.solver == "cholesky")
-    fail("learner.ridge_selection: leave-one-out needs the eigendecomposition; set learner.solver = \"eigen\" or \"auto\"");
   if (c.sweep.n_train.empty()) fail("sweep.n_train: at least one training-set size is needed");
-  if (l.kind == "kernel" && l.ridge_selection == "validation")
-    for (int64_t n : c.sweep.n_train) {
-      const int64_t v = validation_size(l.validation_fraction, n);
-      if (v < 1 || v >= n)
-        fail(fmt::format("learner.validation_fraction: ridge_selection = \"validation\" holds out floor({} x {}) = {} of "
-                         "n = {} training points; it needs at least one on each side, e.g. validation_fraction = 0.2",
-                         l.validation_fraction, n, v, n));
-    }
+  if (kernel) {
+    if (kernel->ridges.empty()) fail("learner.ridge: at least one ridge value is needed");
+    if (kernel->ridge_selection == RidgeSelection::LeaveOneOut && kernel->solver == KernelSolver::Cholesky)
+      fail("learner.ridge_selection: leave-one-out needs the eigendecomposition; set learner.solver = \"eigen\" or \"auto\"");
+    if (kernel->ridge_selection == RidgeSelection::Validation)
+      for (int64_t n : c.sweep.n_train) {
+        const int64_t v = validation_size(l.validation_fraction, n);
+        if (v < 1 || v >= n)
+          fail(fmt::format("learner.validation_fraction: ridge_selection = \"validation\" holds out floor({} x {}) = {} of "
+                           "n = {} training points; it needs at least one on each side, e.g. validation_fraction = 0.2",
+                           l.validation_fraction, n, v, n));
+      }
+  }
+}
+
+// The typed configuration from the resolved table (every key present and of its kind).
+Config typed(const toml::table& t) {
+  Config c;
+  c.data.dim = static_cast<int>(i64(t, "data", "dim"));
+  c.data.input = choice<InputDistribution>(t, "data", "input");
+  c.data.degrees = list<int>(t, "data", "degrees");
+  c.data.coefficients = list<double>(t, "data", "coefficients");
+  c.data.normalize = flag(t, "data", "normalize");
+  c.data.noise = num(t, "data", "noise");
+  c.data.n_test = i64(t, "data", "n_test");
+
+  c.sweep.dims = list<int>(t, "sweep", "dims");
+  c.sweep.n_train = list<int64_t>(t, "sweep", "n_train");
+  c.sweep.seeds = list<int64_t>(t, "sweep", "seeds");
+  const std::vector<int> dims = c.dims();
+
+  if (str(t, "representation", "kind") == "random") {
+    RandomRepresentationConfig r;
+    r.width = size(t, "representation", "width", dims);
+    r.activation = choice<FeatureActivation>(t, "representation", "activation");
+    r.bias = flag(t, "representation", "bias");
+    r.whiten = choice<WhitenKind>(t, "representation", "whiten");
+    r.n_unlabeled = size(t, "representation", "n_unlabeled", dims, 0);
+    r.whiten_ridge = num(t, "representation", "whiten_ridge");
+    r.depth = static_cast<int>(i64(t, "representation", "depth"));
+    r.infinite = flag(t, "representation", "infinite");
+    c.representation.kind = std::move(r);
+  }
+
+  auto& l = c.learner;
+  l.input_bias = flag(t, "learner", "input_bias");
+  l.validation_fraction = num(t, "learner", "validation_fraction");
+  auto network = [&] {
+    NetworkConfig n;
+    n.activation = choice<Activation>(t, "learner", "activation");
+    n.widths = sizes(t, "learner", "width", dims);
+    if (n.widths.empty()) throw InputError("learner.width: the list is empty");
+    return n;
+  };
+  if (choice<LearnerKind>(t, "learner", "kind") == LearnerKind::Kernel) {
+    KernelLearnerConfig k;
+    k.kernel = choice<KernelKind>(t, "learner", "kernel");
+    k.ridges = list<double>(t, "learner", "ridge");
+    k.solver = choice<KernelSolver>(t, "learner", "solver");
+    k.ridge_selection = choice<RidgeSelection>(t, "learner", "ridge_selection");
+    if (k.kernel == KernelKind::EmpiricalNtk) k.network = network();
+    l.method = std::move(k);
+  } else {
+    TaylorLearnerConfig m;
+    m.order = parse_enum<TaylorOrder>("learner.order", expr_text(*t["learner"]["order"].node()));
+    m.network = network();
+    m.sign_randomization = flag(t, "learner", "sign_randomization");
+    m.init_scale = num(t, "learner", "init_scale");
+    m.output_signs = choice<OutputSigns>(t, "learner", "output_signs");
+    m.regularizers = list<double>(t, "learner", "regularizer");
+    m.reg_power = static_cast<int>(i64(t, "learner", "reg_power"));
+    m.weight_decay = num(t, "learner", "weight_decay");
+    m.learning_rates = list<double>(t, "learner", "learning_rate");
+    m.momentum = num(t, "learner", "momentum");
+    m.schedule = choice<Schedule>(t, "learner", "schedule");
+    m.steps = i64(t, "learner", "steps");
+    m.eval_every = i64(t, "learner", "eval_every");
+    m.patience = i64(t, "learner", "patience");
+    l.method = std::move(m);
+  }
+
+  c.run.seed = i64(t, "run", "seed");
+  c.run.grid = parse_grid_request(str(t, "run", "grid"));
+  c.run.block = static_cast<int>(i64(t, "run", "block"));
+  c.run.precision = choice<Precision>(t, "run", "precision");
+  c.run.save_data = flag(t, "run", "save_data");
+  c.run.checkpoint_every = i64(t, "run", "checkpoint_every");
+  c.run.checkpoint_seconds = num(t, "run", "checkpoint_seconds");
+  return c;
 }
 
 }  // namespace
 
+const NetworkConfig* LearnerConfig::network() const {
+  if (const auto* t = taylor()) return &t->network;
+  if (const auto* k = kernel(); k && k->kernel == KernelKind::EmpiricalNtk) return &k->network;
+  return nullptr;
+}
+
 std::vector<LearnerConfig> learner_candidates(const LearnerConfig& l) {
   std::vector<LearnerConfig> out;
-  const bool network = l.kind == "taylor" || l.kernel == "empirical-ntk";
-  const std::vector<double> rates = l.kind == "taylor" ? l.learning_rates : std::vector<double>{l.learning_rate};
-  const std::vector<double> regs = l.kind == "taylor" ? l.regularizers : std::vector<double>{l.regularizer};
-  const std::vector<std::string> widths = network ? l.widths : std::vector<std::string>{l.width};
-  for (const auto& w : widths)
-    for (double r : regs)
-      for (double eta : rates) {
+  const NetworkConfig* network = l.network();
+  const TaylorLearnerConfig* taylor = l.taylor();
+  const size_t widths = network ? network->widths.size() : 1;
+  const size_t regs = taylor ? taylor->regularizers.size() : 1;
+  const size_t rates = taylor ? taylor->learning_rates.size() : 1;
+  for (size_t w = 0; w < widths; ++w)
+    for (size_t r = 0; r < regs; ++r)
+      for (size_t e = 0; e < rates; ++e) {
         LearnerConfig c = l;
-        c.width = w, c.regularizer = r, c.learning_rate = eta;
-        c.widths = {w}, c.regularizers = {r}, c.learning_rates = {eta};
+        std::visit([&](auto& m) {
+          if (network) m.network.widths = {network->widths[w]};
+        }, c.method);
+        if (auto* t = std::get_if<TaylorLearnerConfig>(&c.method)) {
+          t->regularizers = {taylor->regularizers[r]};
+          t->learning_rates = {taylor->learning_rates[e]};
+        }
         out.push_back(std::move(c));
       }
   return out;
@@ -400,7 +554,7 @@ std::vector<int> Config::dims() const {
 }
 
 Config parse_config(const std::string& toml_text, const std::vector<std::string>& overrides,
-                    const std::string& origin) {
+                    const std::string& origin, bool stored) {
   toml::table user = parse_toml(toml_text, origin);
   for (const auto& o : overrides) apply_override(user, o);
 
@@ -430,73 +584,19 @@ Config parse_config(const std::string& toml_text, const std::vector<std::string>
       insert_canonical(*(*t)[k.section].as_table(), k, value);
     }
   }
+  // A key given for another kind of learner or representation would be
+  // silently ignored: an error instead (a stored /config lists every key).
+  if (!stored)
+    for (const auto& k : schema()) {
+      if (!user[k.section][k.name].node()) continue;
+      const std::string applies = scope_mismatch(k.scope, resolved);
+      if (!applies.empty())
+        throw InputError(fmt::format("{}.{}: applies only with {}; remove it from this configuration", k.section,
+                                     k.name, applies));
+    }
 
-  Config c;
-  const auto& t = resolved;
-  c.data.dim = static_cast<int>(i64(t, "data", "dim"));
-  c.data.input = str(t, "data", "input");
-  c.data.degrees = list<int>(t, "data", "degrees");
-  c.data.coefficients = list<double>(t, "data", "coefficients");
-  c.data.normalize = flag(t, "data", "normalize");
-  c.data.noise = num(t, "data", "noise");
-  c.data.n_test = i64(t, "data", "n_test");
-
-  auto& r = c.representation;
-  r.kind = str(t, "representation", "kind");
-  r.width = expr(t, "representation", "width");
-  r.activation = str(t, "representation", "activation");
-  r.bias = flag(t, "representation", "bias");
-  r.whiten = str(t, "representation", "whiten");
-  r.n_unlabeled = expr(t, "representation", "n_unlabeled");
-  r.whiten_ridge = num(t, "representation", "whiten_ridge");
-  r.depth = static_cast<int>(i64(t, "representation", "depth"));
-  r.infinite = flag(t, "representation", "infinite");
-
-  auto& l = c.learner;
-  l.kind = str(t, "learner", "kind");
-  l.kernel = str(t, "learner", "kernel");
-  l.input_bias = flag(t, "learner", "input_bias");
-  l.ridge = list<double>(t, "learner", "ridge");
-  l.solver = str(t, "learner", "solver");
-  l.ridge_selection = str(t, "learner", "ridge_selection");
-  l.order = expr(t, "learner", "order");
-  l.widths.clear();
-  if (auto arr = t["learner"]["width"].as_array()) {
-    for (const auto& e : *arr) l.widths.push_back(e.is_integer() ? std::to_string(e.value<int64_t>().value()) : e.value<std::string>().value());
-  } else {
-    l.widths = {expr(t, "learner", "width")};
-  }
-  l.width = l.widths.front();
-  l.activation = str(t, "learner", "activation");
-  l.sign_randomization = flag(t, "learner", "sign_randomization");
-  l.init_scale = num(t, "learner", "init_scale");
-  l.output_signs = str(t, "learner", "output_signs");
-  l.regularizers = list<double>(t, "learner", "regularizer");
-  l.regularizer = l.regularizers.front();
-  l.reg_power = static_cast<int>(i64(t, "learner", "reg_power"));
-  l.weight_decay = num(t, "learner", "weight_decay");
-  l.learning_rates = list<double>(t, "learner", "learning_rate");
-  l.learning_rate = l.learning_rates.front();
-  l.momentum = num(t, "learner", "momentum");
-  l.schedule = str(t, "learner", "schedule");
-  l.steps = i64(t, "learner", "steps");
-  l.eval_every = i64(t, "learner", "eval_every");
-  l.validation_fraction = num(t, "learner", "validation_fraction");
-  l.patience = i64(t, "learner", "patience");
-
-  c.sweep.dims = list<int>(t, "sweep", "dims");
-  c.sweep.n_train = list<int64_t>(t, "sweep", "n_train");
-  c.sweep.seeds = list<int64_t>(t, "sweep", "seeds");
-
-  c.run.seed = i64(t, "run", "seed");
-  c.run.grid = str(t, "run", "grid");
-  c.run.block = static_cast<int>(i64(t, "run", "block"));
-  c.run.precision = str(t, "run", "precision");
-  c.run.save_data = flag(t, "run", "save_data");
-  c.run.checkpoint_every = i64(t, "run", "checkpoint_every");
-  c.run.checkpoint_seconds = num(t, "run", "checkpoint_seconds");
-
-  cross_validate(c);
+  Config c = typed(resolved);
+  validate(c);
 
   std::ostringstream os, ss;
   os << resolved;
@@ -504,6 +604,20 @@ Config parse_config(const std::string& toml_text, const std::vector<std::string>
   c.resolved_toml = os.str() + "\n";
   c.science_toml = ss.str() + "\n";
   return c;
+}
+
+Config default_config() { return parse_config("", {}); }
+
+std::vector<std::string> config_differences(const Config& before, const Config& after) {
+  const toml::table a = toml::parse(before.science_toml), b = toml::parse(after.science_toml);
+  std::vector<std::string> out;
+  for (const auto& k : schema()) {
+    const toml::node* x = a[k.section][k.name].node();
+    const toml::node* y = b[k.section][k.name].node();
+    const std::string sx = x ? show(*x) : "(absent)", sy = y ? show(*y) : "(absent)";
+    if (sx != sy) out.push_back(fmt::format("{}.{}: {} -> {}", k.section, k.name, sx, sy));
+  }
+  return out;
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {

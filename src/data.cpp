@@ -59,7 +59,7 @@ Dataset::Dataset(const DataConfig& config, int d, const RandomStreams& streams)
     for (double& v : b) v /= norm;
   }
   // Exact mean and variance of f* = sum_s alpha_s t_s^{p_s}.
-  const bool sphere = config.input == "sphere";
+  const bool sphere = config.input == InputDistribution::Sphere;
   double m1 = 0, m2 = 0;
   for (size_t s = 0; s < r; ++s) {
     std::vector<int> e(r, 0);
@@ -81,7 +81,7 @@ Dataset::Dataset(const DataConfig& config, int d, const RandomStreams& streams)
 
 std::string Dataset::normalization_note() const {
   return fmt::format("exact moments of beta.x under the {} distribution (mean {:.17g}, sd {:.17g})",
-                     config_.input, mean_, sd_);
+                     name_of(config_.input), mean_, sd_);
 }
 
 void Dataset::input(Split split, int64_t i, double* x) const {
@@ -91,7 +91,7 @@ void Dataset::input(Split split, int64_t i, double* x) const {
     x[j] = streams_.gaussian(s, static_cast<uint64_t>(i), static_cast<uint64_t>(j));
     sq += x[j] * x[j];
   }
-  if (config_.input == "sphere") {
+  if (config_.input == InputDistribution::Sphere) {
     const double scale = std::sqrt(static_cast<double>(d_) / sq);
     for (int j = 0; j < d_; ++j) x[j] *= scale;
   }

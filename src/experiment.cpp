@@ -2,6 +2,7 @@
 
 #include <boost/mpi/collectives.hpp>
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include <unistd.h>
 
@@ -43,21 +44,10 @@ using PointKey = std::tuple<int64_t, int64_t, int64_t, int64_t>;  // (d, n, seed
 // The network of a taylor learner, or the order-1 network whose empirical
 // NTK a kernel learner uses (learner.width, learner.activation).
 TaylorOptions network_options(const Config& c, int d) {
-  LearnerConfig l = c.learner;
-  if (l.kind == "kernel") l.order = "1", l.sign_randomization = false;
-  TaylorOptions o = taylor_options(l, d, c.run.block);
-  o.single_precision = l.kind == "taylor" && c.run.precision == "single";
+  if (!c.learner.taylor()) return network_options(*c.learner.network(), d, c.run.block);
+  TaylorOptions o = taylor_options(c.learner, d, c.run.block);
+  o.single_precision = c.run.precision == Precision::Single;
   return o;
-}
-
-// Rejects what the code cannot run yet, with the key named (SPEC 5).
-void check_supported(const Config& c) {
-  if (c.learner.kind == "kernel" && c.learner.kernel == "empirical-ntk" && c.representation.kind != "none" &&
-      c.representation.infinite)
-    throw InputError("learner.kernel: \"empirical-ntk\" needs finite inputs; set representation.infinite = false or use ntk, ntk-full, nngp, linear");
-  // run.precision = "single" is supported by every learner (taylor: float
-  // products; kernel: float K, factorisation and predictions) and
-  // representation (the zca product in float).
 }
 
 // Refuses, before allocating anything, a sweep whose largest point needs more
@@ -73,29 +63,28 @@ void check_memory(const Config& c, const boost::mpi::communicator& comm) {
   const double nt = static_cast<double>(c.data.n_test);
   // Bytes per entry of the learner's big matrices: K and K_test (kernel),
   // Z and the sigma terms (taylor) are float in single precision.
-  const double learner_bytes = c.run.precision == "single" ? 4.0 : 8.0;
+  const double learner_bytes = c.run.precision == Precision::Single ? 4.0 : 8.0;
   double words = 0;
-  if (c.learner.kind == "kernel") {
-    const bool eigen = c.learner.solver == "eigen" || c.learner.ridge_selection == "loo";
+  if (const KernelLearnerConfig* k = c.learner.kernel()) {
+    const bool eigen = k->solver == KernelSolver::Eigen || k->ridge_selection == RidgeSelection::LeaveOneOut;
     // K; or for the eigendecomposition K, its eigenvectors and pdsyevd's
     // workspace (2 local n x n blocks: LWORK >= 1 + 6n + 2 np nq). The test
     // kernel (at most min(n_test, n) x n) only lives once K has been freed.
     words = n * n * (eigen ? 4.0 : 1.0) + std::min(nt, n) * n;
   } else {
     double m = 0;  // Z_0 terms and Z for the training and test sets (taylor.hpp)
-    for (int d : c.dims()) m = std::max(m, static_cast<double>(evaluate_size(c.learner.width, d, "learner.width")));
+    for (int d : c.dims()) m = std::max(m, static_cast<double>(c.learner.network()->widths.front().at(d)));
     words = 2.0 * (n + nt) * m;
   }
   words *= learner_bytes / 8.0;  // in 8-byte words from here on
-  const auto& r = c.representation;
-  if (r.kind == "random" && !r.infinite) {  // H_train, H_test next to the learner; before them the whitening
+  const RandomRepresentationConfig* r = c.representation.random();
+  if (r && !r->infinite) {  // H_train, H_test next to the learner; before them the whitening
     double rep_words = 0, features = 0, worst_w = 0, worst_nu = 0;  // estimate: G_unl and its centred copy, Sigma, Z, Z s, S^{-1/2}
     for (int d : c.dims()) {
-      const double w = static_cast<double>(evaluate_size(r.width, d, "representation.width"));
-      const double nu_given = static_cast<double>(evaluate_size(r.n_unlabeled, d, "representation.n_unlabeled", 0));
-      const double nu = nu_given > 0 ? nu_given : 4 * w;
+      const double w = static_cast<double>(r->width.at(d));
+      const double nu = static_cast<double>(r->unlabeled_at(d));
       features = std::max(features, (n + nt) * w);
-      if (r.whiten == "zca" && 2 * nu * w + 4 * w * w > rep_words)
+      if (r->whiten == WhitenKind::Zca && 2 * nu * w + 4 * w * w > rep_words)
         rep_words = 2 * nu * w + 4 * w * w, worst_w = w, worst_nu = nu;
     }
     words += features;
@@ -111,7 +100,7 @@ void check_memory(const Config& c, const boost::mpi::communicator& comm) {
   if (per_rank > 0.9 * available)
     throw InputError(fmt::format("sweep.n_train: n = {:.0f} needs about {:.1f} GiB of memory per rank for the {} "
                                  "matrices, but this node has {:.1f} GiB for each of its {} ranks; use more ranks "
-                                 "on more nodes or a smaller n", n, per_rank / (1 << 30), c.learner.kind, available / (1 << 30), ranks_here));
+                                 "on more nodes or a smaller n", n, per_rank / (1 << 30), name_of(c.learner.kind()), available / (1 << 30), ranks_here));
 }
 
 // Decides on rank 0 whether the output may be written, so every rank agrees.
@@ -132,15 +121,15 @@ void check_output(const RunOptions& opt, const boost::mpi::communicator& comm) {
 }
 
 std::string learner_label(const Config& c) {
-  if (c.learner.kind == "kernel") return "kernel:" + c.learner.kernel;
-  return "taylor:order=" + c.learner.order;
+  if (const KernelLearnerConfig* k = c.learner.kernel()) return "kernel:" + name_of(k->kernel);
+  return "taylor:order=" + name_of(c.learner.taylor()->order);
 }
 
 // Expected cost of a point, for the ETA only.
 double point_cost(const Config& c, int d, int64_t n) {
-  if (c.learner.kind == "taylor") {  // 4 n m q a step, q ~ d for the ETA
-    const double m = static_cast<double>(evaluate_size(c.learner.width, d, "learner.width"));
-    return 4.0 * static_cast<double>(c.learner.steps) * static_cast<double>(n) * m * d;
+  if (const TaylorLearnerConfig* t = c.learner.taylor()) {  // 4 n m q a step, q ~ d for the ETA
+    const double m = static_cast<double>(t->network.widths.front().at(d));
+    return 4.0 * static_cast<double>(t->steps) * static_cast<double>(n) * m * d;
   }
   return std::pow(static_cast<double>(n), 3) / 3.0 + 2.0 * static_cast<double>(n * c.data.n_test) * 64;
 }
@@ -289,19 +278,20 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
                                  const std::vector<double>& y, const DistMatrix<double>& u_test,
                                  const std::vector<double>& f_test, const ProcessGrid& grid,
                                  const RandomStreams& streams, TrainingCurve& curve, const Checkpointing& ck) {
-  if (config.learner.kind == "taylor")
+  if (config.learner.taylor())
     return {fit_taylor({u_train, y, u_test, f_test, data.target_variance()}, network_options(config, data.dim()),
                        streams, grid, curve, ck)};
   // Kernel regression on (u_fit, y_fit), scored against f_eval at u_eval.
   const auto fit_kernel = [&](const DistMatrix<double>& u_fit, const std::vector<double>& y_fit,
                               const DistMatrix<double>& u_eval, const std::vector<double>& f_eval) {
+    const KernelLearnerConfig& k = *config.learner.kernel();
     KernelRegressionOptions kopt;
-    kopt.kernel = parse_kernel(config.learner.kernel);
-    kopt.ridges = config.learner.ridge;
-    kopt.solver = parse_solver(config.learner.solver);
-    kopt.leave_one_out = config.learner.ridge_selection == "loo";
+    kopt.kernel = k.kernel;
+    kopt.ridges = k.ridges;
+    kopt.solver = k.solver;
+    kopt.leave_one_out = k.ridge_selection == RidgeSelection::LeaveOneOut;
     kopt.block = config.run.block;
-    kopt.single_precision = config.run.precision == "single";
+    kopt.single_precision = config.run.precision == Precision::Single;
     const double variance = data.target_variance();
     if (kopt.kernel == KernelKind::EmpiricalNtk) {  // W_0 of the order-1 network with learner.width, activation
       const TaylorModel model(network_options(config, data.dim()), u_fit.cols(), streams, grid);
@@ -315,7 +305,7 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
     return kernel_regression(FeatureGram(u_fit, u_eval), y_fit, f_eval, variance, kopt, grid);
   };
   std::vector<FitResult> rows = fit_kernel(u_train, y, u_test, f_test);
-  if (config.learner.ridge_selection == "validation") {
+  if (config.learner.kernel()->ridge_selection == RidgeSelection::Validation) {
     // Every ridge refitted on the first n - v training points and scored on
     // the last v; the test errors stay those of the fits on all n.
     const int64_t n = u_train.rows(), v = validation_size(config.learner.validation_fraction, n);
@@ -333,7 +323,6 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
 }  // namespace
 
 int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi::communicator& comm) {
-  check_supported(config);
   check_memory(config, comm);
   check_output(opt, comm);
   // Held to the end: no other run may commit to this output meanwhile (nor
@@ -342,18 +331,19 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   // created it.
   const OutputLock lock(opt.output, comm);
   check_output(opt, comm);
-  ProcessGrid grid(comm, parse_grid_shape(config.run.grid, comm.size(),
-                                          config.learner.kind == "taylor" ? GridWork::Tall : GridWork::Square));
+  ProcessGrid grid(comm, grid_shape(config.run.grid, comm.size(),
+                                    config.learner.taylor() ? GridWork::Tall : GridWork::Square));
 
   // --resume: the earlier file must come from the same configuration.
   ResultsContents earlier;
   bool have_earlier = false;
   if (opt.resume && fs::exists(opt.output)) {  // every rank sees the same file system here
     earlier = read_results(opt.output, comm);
-    const Config stored = parse_config(earlier.config_toml, {}, opt.output + ":/config");
+    const Config stored = parse_config(earlier.config_toml, {}, opt.output + ":/config", /*stored=*/true);
     if (stored.science_toml != config.science_toml)
-      throw InputError(fmt::format("{}: --resume with a different configuration than the one that wrote it; "
-                                   "use --overwrite or another -o", opt.output));
+      throw InputError(fmt::format("{}: --resume with a different configuration than the one that wrote it ({}); "
+                                   "use --overwrite or another -o", opt.output,
+                                   fmt::join(config_differences(stored, config), "; ")));
     have_earlier = true;
   }
 
@@ -410,7 +400,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
         results->add_data_link(fmt::format("d{}_seed{}", d, seed), data_file_name(opt.output, d, seed));
       if (!todo) continue;
 
-      const Representation rep(config.representation, data, streams, grid, block, config.run.precision == "single");
+      const Representation rep(config.representation, data, streams, grid, block, config.run.precision == Precision::Single);
       if (config.run.save_data) {
         const fs::path full = fs::absolute(opt.output).parent_path() / data_file_name(opt.output, d, seed);
         bool exists = root && fs::exists(full);
@@ -463,7 +453,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
             results->add_row(row);
           }
           done.insert({d, n, seed, c});
-          if (nc > 1 || config.learner.ridge_selection == "validation")
+          if (nc > 1 || (config.learner.kernel() && config.learner.kernel()->ridge_selection == RidgeSelection::Validation))
             mark_selected_candidate(results->mutable_rows(), d, n, seed);
           std::string summary;  // this point's test errors, the selected one marked *
           const auto& all_rows = results->mutable_rows();

@@ -8,33 +8,28 @@
 
 namespace neurep {
 
-GridShape parse_grid_shape(const std::string& spec, int nranks, GridWork work) {
+GridShape grid_shape(const GridRequest& request, int nranks, GridWork work) {
   GridShape s;
-  if (spec == "auto" && work == GridWork::Tall) {
+  if (request.automatic && work == GridWork::Tall) {
     s.rows = nranks;
     return s;
   }
-  if (spec == "auto") {
+  if (request.automatic) {
     int r = static_cast<int>(std::sqrt(static_cast<double>(nranks)));
     while (r > 1 && nranks % r != 0) --r;
     s.rows = r;
     s.cols = nranks / r;
     return s;
   }
-  auto x = spec.find('x');
-  try {
-    if (x == std::string::npos) throw std::invalid_argument("no x");
-    size_t p1 = 0, p2 = 0;
-    s.rows = std::stoi(spec.substr(0, x), &p1);
-    s.cols = std::stoi(spec.substr(x + 1), &p2);
-    if (p1 != x || p2 != spec.size() - x - 1) throw std::invalid_argument("trailing");
-  } catch (const std::exception&) {
-    throw InputError(fmt::format("run.grid: '{}' is not \"auto\" or \"PrxPc\" (e.g. \"2x2\")", spec));
-  }
+  s.rows = request.rows, s.cols = request.cols;
   if (s.rows < 1 || s.cols < 1 || s.rows * s.cols != nranks)
     throw InputError(fmt::format("run.grid: {}x{} needs {} ranks, but the job has {}", s.rows,
                                  s.cols, s.rows * s.cols, nranks));
   return s;
+}
+
+GridShape parse_grid_shape(const std::string& spec, int nranks, GridWork work) {
+  return grid_shape(parse_grid_request(spec), nranks, work);
 }
 
 ProcessGrid::ProcessGrid(const boost::mpi::communicator& comm, GridShape shape)

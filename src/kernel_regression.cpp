@@ -41,13 +41,6 @@ double FeatureGram::flops() const {
   return n * n * q + 2.0 * static_cast<double>(u_test_.rows()) * n * q;
 }
 
-KernelSolver parse_solver(const std::string& name) {
-  if (name == "auto") return KernelSolver::Auto;
-  if (name == "cholesky") return KernelSolver::Cholesky;
-  if (name == "eigen") return KernelSolver::Eigen;
-  throw InputError(fmt::format("learner.solver: unknown solver \"{}\"; accepted: auto, cholesky, eigen", name));
-}
-
 namespace {
 
 // The outer kernel applied to the inner Gram of the training samples (lower triangle).

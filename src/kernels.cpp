@@ -11,26 +11,6 @@
 
 namespace neurep {
 
-KernelKind parse_kernel(const std::string& name) {
-  if (name == "ntk") return KernelKind::Ntk;
-  if (name == "ntk-full") return KernelKind::NtkFull;
-  if (name == "nngp") return KernelKind::Nngp;
-  if (name == "linear") return KernelKind::Linear;
-  if (name == "empirical-ntk") return KernelKind::EmpiricalNtk;
-  throw InputError(fmt::format("learner.kernel: unknown kernel \"{}\"; accepted: ntk, ntk-full, nngp, linear, empirical-ntk", name));
-}
-
-std::string kernel_name(KernelKind kind) {
-  switch (kind) {
-    case KernelKind::Ntk: return "ntk";
-    case KernelKind::NtkFull: return "ntk-full";
-    case KernelKind::Nngp: return "nngp";
-    case KernelKind::Linear: return "linear";
-    case KernelKind::EmpiricalNtk: return "empirical-ntk";
-  }
-  return "?";
-}
-
 double kappa0(double t) {
   t = std::clamp(t, -1.0, 1.0);
   return (M_PI - std::acos(t)) / M_PI;
@@ -51,7 +31,7 @@ double kernel_value(KernelKind kind, double g, double a, double b) {
     case KernelKind::Nngp: return nn * kappa1(t);
     default: break;
   }
-  throw RuntimeError("kernel_value: " + kernel_name(kind) + " is not an inner-product kernel");
+  throw RuntimeError("kernel_value: " + name_of(kind) + " is not an inner-product kernel");
 }
 
 namespace {
@@ -140,7 +120,7 @@ void apply_kernel(KernelKind kind, DistMatrix<T>& g, const std::vector<double>& 
                   const std::vector<double>& col_sq, bool lower_only) {
   if (kind == KernelKind::Linear) return;
   if (kind != KernelKind::Ntk && kind != KernelKind::NtkFull && kind != KernelKind::Nngp)
-    throw RuntimeError("apply_kernel: " + kernel_name(kind) + " is not an inner-product kernel");
+    throw RuntimeError("apply_kernel: " + name_of(kind) + " is not an inner-product kernel");
   const int64_t lr = g.local_rows(), lc = g.local_cols();
   // Squared norms of the local rows, in local order, so the inner loop is contiguous.
   std::vector<double> a(static_cast<size_t>(lr));

@@ -12,27 +12,6 @@
 
 namespace neurep {
 
-FeatureActivation parse_feature_activation(const std::string& name) {
-  if (name == "step") return FeatureActivation::Step;
-  if (name == "relu") return FeatureActivation::Relu;
-  if (name == "tanh") return FeatureActivation::Tanh;
-  if (name == "erf") return FeatureActivation::Erf;
-  if (name == "quadratic") return FeatureActivation::Quadratic;
-  throw InputError(fmt::format(
-      "representation.activation: unknown activation \"{}\"; accepted: step, relu, tanh, erf, quadratic", name));
-}
-
-std::string feature_activation_name(FeatureActivation a) {
-  switch (a) {
-    case FeatureActivation::Step: return "step";
-    case FeatureActivation::Relu: return "relu";
-    case FeatureActivation::Tanh: return "tanh";
-    case FeatureActivation::Erf: return "erf";
-    case FeatureActivation::Quadratic: return "quadratic";
-  }
-  return "?";
-}
-
 double feature_phi(FeatureActivation a, double t) {
   switch (a) {
     case FeatureActivation::Step: return t >= 0 ? 1.0 : 0.0;

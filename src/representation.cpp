@@ -3,7 +3,6 @@
 #include <fmt/core.h>
 
 #include "neurep/errors.hpp"
-#include "neurep/expression.hpp"
 #include "neurep/linalg.hpp"
 
 namespace neurep {
@@ -13,52 +12,41 @@ Representation::Representation(const RepresentationConfig& config, const Dataset
                                bool single_precision)
     : data_(data), grid_(grid), block_(block), single_precision_(single_precision) {
   const int d = data.dim();
-  if (config.kind == "none") {
+  const RandomRepresentationConfig* random = config.random();
+  if (!random) {
     dim_ = d;
     label_ = "x";
     return;
   }
-  if (config.kind != "random")
-    throw InputError(fmt::format("representation.kind: unknown kind \"{}\"; accepted: none, random", config.kind));
+  const RandomRepresentationConfig& c = *random;
+  const std::string depth = c.depth > 1 ? fmt::format(":depth={}", c.depth) : "";
 
-  const FeatureActivation activation = parse_feature_activation(config.activation);
-  const WhitenKind whiten = parse_whiten(config.whiten);
-  const std::string depth = config.depth > 1 ? fmt::format(":depth={}", config.depth) : "";
-  auto n_unlabeled = [&](int64_t width) {
-    const int64_t n = evaluate_size(config.n_unlabeled, d, "representation.n_unlabeled", 0);
-    return n == 0 ? 4 * width : n;
-  };
-
-  if (config.infinite) {
-    if (whiten == WhitenKind::Zca)
-      throw InputError("representation.infinite: zca whitening has no closed-form infinite-width limit; "
-                       "use whiten = \"center\" or \"none\"");
-    kernel_ = std::make_unique<InfiniteKernel>(activation, config.bias, config.depth, d);
-    if (whiten == WhitenKind::Center) {
-      if (data.config().input == "sphere") {
+  if (c.infinite) {  // validate() has excluded zca and the activations without a closed form
+    kernel_ = std::make_unique<InfiniteKernel>(c.activation, c.bias, c.depth, d);
+    if (c.whiten == WhitenKind::Center) {
+      if (data.config().input == InputDistribution::Sphere) {
         kernel_->centre_on_sphere();
       } else {
-        const int64_t width = evaluate_size(config.width, d, "representation.width");
-        DistMatrix<double> x_unl(grid, n_unlabeled(width), d, block, block);
+        DistMatrix<double> x_unl(grid, c.unlabeled_at(d), d, block, block);
         data.fill_inputs(Split::Unlabeled, x_unl);
         kernel_->centre_on_sample(std::move(x_unl));
       }
     }
     dim_ = d;
-    label_ = fmt::format("h:{}:inf{}{}", config.activation, whiten == WhitenKind::Center ? ":center" : "", depth);
+    label_ = fmt::format("h:{}:inf{}{}", name_of(c.activation), c.whiten == WhitenKind::Center ? ":center" : "", depth);
     return;
   }
 
-  width_ = evaluate_size(config.width, d, "representation.width");
+  width_ = c.width.at(d);
   dim_ = width_;
-  network_ = std::make_unique<RandomNetwork>(activation, config.bias, width_, config.depth, d, streams);
-  if (whiten == WhitenKind::None) {
+  network_ = std::make_unique<RandomNetwork>(c.activation, c.bias, width_, c.depth, d, streams);
+  if (c.whiten == WhitenKind::None) {
     whitening_ = std::make_unique<Whitening>(width_);
   } else {
-    const DistMatrix<double> g_unl = network_->features(data, Split::Unlabeled, n_unlabeled(width_), grid, block);
-    whitening_ = std::make_unique<Whitening>(whiten, g_unl, config.whiten_ridge);
+    const DistMatrix<double> g_unl = network_->features(data, Split::Unlabeled, c.unlabeled_at(d), grid, block);
+    whitening_ = std::make_unique<Whitening>(c.whiten, g_unl, c.whiten_ridge);
   }
-  label_ = fmt::format("h:{}:D={}:{}{}", config.activation, config.width, config.whiten, depth);
+  label_ = fmt::format("h:{}:D={}:{}{}", name_of(c.activation), c.width.text(), name_of(c.whiten), depth);
 }
 
 DistMatrix<double> Representation::inputs(Split split, int64_t n, bool constant_column) const {

@@ -29,7 +29,7 @@ double gaussian_product_expectation(FeatureActivation activation, double s, doub
   }
   throw InputError(fmt::format("representation.activation: no closed-form infinite-width kernel for \"{}\"; "
                                "accepted with infinite = true: step, relu, erf, quadratic",
-                               feature_activation_name(activation)));
+                               name_of(activation)));
 }
 
 InfiniteKernel::InfiniteKernel(FeatureActivation activation, bool bias, int depth, int input_dim)

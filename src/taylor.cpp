@@ -9,7 +9,6 @@
 #include <functional>
 
 #include "neurep/errors.hpp"
-#include "neurep/expression.hpp"
 #include "neurep/linalg.hpp"
 
 namespace neurep {
@@ -40,17 +39,6 @@ double activation(Activation sigma, int derivative, double t) {
 }
 
 namespace {
-
-template <typename E>
-E pick(const std::string& key, const std::string& value,
-       const std::vector<std::pair<const char*, E>>& choices) {
-  std::string accepted;
-  for (const auto& [name, e] : choices) {
-    if (value == name) return e;
-    accepted += (accepted.empty() ? "" : ", ") + std::string(name);
-  }
-  throw InputError(fmt::format("{}: unknown value \"{}\"; accepted: {}", key, value, accepted));
-}
 
 // Sums of squared differences f_i - target_i over this batch's samples below
 // and from `split`, over all samples of the grid. Collective.
@@ -97,41 +85,36 @@ Penalty penalty(const TaylorOptions& opt, const DistMatrix<double>& w) {
 
 }  // namespace
 
-TaylorOptions taylor_options(const LearnerConfig& c, int d, int block) {
-  TaylorOptions o;
-  o.order = pick<TaylorOrder>("learner.order", c.order,
-                              {{"1", TaylorOrder::Linear}, {"2", TaylorOrder::Quadratic}, {"full", TaylorOrder::Full}});
-  o.activation = pick<Activation>("learner.activation", c.activation,
-                                  {{"quadratic", Activation::Quadratic}, {"relu2", Activation::Relu2},
-                                   {"relu", Activation::Relu}, {"tanh", Activation::Tanh},
-                                   {"softplus", Activation::Softplus}});
-  o.schedule = pick<Schedule>("learner.schedule", c.schedule,
-                              {{"constant", Schedule::Constant}, {"cosine", Schedule::Cosine}, {"linear", Schedule::Linear}});
-  o.random_output_signs = pick<bool>("learner.output_signs", c.output_signs, {{"balanced", false}, {"random", true}});
-  o.width = evaluate_size(c.width, d, "learner.width");
+TaylorOptions taylor_options(const LearnerConfig& l, int d, int block) {
+  const TaylorLearnerConfig& c = std::get<TaylorLearnerConfig>(l.method);
+  TaylorOptions o = network_options(c.network, d, block);
+  o.order = c.order;
+  o.random_output_signs = c.output_signs == OutputSigns::Random;
+  o.schedule = c.schedule;
   o.sign_randomization = c.sign_randomization;
   o.init_scale = c.init_scale;
-  o.regularizer = c.regularizer;
+  o.regularizer = c.regularizers.front();
   o.reg_power = c.reg_power;
   o.weight_decay = c.weight_decay;
-  o.learning_rate = c.learning_rate;
+  o.learning_rate = c.learning_rates.front();
   o.momentum = c.momentum;
   o.steps = c.steps;
   o.eval_every = c.eval_every;
-  o.validation_fraction = c.validation_fraction;
+  o.validation_fraction = l.validation_fraction;
   o.patience = c.patience;
+  return o;
+}
+
+TaylorOptions network_options(const NetworkConfig& network, int d, int block) {
+  TaylorOptions o;
+  o.order = TaylorOrder::Linear;
+  o.activation = network.activation;
+  o.width = network.widths.front().at(d);
   o.block = block;
   return o;
 }
 
-std::string order_name(TaylorOrder order) {
-  switch (order) {
-    case TaylorOrder::Linear: return "1";
-    case TaylorOrder::Quadratic: return "2";
-    case TaylorOrder::Full: return "full";
-  }
-  return "?";
-}
+std::string order_name(TaylorOrder order) { return name_of(order); }
 
 double learning_rate_at(const TaylorOptions& o, int64_t step) {
   const double x = o.steps > 0 ? static_cast<double>(step) / static_cast<double>(o.steps) : 0.0;

@@ -16,22 +16,6 @@ namespace neurep {
 
 using linalg::Op;
 
-WhitenKind parse_whiten(const std::string& name) {
-  if (name == "zca") return WhitenKind::Zca;
-  if (name == "center") return WhitenKind::Center;
-  if (name == "none") return WhitenKind::None;
-  throw InputError(fmt::format("representation.whiten: unknown whitening \"{}\"; accepted: zca, center, none", name));
-}
-
-std::string whiten_name(WhitenKind kind) {
-  switch (kind) {
-    case WhitenKind::Zca: return "zca";
-    case WhitenKind::Center: return "center";
-    case WhitenKind::None: return "none";
-  }
-  return "?";
-}
-
 std::vector<double> column_means(const DistMatrix<double>& a) {
   std::vector<double> part(static_cast<size_t>(a.cols()), 0.0), all(part.size());
   for (int64_t lj = 0; lj < a.local_cols(); ++lj) {

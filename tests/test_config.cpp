@@ -23,7 +23,7 @@ TEST_CASE("defaults are those of SPEC 3.1") {
   CHECK(c.data.dim == 16);
   CHECK(c.data.degrees == std::vector<int>{4});
   CHECK(c.data.n_test == 4000);
-  CHECK(c.learner.kernel == "ntk");
+  CHECK(c.learner.kernel()->kernel == KernelKind::Ntk);
   CHECK(c.sweep.seeds == std::vector<int64_t>{0, 1, 2});
   CHECK(c.dims() == std::vector<int>{16});
   CHECK(c.run.seed == 2020);
@@ -33,14 +33,16 @@ TEST_CASE("defaults are those of SPEC 3.1") {
 TEST_CASE("overrides take TOML values, bare words as strings") {
   const Config c = parse_config("[data]\ndim = 8\n", {"data.dim=12", "learner.ridge=[1e-3, 1e-2]",
                                                       "learner.kernel=nngp", "sweep.seeds=[4, 7]",
-                                                      "representation.width=4*d^2"});
+                                                      "representation.kind=random", "representation.width=4*d^2"});
   CHECK(c.data.dim == 12);
-  CHECK(c.learner.ridge == std::vector<double>{1e-3, 1e-2});
-  CHECK(c.learner.kernel == "nngp");
+  CHECK(c.learner.kernel()->ridges == std::vector<double>{1e-3, 1e-2});
+  CHECK(c.learner.kernel()->kernel == KernelKind::Nngp);
   CHECK(c.sweep.seeds == std::vector<int64_t>{4, 7});
-  CHECK(c.representation.width == "4*d^2");
+  REQUIRE(c.representation.random());
+  CHECK(c.representation.random()->width.text() == "4*d^2");
+  CHECK(c.representation.random()->width.at(12) == 576);
   // A single number is accepted where a list of numbers is expected.
-  CHECK(parse_config("[learner]\nridge = 0.5\n", {}).learner.ridge == std::vector<double>{0.5});
+  CHECK(parse_config("[learner]\nridge = 0.5\n", {}).learner.kernel()->ridges == std::vector<double>{0.5});
 }
 
 TEST_CASE("each class of bad input is one message naming the key") {
@@ -52,7 +54,7 @@ TEST_CASE("each class of bad input is one message naming the key") {
   CHECK(error_of("[data]\ndim = [\n").find("not valid TOML") != std::string::npos);
   CHECK(error_of("[data]\ndegrees = [2, 4]\n").find("data.coefficients") != std::string::npos);
   CHECK(error_of("[representation]\nkind = \"random\"\ninfinite = true\n").find("zca") != std::string::npos);
-  CHECK(error_of("[representation]\nwidth = \"2*x\"\n").find("representation.width") != std::string::npos);
+  CHECK(error_of("[representation]\nkind = \"random\"\nwidth = \"2*x\"\n").find("representation.width") != std::string::npos);
   CHECK(error_of("", {"data.dim"}).find("section.key=value") != std::string::npos);
   CHECK(error_of("[learner]\nkind = \"taylor\"\norder = 3\n").find("learner.order") != std::string::npos);
   CHECK(error_of("[learner]\nkind = \"taylor\"\ninit_scale = 0.0\n").find("init_scale") != std::string::npos);
@@ -92,15 +94,54 @@ TEST_CASE("lists of learner settings are candidates chosen on a validation split
                                 "validation_fraction = 0.25\n", {});
   const auto cands = learner_candidates(c.learner);
   REQUIRE(cands.size() == 6);
-  CHECK(cands[0].width == "4");
-  CHECK(cands[0].learning_rate == 0.01);
-  CHECK(cands[5].width == "2*d");
-  CHECK(cands[5].learning_rate == 1.0);
+  CHECK(cands[0].taylor()->network.widths.at(0).text() == "4");
+  CHECK(cands[0].taylor()->learning_rates == std::vector<double>{0.01});
+  CHECK(cands[5].taylor()->network.widths.at(0).text() == "2*d");
+  CHECK(cands[5].taylor()->learning_rates == std::vector<double>{1.0});
   for (const auto& l : cands) CHECK(learner_candidates(l).size() == 1);
   // A single value is one candidate, and kernels ignore the network's lists.
   CHECK(learner_candidates(parse_config("", {}).learner).size() == 1);
-  CHECK(learner_candidates(parse_config("[learner]\nlearning_rate = [0.1, 0.2]\n", {}).learner).size() == 1);
+  CHECK(learner_candidates(parse_config("[learner]\nkernel = \"ntk\"\nridge = [0.1, 0.2]\n", {}).learner).size() == 1);
+  // ... and a kernel learner takes no list of rates at all: the key does not apply.
+  CHECK(error_of("[learner]\nlearning_rate = [0.1, 0.2]\n").rfind("learner.learning_rate: applies only with learner.kind = \"taylor\"", 0) == 0);
   // Choosing needs somewhere to choose on.
   CHECK(error_of("[learner]\nkind = \"taylor\"\nlearning_rate = [0.01, 0.1]\n").find("learner.validation_fraction") != std::string::npos);
   CHECK(error_of("[learner]\nkind = \"taylor\"\nwidth = []\nvalidation_fraction = 0.2\n").find("learner.width") != std::string::npos);
+}
+
+TEST_CASE("a key that does not apply to the chosen kind is an error naming it") {
+  auto starts = [](const std::string& message, const std::string& key) { return message.rfind(key + ": applies only", 0) == 0; };
+  CHECK(starts(error_of("[representation]\nwidth = 64\n"), "representation.width"));
+  CHECK(starts(error_of("[representation]\nkind = \"none\"\nwhiten = \"none\"\n"), "representation.whiten"));
+  CHECK(starts(error_of("[learner]\nkind = \"taylor\"\nkernel = \"ntk\"\n"), "learner.kernel"));
+  CHECK(starts(error_of("[learner]\nkind = \"taylor\"\nridge = [1e-3]\n"), "learner.ridge"));
+  CHECK(starts(error_of("[learner]\nkernel = \"ntk\"\nsteps = 10\n"), "learner.steps"));
+  CHECK(starts(error_of("[learner]\nkernel = \"ntk\"\nwidth = 10\n"), "learner.width"));
+  CHECK(starts(error_of("[learner]\nkernel = \"ntk\"\nvalidation_fraction = 0.2\n"), "learner.validation_fraction"));
+  CHECK(starts(error_of("", {"learner.kind=taylor", "learner.solver=eigen"}), "learner.solver"));
+  // The keys of the chosen kinds are accepted, and so is a stored /config, which lists every key.
+  CHECK(error_of("[representation]\nkind = \"random\"\nwidth = 64\n[learner]\nkernel = \"empirical-ntk\"\nwidth = 10\n").empty());
+  CHECK(error_of("[learner]\nridge_selection = \"validation\"\nvalidation_fraction = 0.2\n").empty());
+  const Config c = parse_config("[learner]\nkind = \"taylor\"\n", {});
+  CHECK_NOTHROW(parse_config(c.resolved_toml, {}, "stored", /*stored=*/true));
+  CHECK_THROWS_AS(parse_config(c.resolved_toml, {}), InputError);
+}
+
+TEST_CASE("the differences between two configurations name each key with its old and new value") {
+  const Config a = parse_config("[learner]\nridge = [1e-3]\n", {});
+  const Config b = parse_config("[learner]\nridge = [1e-2]\n[data]\nnoise = 0.5\n", {"run.block=16"});
+  const auto diff = config_differences(a, b);
+  REQUIRE(diff.size() == 2);  // run.block does not change the results
+  CHECK(diff[0] == "data.noise: 0.0 -> 0.5");
+  CHECK(diff[1] == "learner.ridge: [ 0.001 ] -> [ 0.01 ]");
+  CHECK(config_differences(a, a).empty());
+}
+
+TEST_CASE("every choice is one enum table: names round-trip, unknown names list the accepted ones") {
+  for (auto s : {KernelSolver::Auto, KernelSolver::Cholesky, KernelSolver::Eigen})
+    CHECK(parse_enum<KernelSolver>("learner.solver", name_of(s)) == s);
+  CHECK(names_of<RidgeSelection>() == std::vector<std::string>{"none", "loo", "validation"});
+  CHECK(error_of("[learner]\nsolver = \"lu\"\n") == "learner.solver: unknown value \"lu\"; accepted: auto, cholesky, eigen");
+  CHECK(parse_config("", {"run.grid=\"2x3\""}).run.grid.rows == 2);
+  CHECK(error_of("", {"run.grid=\"2by3\""}).rfind("run.grid:", 0) == 0);
 }

@@ -4,14 +4,15 @@
 #include <cmath>
 #include <numeric>
 
+#include "neurep/config.hpp"
 #include "neurep/data.hpp"
 
 using namespace neurep;
 
 namespace {
 DataConfig config(const std::string& input, std::vector<int> degrees, std::vector<double> coefs) {
-  DataConfig c;
-  c.input = input;
+  DataConfig c = default_config().data;
+  c.input = parse_enum<InputDistribution>("data.input", input);
   c.degrees = std::move(degrees);
   c.coefficients = std::move(coefs);
   return c;

@@ -113,7 +113,7 @@ TEST_CASE("kernel regression matches the serial LAPACK solution on every grid") 
         opt.ridges = {ridge};
         opt.block = block;
         const auto rows = kernel_regression(FeatureGram(u, ut), p.y, p.f, 1.0, opt, grid);
-        INFO(kernel_name(kind) << " grid " << shape.rows << "x" << shape.cols << " block " << block);
+        INFO(name_of(kind) << " grid " << shape.rows << "x" << shape.cols << " block " << block);
         REQUIRE(rows.size() == 1);
         CHECK(rows[0].status == "ok");
         CHECK(rows[0].test_error == Approx(ref.second).epsilon(1e-10));
@@ -246,7 +246,7 @@ TEST_CASE("single precision: the double results to float accuracy on every grid"
           opt.ridges = {ridge};
           opt.block = block;
           const auto rows = fit_both(FeatureGram(u, ut), p, opt, grid, true);
-          INFO(kernel_name(kind) << " ridge " << ridge << " grid " << shape.rows << "x" << shape.cols << " block " << block);
+          INFO(name_of(kind) << " ridge " << ridge << " grid " << shape.rows << "x" << shape.cols << " block " << block);
           REQUIRE(rows[0].status == "ok");
           const double rel = relative(rows[0].test_error, ref);
           CHECK(rel < float_tolerance(ridge));

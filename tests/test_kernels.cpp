@@ -61,8 +61,8 @@ TEST_CASE("kernels are the Monte Carlo expectations of ReLU features") {
 
 TEST_CASE("kernel names round-trip and unknown names are input errors") {
   for (auto k : {KernelKind::Ntk, KernelKind::NtkFull, KernelKind::Nngp, KernelKind::Linear, KernelKind::EmpiricalNtk})
-    CHECK(parse_kernel(kernel_name(k)) == k);
-  CHECK_THROWS_AS(parse_kernel("rbf"), InputError);
+    CHECK(parse_enum<KernelKind>("learner.kernel", name_of(k)) == k);
+  CHECK_THROWS_AS(parse_enum<KernelKind>("learner.kernel", "rbf"), InputError);
 }
 
 TEST_CASE("the vectorised kernel map agrees with kernel_value entry by entry") {
@@ -93,7 +93,7 @@ TEST_CASE("the vectorised kernel map agrees with kernel_value entry by entry") {
         const double want = lower && i == j ? kernel_value(kind, sq[i], sq[i], sq[i]) : kernel_value(kind, inner(i, j), sq[i], sq[j]);
         worst = std::max(worst, std::abs(v - want) / std::max(1.0, std::abs(want)));
       });
-      INFO(kernel_name(kind) << (lower ? " lower" : " full"));
+      INFO(name_of(kind) << (lower ? " lower" : " full"));
       CHECK(worst < 4e-15);
     }
   }

@@ -33,7 +33,7 @@ struct Problem {
       : config(make_config(d, degree)), data(config, d, kStreams), n(n_train), nt(n_test),
         y(data.labels(n_train)), f(data.targets(Split::Test, n_test)) {}
   static DataConfig make_config(int d, int degree) {
-    DataConfig c;
+    DataConfig c = default_config().data;
     c.dim = d;
     c.degrees = {degree};
     c.coefficients = {1.0};
@@ -539,10 +539,10 @@ TEST_CASE("learner options: schedules and bad input naming the key") {
   CHECK(learning_rate_at(o, 50) == Approx(0.1));
   o.schedule = Schedule::Linear;
   CHECK(learning_rate_at(o, 75) == Approx(0.05));
-  LearnerConfig c;
-  c.width = "2*d";
+  const std::string taylor = "[learner]\nkind = \"taylor\"\nwidth = \"2*d\"\n";
+  LearnerConfig c = parse_config(taylor, {}).learner;
   CHECK(taylor_options(c, 8, 16).width == 16);
-  c.order = "full";
+  c = parse_config(taylor, {"learner.order=\"full\""}).learner;
   CHECK(taylor_options(c, 8, 16).order == TaylorOrder::Full);
   auto message = [&](LearnerConfig bad) {
     try {
@@ -553,11 +553,17 @@ TEST_CASE("learner options: schedules and bad input naming the key") {
     return std::string("no error");
   };
   LearnerConfig bad = c;
-  bad.width = "d-20";
+  std::get<TaylorLearnerConfig>(bad.method).network.widths = {SizeExpr("d-20", "learner.width")};
   CHECK(message(bad).rfind("learner.width:", 0) == 0);
-  bad = c;
-  bad.activation = "sigmoid";
-  CHECK(message(bad).rfind("learner.activation:", 0) == 0);
+  auto config_message = [&](const std::string& override) {
+    try {
+      parse_config(taylor, {override});
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(config_message("learner.activation=\"sigmoid\"").rfind("learner.activation:", 0) == 0);
   // Through the configuration: learner.width is checked at every d of the sweep.
   const std::string base = "[learner]\nkind = \"taylor\"\n[sweep]\ndims = [8, 30]\n";
   CHECK_NOTHROW(parse_config(base, {"learner.width=\"d-7\""}));

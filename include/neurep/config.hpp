@@ -1,36 +1,60 @@
-// Configuration: the TOML schema of SPEC 3.1 (every key with a default and a
-// one-line description), parsing, --set overrides and validation.
-// Bad input throws InputError with one line naming the key and the accepted
-// values; a Config that exists is valid.
+// Configuration: the TOML schema (every key with its default, written once in
+// src/config.cpp, and a one-line description), --set overrides, and the typed
+// settings the rest of neurep receives. Text is parsed here once: choices
+// become enums (settings.hpp), sizes become SizeExpr resolved at every d of
+// the sweep, and the learner and the representation become a variant per
+// kind, so a key of another kind cannot be carried along. One validate()
+// holds every rule that involves more than one key. Bad input throws
+// InputError with one line naming the key; a Config that exists is valid.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
+
+#include "neurep/settings.hpp"
 
 namespace neurep {
 
 struct DataConfig {
-  int dim = 16;
-  std::string input = "sphere";  // sphere | gaussian
-  std::vector<int> degrees{4};
-  std::vector<double> coefficients{1.0};
-  bool normalize = true;
-  double noise = 0.0;
-  int64_t n_test = 4000;
+  int dim{};
+  InputDistribution input{};
+  std::vector<int> degrees;
+  std::vector<double> coefficients;
+  bool normalize{};
+  double noise{};
+  int64_t n_test{};
+};
+
+// representation.kind = "none": the learner sees the raw x.
+struct RawInputConfig {};
+
+// representation.kind = "random": h(x), random layers of D units, whitened.
+struct RandomRepresentationConfig {
+  SizeExpr width;  // D
+  FeatureActivation activation{};
+  bool bias{};
+  WhitenKind whiten{};
+  SizeExpr n_unlabeled;  // as given; 0 means 4 D (unlabeled_at)
+  double whiten_ridge{};
+  int depth{};
+  bool infinite{};
+
+  // The unlabelled inputs for the whitening statistics at d.
+  int64_t unlabeled_at(int d) const {
+    const int64_t n = n_unlabeled.at(d);
+    return n == 0 ? 4 * width.at(d) : n;
+  }
 };
 
 struct RepresentationConfig {
-  std::string kind = "none";  // none | random
-  std::string width = "2*d^2";  // D, an expression of d
-  std::string activation = "step";
-  bool bias = true;
-  std::string whiten = "zca";  // zca | center | none
-  std::string n_unlabeled = "0";  // 0 means 4*width
-  double whiten_ridge = 1e-3;
-  int depth = 1;
-  bool infinite = false;
+  RepresentationConfig() = default;
+  RepresentationConfig(RandomRepresentationConfig random) : kind(std::move(random)) {}  // NOLINT: implicit
+  std::variant<RawInputConfig, RandomRepresentationConfig> kind;
+  // Null for raw input.
+  const RandomRepresentationConfig* random() const { return std::get_if<RandomRepresentationConfig>(&kind); }
 };
 
 // The validation split of n training points: the last
@@ -40,48 +64,67 @@ inline int64_t validation_size(double validation_fraction, int64_t n) {
   return static_cast<int64_t>(std::floor(validation_fraction * static_cast<double>(n)));
 }
 
+// The trainable two-layer network: a Taylor model's, or the order-1 network
+// whose empirical NTK a kernel learner uses.
+struct NetworkConfig {
+  std::vector<SizeExpr> widths;  // m; more than one: candidates
+  Activation activation{};
+};
+
+// learner.kind = "kernel".
+struct KernelLearnerConfig {
+  KernelKind kernel{};
+  std::vector<double> ridges;
+  KernelSolver solver{};
+  RidgeSelection ridge_selection{};
+  NetworkConfig network;  // kernel = "empirical-ntk" only
+};
+
+// learner.kind = "taylor".
+struct TaylorLearnerConfig {
+  TaylorOrder order{};
+  NetworkConfig network;
+  bool sign_randomization{};
+  double init_scale{};
+  OutputSigns output_signs{};
+  std::vector<double> regularizers;  // lambda; more than one: candidates
+  int reg_power{};
+  double weight_decay{};
+  std::vector<double> learning_rates;  // more than one: candidates
+  double momentum{};
+  Schedule schedule{};
+  int64_t steps{};
+  int64_t eval_every{};
+  int64_t patience{};
+};
+
 struct LearnerConfig {
-  std::string kind = "kernel";  // kernel | taylor
-  std::string kernel = "ntk";
-  bool input_bias = false;
-  std::vector<double> ridge{1e-6};
-  std::string solver = "auto";  // auto | cholesky | eigen
-  std::string ridge_selection = "none";  // none | loo
-  std::string order = "2";      // 1 | 2 | full
-  std::string width = "512";    // m, an expression of d (the first candidate)
-  std::vector<std::string> widths{"512"};  // all candidates
-  std::string activation = "quadratic";
-  bool sign_randomization = false;
-  double init_scale = 0.1;
-  std::string output_signs = "balanced";
-  double regularizer = 0.0;  // the first candidate
-  std::vector<double> regularizers{0.0};
-  int reg_power = 4;
-  double weight_decay = 0.0;
-  double learning_rate = 0.1;  // the first candidate
-  std::vector<double> learning_rates{0.1};
-  double momentum = 0.0;
-  std::string schedule = "constant";
-  int64_t steps = 2000;
-  int64_t eval_every = 50;
-  double validation_fraction = 0.0;
-  int64_t patience = 0;
+  bool input_bias{};
+  double validation_fraction{};
+  std::variant<KernelLearnerConfig, TaylorLearnerConfig> method;
+
+  LearnerKind kind() const { return method.index() == 0 ? LearnerKind::Kernel : LearnerKind::Taylor; }
+  // Null unless the learner is of that kind.
+  const KernelLearnerConfig* kernel() const { return std::get_if<KernelLearnerConfig>(&method); }
+  const TaylorLearnerConfig* taylor() const { return std::get_if<TaylorLearnerConfig>(&method); }
+  // The network this learner trains or takes its kernel from (null for the other kernels).
+  const NetworkConfig* network() const;
 };
 
 struct SweepConfig {
   std::vector<int> dims;  // empty: just data.dim
-  std::vector<int64_t> n_train{256, 512, 1024};
-  std::vector<int64_t> seeds{0, 1, 2};
+  std::vector<int64_t> n_train;
+  std::vector<int64_t> seeds;
 };
 
 struct RunConfig {
-  int64_t seed = 2020;
-  std::string grid = "auto";
-  int block = 128;
-  std::string precision = "double";
-  bool save_data = false;
-  int64_t checkpoint_every = 0;
-  double checkpoint_seconds = 600;
+  int64_t seed{};
+  GridRequest grid;
+  int block{};
+  Precision precision{};
+  bool save_data{};
+  int64_t checkpoint_every{};
+  double checkpoint_seconds{};
 };
 
 struct Config {
@@ -108,11 +151,19 @@ struct Config {
 std::vector<LearnerConfig> learner_candidates(const LearnerConfig& learner);
 
 // Reads CONFIG (TOML) and applies overrides of the form "section.key=value",
-// where value is TOML (a bare word is taken as a string).
+// where value is TOML (a bare word is taken as a string). A key that does not
+// apply to the chosen learner or representation kind is an error naming it.
 Config load_config(const std::string& path, const std::vector<std::string>& overrides);
-// The same from TOML text (tests, and /config of a results file).
+// The same from TOML text (tests). With `stored` (the resolved /config of a
+// results file, which lists every key) keys of other kinds are accepted.
 Config parse_config(const std::string& toml_text, const std::vector<std::string>& overrides,
-                    const std::string& origin = "configuration");
+                    const std::string& origin = "configuration", bool stored = false);
+// The configuration with every key at its default.
+Config default_config();
+
+// The keys whose value differs between the science parts of two
+// configurations, one "section.key: old -> new" each.
+std::vector<std::string> config_differences(const Config& before, const Config& after);
 
 // Every key with its default and description, as TOML with comments.
 std::string config_reference();

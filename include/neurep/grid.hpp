@@ -7,6 +7,8 @@
 #include <boost/mpi/communicator.hpp>
 #include <string>
 
+#include "neurep/settings.hpp"
+
 namespace neurep {
 
 struct GridShape {
@@ -20,8 +22,10 @@ struct GridShape {
 // local GEMMs plus an all-gather and a reduce-scatter of W, m x q).
 enum class GridWork { Square, Tall };
 
-// "auto" picks the shape for `work`; "PrxPc" forces a shape. Throws
-// InputError if the string is malformed or does not multiply to nranks.
+// run.grid: "auto" picks the shape for `work`; "PrxPc" forces a shape. Throws
+// InputError if the shape does not multiply to nranks.
+GridShape grid_shape(const GridRequest& request, int nranks, GridWork work = GridWork::Square);
+// The same from the text of run.grid (tests and benchmarks); InputError if malformed.
 GridShape parse_grid_shape(const std::string& spec, int nranks, GridWork work = GridWork::Square);
 
 class ProcessGrid {

@@ -87,9 +87,6 @@ class FeatureGram : public TypedGramSource<FeatureGram> {
   const DistMatrix<double>& u_test_;
 };
 
-enum class KernelSolver { Auto, Cholesky, Eigen };
-KernelSolver parse_solver(const std::string& name);
-
 struct KernelRegressionOptions {
   KernelKind kernel = KernelKind::Ntk;
   std::vector<double> ridges{1e-6};

@@ -11,14 +11,11 @@
 #include <vector>
 
 #include "neurep/dist_matrix.hpp"
+#include "neurep/settings.hpp"
 
 namespace neurep {
 
-enum class KernelKind { Ntk, NtkFull, Nngp, Linear, EmpiricalNtk };
-
-// "ntk" | "ntk-full" | "nngp" | "linear" | "empirical-ntk"; InputError otherwise.
-KernelKind parse_kernel(const std::string& name);
-std::string kernel_name(KernelKind kind);
+// KernelKind (settings.hpp): ntk | ntk-full | nngp | linear | empirical-ntk.
 
 double kappa0(double t);
 double kappa1(double t);

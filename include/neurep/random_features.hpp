@@ -19,15 +19,11 @@
 #include "neurep/data.hpp"
 #include "neurep/dist_matrix.hpp"
 #include "neurep/random.hpp"
+#include "neurep/settings.hpp"
 
 namespace neurep {
 
-enum class FeatureActivation { Step, Relu, Tanh, Erf, Quadratic };
-
-// "step" | "relu" | "tanh" | "erf" | "quadratic"; InputError naming
-// representation.activation otherwise.
-FeatureActivation parse_feature_activation(const std::string& name);
-std::string feature_activation_name(FeatureActivation a);
+// FeatureActivation (settings.hpp): step | relu | tanh | erf | quadratic.
 
 // phi(t): step 1{t >= 0}, relu max(t, 0), tanh, erf, quadratic t^2.
 double feature_phi(FeatureActivation a, double t);

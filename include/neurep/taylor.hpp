@@ -40,9 +40,7 @@
 
 namespace neurep {
 
-enum class TaylorOrder { Linear, Quadratic, Full };
-enum class Activation { Quadratic, Relu2, Relu, Tanh, Softplus };
-enum class Schedule { Constant, Cosine, Linear };
+// TaylorOrder, Activation and Schedule: settings.hpp.
 
 // sigma^{(k)}(t) for k = 0, 1, 2:
 //   quadratic t^2/2 | relu2 relu(t)^2/2 | relu max(t, 0) | tanh | softplus log(1 + e^t).
@@ -74,9 +72,11 @@ struct TaylorOptions {
   bool single_precision = false;
 };
 
-// The options of [learner] (validated by parse_config) at input dimension d;
-// width is an expression of d. Throws InputError naming the key. Pure.
+// The options of a Taylor learner (learner.kind = "taylor"; its first
+// candidate) at input dimension d. Pure.
 TaylorOptions taylor_options(const LearnerConfig& config, int d, int block);
+// The order-1 network of `network` (the empirical NTK's) at d. Pure.
+TaylorOptions network_options(const NetworkConfig& network, int d, int block);
 // "1", "2" or "full", as in the configuration and the learner label.
 std::string order_name(TaylorOrder order);
 // eta_t of the schedule: constant; cosine eta (1 + cos(pi t/T))/2; linear eta (1 - t/T).

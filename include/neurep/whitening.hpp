@@ -28,14 +28,11 @@
 #include <vector>
 
 #include "neurep/dist_matrix.hpp"
+#include "neurep/settings.hpp"
 
 namespace neurep {
 
-enum class WhitenKind { Zca, Center, None };
-
-// "zca" | "center" | "none"; InputError naming representation.whiten otherwise.
-WhitenKind parse_whiten(const std::string& name);
-std::string whiten_name(WhitenKind kind);
+// WhitenKind (settings.hpp): zca | center | none.
 
 class Whitening {
  public:

@@ -51,6 +51,10 @@ def main():
                                           "--set", "representation.infinite=true"], "zca")
     expect_bad("ridge validation without a split", ["run", good, "-o", "o.h5", "--set", "learner.ridge_selection=\"validation\""],
                "learner.validation_fraction")
+    expect_bad("a key of another learner", ["run", good, "-o", "o.h5", "--set", "learner.steps=10"],
+               "learner.steps: applies only with learner.kind = \"taylor\"")
+    expect_bad("a key of another representation", ["run", good, "-o", "o.h5", "--set", "representation.width=64"],
+               "representation.width: applies only with representation.kind = \"random\"")
     expect_bad("malformed --set", ["run", good, "-o", "o.h5", "--set", "dim=3"], "section.key=value")
     expect_bad("grid that does not fit the ranks", ["run", good, "-o", "o.h5", "--set", "run.grid=\"3x3\""],
                "run.grid", np_=2)
@@ -64,6 +68,8 @@ def main():
     expect_bad("existing output", ["run", good, "-o", "done.h5"], "--resume")
     expect_bad("--resume with another configuration", ["run", good, "-o", "done.h5", "--resume",
                                                        "--set", "data.dim=6"], "different configuration")
+    expect_bad("--resume names what changed", ["run", good, "-o", "done.h5", "--resume", "--set", "data.dim=6",
+                                               "--set", "data.noise=0.25"], "data.dim: 5 -> 6; data.noise: 0.0 -> 0.25")
     expect_bad("--resume and --overwrite", ["run", good, "-o", "done.h5", "--resume", "--overwrite"], "overwrite")
     expect_bad("info on a text file", ["info", good], "not an HDF5 file")
     expect_bad("info on a missing file", ["info", "absent.h5"], "no such file")

@@ -18,16 +18,10 @@ dim = 7
 degrees = [4]
 noise = 0.05
 n_test = 300
-[representation]
-kind = "{rep}"
-infinite = {infinite}
-activation = "{activation}"
-width = "96"
-whiten = "{whiten}"
+{representation}
 [learner]
 kernel = "{kernel}"
-input_bias = true
-width = 64
+input_bias = true{network}
 ridge = {ridge}
 ridge_selection = "{selection}"
 [sweep]
@@ -47,14 +41,24 @@ CASES = [  # name, kernel, representation, ridges, ridge selection
 # representation -> (kind, infinite, activation, whiten)
 REPRESENTATIONS = {"none": ("none", "true", "relu", "none"), "random": ("random", "true", "relu", "none"),
                    "random-finite": ("random", "false", "quadratic", "zca")}
+# The random representation's keys (a key of another kind is an error).
+RANDOM = """[representation]
+kind = "random"
+infinite = {infinite}
+activation = "{activation}"
+width = "96"
+whiten = "{whiten}"
+"""
 
 
 def main():
     r = Runner(parse_args())
     for name, kernel, rep, ridge, selection in CASES:
         kind, infinite, activation, whiten = REPRESENTATIONS[rep]
-        cfg = r.write(f"{name}.toml", CONFIG.format(kernel=kernel, rep=kind, infinite=infinite, activation=activation,
-                                                    whiten=whiten, ridge=ridge, selection=selection))
+        representation = RANDOM.format(infinite=infinite, activation=activation, whiten=whiten) if kind == "random" else ""
+        network = "\nwidth = 64" if kernel == "empirical-ntk" else ""  # m of the network whose NTK it is
+        cfg = r.write(f"{name}.toml", CONFIG.format(kernel=kernel, representation=representation, network=network,
+                                                    ridge=ridge, selection=selection))
         finite = infinite == "false"
         res, h = {}, {}
         for precision in ("double", "single"):

@@ -1,0 +1,96 @@
+#include "neurep/settings.hpp"
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include <stdexcept>
+
+#include "neurep/errors.hpp"
+#include "neurep/expression.hpp"
+
+namespace neurep {
+
+// One table per enum: the accepted names of its configuration key.
+#define NEUREP_ENUM_TABLE(E, ...)                                          \
+  template <>                                                              \
+  const std::vector<std::pair<const char*, E>>& EnumTable<E>::entries() {  \
+    static const std::vector<std::pair<const char*, E>> table = __VA_ARGS__; \
+    return table;                                                          \
+  }                                                                        \
+  template E parse_enum<E>(const std::string&, const std::string&);
+
+template <typename E>
+E parse_enum(const std::string& key, const std::string& text) {
+  for (const auto& [name, v] : EnumTable<E>::entries())
+    if (text == name) return v;
+  throw InputError(fmt::format("{}: unknown value \"{}\"; accepted: {}", key, text, fmt::join(names_of<E>(), ", ")));
+}
+
+NEUREP_ENUM_TABLE(InputDistribution, {{"sphere", InputDistribution::Sphere}, {"gaussian", InputDistribution::Gaussian}})
+NEUREP_ENUM_TABLE(FeatureActivation, {{"step", FeatureActivation::Step},
+                                      {"relu", FeatureActivation::Relu},
+                                      {"tanh", FeatureActivation::Tanh},
+                                      {"erf", FeatureActivation::Erf},
+                                      {"quadratic", FeatureActivation::Quadratic}})
+NEUREP_ENUM_TABLE(WhitenKind, {{"zca", WhitenKind::Zca}, {"center", WhitenKind::Center}, {"none", WhitenKind::None}})
+NEUREP_ENUM_TABLE(LearnerKind, {{"kernel", LearnerKind::Kernel}, {"taylor", LearnerKind::Taylor}})
+NEUREP_ENUM_TABLE(KernelKind, {{"ntk", KernelKind::Ntk},
+                               {"ntk-full", KernelKind::NtkFull},
+                               {"nngp", KernelKind::Nngp},
+                               {"linear", KernelKind::Linear},
+                               {"empirical-ntk", KernelKind::EmpiricalNtk}})
+NEUREP_ENUM_TABLE(KernelSolver,
+                  {{"auto", KernelSolver::Auto}, {"cholesky", KernelSolver::Cholesky}, {"eigen", KernelSolver::Eigen}})
+NEUREP_ENUM_TABLE(RidgeSelection, {{"none", RidgeSelection::None},
+                                   {"loo", RidgeSelection::LeaveOneOut},
+                                   {"validation", RidgeSelection::Validation}})
+NEUREP_ENUM_TABLE(TaylorOrder, {{"1", TaylorOrder::Linear}, {"2", TaylorOrder::Quadratic}, {"full", TaylorOrder::Full}})
+NEUREP_ENUM_TABLE(Activation, {{"quadratic", Activation::Quadratic},
+                               {"relu2", Activation::Relu2},
+                               {"relu", Activation::Relu},
+                               {"tanh", Activation::Tanh},
+                               {"softplus", Activation::Softplus}})
+NEUREP_ENUM_TABLE(OutputSigns, {{"balanced", OutputSigns::Balanced}, {"random", OutputSigns::Random}})
+NEUREP_ENUM_TABLE(Schedule,
+                  {{"constant", Schedule::Constant}, {"cosine", Schedule::Cosine}, {"linear", Schedule::Linear}})
+NEUREP_ENUM_TABLE(Precision, {{"double", Precision::Double}, {"single", Precision::Single}})
+
+#undef NEUREP_ENUM_TABLE
+
+SizeExpr::SizeExpr(std::string text, const std::vector<int>& dims, std::string key, int64_t min)
+    : text_(std::move(text)), key_(std::move(key)), min_(min) {
+  try {
+    (void)evaluate_expression(text_, 16.0);  // the syntax, even without dims
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: {}", key_, e.what()));
+  }
+  for (int d : dims) values_[d] = evaluate_size(text_, d, key_, min_);
+}
+
+int64_t SizeExpr::at(int d) const {
+  const auto it = values_.find(d);
+  return it != values_.end() ? it->second : evaluate_size(text_, d, key_, min_);
+}
+
+GridRequest parse_grid_request(const std::string& spec) {
+  GridRequest g;
+  if (spec == "auto") return g;
+  g.automatic = false;
+  const auto x = spec.find('x');
+  try {
+    if (x == std::string::npos) throw std::invalid_argument("no x");
+    size_t p1 = 0, p2 = 0;
+    g.rows = std::stoi(spec.substr(0, x), &p1);
+    g.cols = std::stoi(spec.substr(x + 1), &p2);
+    if (p1 != x || p2 != spec.size() - x - 1) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw InputError(fmt::format("run.grid: '{}' is not \"auto\" or \"PrxPc\" (e.g. \"2x2\")", spec));
+  }
+  return g;
+}
+
+std::string grid_request_name(const GridRequest& g) {
+  return g.automatic ? "auto" : fmt::format("{}x{}", g.rows, g.cols);
+}
+
+}  // namespace neurep
