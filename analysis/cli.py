@@ -185,7 +185,7 @@ def _levels(table, ds):
     degrees, coefs, inp = targets.pop()
     if len(degrees) > 1:
         warnings.warn("harmonic levels assume the terms' directions beta_s are "
-                      "orthonormal (SPEC 1.1)", NeurepWarning)
+                      "orthonormal (DESIGN 1.1)", NeurepWarning)
     return {d: plateau_levels(degrees, coefs, d, inp) for d in ds}
 
 

@@ -1,4 +1,4 @@
-"""Read and validate neurep results files (HDF5, layout of SPEC section 3.2).
+"""Read and validate neurep results files (HDF5, layout of docs/DESIGN.md 3.2).
 
 Everything the other modules need goes through `load` / `load_many`, so the
 checks (is it HDF5, is it neurep, has it /results, has the run finished, do
@@ -40,7 +40,7 @@ STRING_COLUMNS = ("learner", "input", "status")
 # different problems and must not be pooled.
 TARGET_KEYS = ("data.degrees", "data.coefficients", "data.input",
                "data.normalize", "data.noise")
-# SPEC 3.1 defaults, used only when a file's configuration lacks the key.
+# DESIGN 3.1 defaults, used only when a file's configuration lacks the key.
 TARGET_DEFAULTS = {"data.degrees": [4], "data.coefficients": [1.0],
                    "data.input": "sphere", "data.normalize": True,
                    "data.noise": 0.0}

@@ -396,7 +396,7 @@ def bootstrap_slope(per_d, eps, n_boot, level=0.95, rng_seed=0):
     """Percentile interval of the slope from resampling seeds within each d.
 
     Seeds are resampled once per d and reused at every n of that d, keeping
-    the pairing of nested training sets (SPEC 1.1).  Replicates where fewer
+    the pairing of nested training sets (DESIGN 1.1).  Replicates where fewer
     than two d reach eps are dropped and counted.
     """
     rng = np.random.default_rng(rng_seed)

@@ -1,6 +1,6 @@
 """What theory predicts: growth exponents of n_eps(d), and the harmonic shares of f*.
 
-Exponents follow the table at the top of SPEC.md (Ghorbani et al.; Bai & Lee;
+Exponents follow the table at the top of docs/DESIGN.md (Ghorbani et al.; Bai & Lee;
 Chen et al.).  The harmonic shares give the plateau levels a kernel learner
 should sit at between sweep points: with d^(k-1) << n << d^k an inner-product
 kernel learns the degree < k part of f* and nothing above, so its test error
@@ -68,7 +68,7 @@ def _moments(d, kmax):
     """Exact moments E t^k, k = 0..kmax, of t = beta.x.
 
     Sphere of radius sqrt(d): E t^(2j) = d^j (2j-1)!! / prod_{i<j} (d+2i)
-    (SPEC 1.1); d = None is the d -> infinity limit, N(0,1) moments (2j-1)!!.
+    (DESIGN 1.1); d = None is the d -> infinity limit, N(0,1) moments (2j-1)!!.
     Odd moments vanish by symmetry.
     """
     m = []

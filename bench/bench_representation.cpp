@@ -1,4 +1,4 @@
-// The random representation h(x) = S^{-1/2}(phi(Vx + b) - mu) (SPEC 1.2) in
+// The random representation h(x) = S^{-1/2}(phi(Vx + b) - mu) (DESIGN 1.2) in
 // its phases, as Representation builds it (representation.cpp):
 //   features_unlabeled  G_unl = phi(X_unl V^T + b), N x D (local dgemm + map)
 //   whitening_estimate  mu, Sigma = Gc^T Gc / N (pdgemm), pdsyevd, S^{-1/2} = Z diag Z^T (pdgemm)
@@ -23,6 +23,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "neurep/config.hpp"
 #include "neurep/data.hpp"
 #include "neurep/detail/scalapack_imports.hpp"
 #include "timing.hpp"

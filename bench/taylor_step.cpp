@@ -1,7 +1,7 @@
 // Time per gradient-descent step of the Taylor models (taylor.hpp) in double
 // and single precision, next to the machine's GEMM rate for the same two
 // products measured in the same run with the same ranks and threads
-// (SPEC 4: a step is 4 n m q flops).
+// (DESIGN 4: a step is 4 n m q flops).
 //   mpirun -np P bench_taylor_step [--n 8192] [--q 1024] [--m 1024] [--orders 1,2,full]
 //        [--precisions double,single] [--steps 5] [--repeats 3] [--block 128] [--grid auto]
 // Prints one JSON object per (order, precision) on rank 0:
@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "neurep/config.hpp"
 #include "neurep/data.hpp"
 #include "neurep/detail/scalapack_imports.hpp"
 #include "timing.hpp"
@@ -139,7 +140,7 @@ int main(int argc, char** argv) {
       const Activation sigma = o == TaylorOrder::Linear ? Activation::Softplus
                                : o == TaylorOrder::Quadratic ? Activation::Quadratic : Activation::Tanh;
       const LearnerConfig lc = parse_config("[learner]\nkind = \"taylor\"\n",
-                                            {"learner.order=\"" + order + "\"", fmt::format("learner.width={}", m),
+                                            {"learner.order=\"" + order + "\"", fmt::format("learner.m={}", m),
                                              "learner.activation=" + name_of(sigma)}).learner;
       TaylorOptions opt = taylor_options(lc, dc.dim, block);
       opt.single_precision = single;

@@ -46,13 +46,23 @@ struct KeySpec {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
+// Keys of earlier versions and their names now: (section, old, new).
+struct Renamed {
+  const char* section;
+  const char* old_name;
+  const char* new_name;
+};
+const Renamed kRenamed[] = {{"learner", "width", "m"}};
+
 KeySpec scoped(KeySpec k, Scope scope) {
   k.scope = scope;
   return k;
 }
 
-// The public interface of SPEC 3.1. Add keys freely; rename none.
+// The public interface of DESIGN 3.1. Add keys freely; rename none without
+// keeping the old name working (kRenamed).
 const std::vector<KeySpec>& schema() {
+  // clang-format off: one key per line
   static const std::vector<KeySpec> keys = {
       {"data", "dim", Kind::Int, "16", "input dimension d (used when sweep.dims is empty)", {}, 1, 1e6},
       {"data", "input", Kind::String, "\"sphere\"", "input distribution: uniform on the sphere of radius sqrt(d), or N(0, I_d)", names_of<InputDistribution>()},
@@ -79,7 +89,7 @@ const std::vector<KeySpec>& schema() {
       scoped({"learner", "ridge_selection", Kind::String, "\"none\"", "choose the ridge on the training set: none (a row per ridge, no choice), loo (exact leave-one-out errors, needs the eigendecomposition) or validation (each ridge fitted by Cholesky on the first n - v points and scored on the last v = floor(validation_fraction n)); the error is in validation_error, the best ridge has selected = 1, every row's test error is of the fit on all n", names_of<RidgeSelection>()}, Scope::Kernel),
       scoped({"learner", "solver", Kind::String, "\"auto\"", "kernel solve: cholesky per ridge, one eigendecomposition for all ridges, or auto (eigen only for leave-one-out: on few cores it costs about as much as 50-100 Cholesky factorisations)", names_of<KernelSolver>()}, Scope::Kernel),
       scoped({"learner", "order", Kind::Order, "2", "Taylor model: 1 (linearised), 2 (quadratic, Quad) or \"full\" (the network)"}, Scope::Taylor),
-      scoped({"learner", "width", Kind::ExprList, "512", "m, hidden units of the trainable network: a number or an expression of d, or a list of candidates chosen on the validation split"}, Scope::Network),
+      scoped({"learner", "m", Kind::ExprList, "512", "m, hidden units of the trainable network (the m column): a number or an expression of d, or a list of candidates chosen on the validation split"}, Scope::Network),
       scoped({"learner", "activation", Kind::String, "\"quadratic\"", "sigma of the trainable network", names_of<Activation>()}, Scope::Network),
       scoped({"learner", "sign_randomization", Kind::Bool, "false", "fresh random signs s_r each step (order = \"full\" only)"}, Scope::Taylor),
       scoped({"learner", "init_scale", Kind::Float, "0.1", "scale of the random initial movement W (rows ~ N(0, s^2 I/q))", {}, 0, kInf}, Scope::Taylor),
@@ -107,6 +117,7 @@ const std::vector<KeySpec>& schema() {
       {"run", "checkpoint_every", Kind::Int, "0", "steps between checkpoints of iterative learners; 0 = off", {}, 0, 1e12, false},
       {"run", "checkpoint_seconds", Kind::Float, "600", "seconds between checkpoints of iterative learners", {}, 0, kInf, false},
   };
+  // clang-format on
   return keys;
 }
 
@@ -425,7 +436,7 @@ void validate(const Config& c) {
   const size_t candidates = learner_candidates(l).size();
   if (candidates > 1 && !(l.validation_fraction > 0))
     fail(fmt::format("learner.validation_fraction: choosing among {} candidate settings (lists in learner.learning_rate, "
-                     "width or regularizer) needs a validation split; set it above 0, e.g. 0.2", candidates));
+                     "m or regularizer) needs a validation split; set it above 0, e.g. 0.2", candidates));
   if (c.sweep.n_train.empty()) fail("sweep.n_train: at least one training-set size is needed");
   if (kernel) {
     if (kernel->ridges.empty()) fail("learner.ridge: at least one ridge value is needed");
@@ -477,8 +488,8 @@ Config typed(const toml::table& t) {
   auto network = [&] {
     NetworkConfig n;
     n.activation = choice<Activation>(t, "learner", "activation");
-    n.widths = sizes(t, "learner", "width", dims);
-    if (n.widths.empty()) throw InputError("learner.width: the list is empty");
+    n.widths = sizes(t, "learner", "m", dims);
+    if (n.widths.empty()) throw InputError("learner.m: the list is empty");
     return n;
   };
   if (choice<LearnerKind>(t, "learner", "kind") == LearnerKind::Kernel) {
@@ -520,43 +531,23 @@ Config typed(const toml::table& t) {
 
 }  // namespace
 
-const NetworkConfig* LearnerConfig::network() const {
-  if (const auto* t = taylor()) return &t->network;
-  if (const auto* k = kernel(); k && k->kernel == KernelKind::EmpiricalNtk) return &k->network;
-  return nullptr;
-}
-
-std::vector<LearnerConfig> learner_candidates(const LearnerConfig& l) {
-  std::vector<LearnerConfig> out;
-  const NetworkConfig* network = l.network();
-  const TaylorLearnerConfig* taylor = l.taylor();
-  const size_t widths = network ? network->widths.size() : 1;
-  const size_t regs = taylor ? taylor->regularizers.size() : 1;
-  const size_t rates = taylor ? taylor->learning_rates.size() : 1;
-  for (size_t w = 0; w < widths; ++w)
-    for (size_t r = 0; r < regs; ++r)
-      for (size_t e = 0; e < rates; ++e) {
-        LearnerConfig c = l;
-        std::visit([&](auto& m) {
-          if (network) m.network.widths = {network->widths[w]};
-        }, c.method);
-        if (auto* t = std::get_if<TaylorLearnerConfig>(&c.method)) {
-          t->regularizers = {taylor->regularizers[r]};
-          t->learning_rates = {taylor->learning_rates[e]};
-        }
-        out.push_back(std::move(c));
-      }
-  return out;
-}
-
-std::vector<int> Config::dims() const {
-  return sweep.dims.empty() ? std::vector<int>{data.dim} : sweep.dims;
-}
-
 Config parse_config(const std::string& toml_text, const std::vector<std::string>& overrides,
                     const std::string& origin, bool stored) {
   toml::table user = parse_toml(toml_text, origin);
   for (const auto& o : overrides) apply_override(user, o);
+  // Keys renamed since earlier versions keep working (users' files and
+  // stored /config depend on them): read under the new name.
+  for (const auto& [section, old_name, new_name] : kRenamed) {
+    toml::table* sec = user[section].as_table();
+    if (!sec || !sec->contains(old_name)) continue;
+    if (sec->contains(new_name))
+      throw InputError(fmt::format("{}.{}: given together with '{}.{}', its earlier name; give it once", section,
+                                   new_name, section, old_name));
+    toml::table value;
+    value.insert_or_assign("v", *sec->get(old_name));
+    sec->erase(old_name);
+    sec->insert_or_assign(new_name, *value["v"].node());
+  }
 
   // Unknown sections and keys are mistakes (a typo must not fall back to a default).
   for (const auto& [sname, snode] : user) {

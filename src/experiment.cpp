@@ -15,19 +15,15 @@
 #include <tuple>
 
 #include "neurep/data.hpp"
-#include "neurep/empirical_ntk.hpp"
 #include "neurep/errors.hpp"
-#include "neurep/expression.hpp"
 #include "neurep/grid.hpp"
 #include "neurep/hdf5.hpp"
-#include "neurep/kernel_regression.hpp"
-#include "neurep/linalg.hpp"
 #include "neurep/output.hpp"
 #include "neurep/progress.hpp"
 #include "neurep/provenance.hpp"
 #include "neurep/representation.hpp"
 #include "neurep/signals.hpp"
-#include "neurep/taylor.hpp"
+#include "neurep/sweep.hpp"
 #include "neurep/threads.hpp"
 
 namespace neurep {
@@ -39,69 +35,7 @@ std::string default_output(const std::string& config_path) {
 
 namespace {
 
-using PointKey = std::tuple<int64_t, int64_t, int64_t, int64_t>;  // (d, n, seed, candidate)
-
-// The network of a taylor learner, or the order-1 network whose empirical
-// NTK a kernel learner uses (learner.width, learner.activation).
-TaylorOptions network_options(const Config& c, int d) {
-  if (!c.learner.taylor()) return network_options(*c.learner.network(), d, c.run.block);
-  TaylorOptions o = taylor_options(c.learner, d, c.run.block);
-  o.single_precision = c.run.precision == Precision::Single;
-  return o;
-}
-
-// Refuses, before allocating anything, a sweep whose largest point needs more
-// memory per rank than this node has (SPEC 5). A model of the dominant arrays.
-void check_memory(const Config& c, const boost::mpi::communicator& comm) {
-  MPI_Comm shared;
-  MPI_Comm_split_type(MPI_Comm(comm), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &shared);
-  int ranks_here = 1;
-  MPI_Comm_size(shared, &ranks_here);
-  MPI_Comm_free(&shared);
-  const double node_bytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
-  const double n = static_cast<double>(*std::max_element(c.sweep.n_train.begin(), c.sweep.n_train.end()));
-  const double nt = static_cast<double>(c.data.n_test);
-  // Bytes per entry of the learner's big matrices: K and K_test (kernel),
-  // Z and the sigma terms (taylor) are float in single precision.
-  const double learner_bytes = c.run.precision == Precision::Single ? 4.0 : 8.0;
-  double words = 0;
-  if (const KernelLearnerConfig* k = c.learner.kernel()) {
-    const bool eigen = k->solver == KernelSolver::Eigen || k->ridge_selection == RidgeSelection::LeaveOneOut;
-    // K; or for the eigendecomposition K, its eigenvectors and pdsyevd's
-    // workspace (2 local n x n blocks: LWORK >= 1 + 6n + 2 np nq). The test
-    // kernel (at most min(n_test, n) x n) only lives once K has been freed.
-    words = n * n * (eigen ? 4.0 : 1.0) + std::min(nt, n) * n;
-  } else {
-    double m = 0;  // Z_0 terms and Z for the training and test sets (taylor.hpp)
-    for (int d : c.dims()) m = std::max(m, static_cast<double>(c.learner.network()->widths.front().at(d)));
-    words = 2.0 * (n + nt) * m;
-  }
-  words *= learner_bytes / 8.0;  // in 8-byte words from here on
-  const RandomRepresentationConfig* r = c.representation.random();
-  if (r && !r->infinite) {  // H_train, H_test next to the learner; before them the whitening
-    double rep_words = 0, features = 0, worst_w = 0, worst_nu = 0;  // estimate: G_unl and its centred copy, Sigma, Z, Z s, S^{-1/2}
-    for (int d : c.dims()) {
-      const double w = static_cast<double>(r->width.at(d));
-      const double nu = static_cast<double>(r->unlabeled_at(d));
-      features = std::max(features, (n + nt) * w);
-      if (r->whiten == WhitenKind::Zca && 2 * nu * w + 4 * w * w > rep_words)
-        rep_words = 2 * nu * w + 4 * w * w, worst_w = w, worst_nu = nu;
-    }
-    words += features;
-    const double available = node_bytes / ranks_here, need = 8.0 * rep_words / comm.size();
-    if (need > 0.9 * available)
-      throw InputError(fmt::format("representation.width: zca whitening of D = {:.0f} features on {:.0f} unlabelled inputs "
-                                   "needs about {:.1f} GiB per rank, but this node has {:.1f} GiB for each of its {} "
-                                   "ranks; use more ranks, a smaller width or n_unlabeled", worst_w, worst_nu,
-                                   need / (1 << 30), available / (1 << 30), ranks_here));
-  }
-  const double per_rank = 8.0 * words / comm.size();
-  const double available = node_bytes / ranks_here;
-  if (per_rank > 0.9 * available)
-    throw InputError(fmt::format("sweep.n_train: n = {:.0f} needs about {:.1f} GiB of memory per rank for the {} "
-                                 "matrices, but this node has {:.1f} GiB for each of its {} ranks; use more ranks "
-                                 "on more nodes or a smaller n", n, per_rank / (1 << 30), name_of(c.learner.kind()), available / (1 << 30), ranks_here));
-}
+using PointKey = SweepPlan::PointKey;
 
 // Decides on rank 0 whether the output may be written, so every rank agrees.
 void check_output(const RunOptions& opt, const boost::mpi::communicator& comm) {
@@ -118,20 +52,6 @@ void check_output(const RunOptions& opt, const boost::mpi::communicator& comm) {
   }
   boost::mpi::broadcast(comm, error, 0);
   if (!error.empty()) throw InputError(error);
-}
-
-std::string learner_label(const Config& c) {
-  if (const KernelLearnerConfig* k = c.learner.kernel()) return "kernel:" + name_of(k->kernel);
-  return "taylor:order=" + name_of(c.learner.taylor()->order);
-}
-
-// Expected cost of a point, for the ETA only.
-double point_cost(const Config& c, int d, int64_t n) {
-  if (const TaylorLearnerConfig* t = c.learner.taylor()) {  // 4 n m q a step, q ~ d for the ETA
-    const double m = static_cast<double>(t->network.widths.front().at(d));
-    return 4.0 * static_cast<double>(t->steps) * static_cast<double>(n) * m * d;
-  }
-  return std::pow(static_cast<double>(n), 3) / 3.0 + 2.0 * static_cast<double>(n * c.data.n_test) * 64;
 }
 
 std::string data_file_name(const std::string& output, int d, int64_t seed) {
@@ -183,147 +103,93 @@ PointKey point_key(const ResultRow& r) {
   return {r.d, r.n, r.seed, it == r.extra.end() || !std::isfinite(it->second) ? 0 : std::llround(it->second)};
 }
 
-// Among the candidate settings of (d, n, seed) trained so far, the one with
-// the smallest validation error gets selected = 1, the others 0; a candidate
-// without a finite validation error is never selected.
-void mark_selected_candidate(std::vector<ResultRow>& rows, int64_t d, int64_t n, int64_t seed) {
-  ResultRow* best = nullptr;
+// Among the rows of (d, n, seed) so far (candidates, or a kernel's ridges),
+// the one with the smallest finite validation error gets selected = 1, the
+// others 0 (smallest_finite: a NaN is never selected).
+void mark_selected(std::vector<ResultRow>& rows, int64_t d, int64_t n, int64_t seed) {
+  std::vector<ResultRow*> group;
+  std::vector<double> errors;
   for (auto& r : rows) {
     if (r.d != d || r.n != n || r.seed != seed) continue;
     r.extra["selected"] = 0.0;
     const auto it = r.extra.find("validation_error");
-    if (it == r.extra.end() || !std::isfinite(it->second)) continue;
-    if (!best || it->second < best->extra.at("validation_error")) best = &r;
+    group.push_back(&r);
+    errors.push_back(it == r.extra.end() ? std::nan("") : it->second);
   }
-  if (best) best->extra["selected"] = 1.0;
+  const int64_t best = smallest_finite(errors);
+  if (best >= 0) group[static_cast<size_t>(best)]->extra["selected"] = 1.0;
 }
 
-// Thrown on every rank at once when a stop signal arrives inside a point,
-// after the point's state has been committed.
-struct Interrupted {};
+// Checkpoints of the point in progress, committed to the results file every
+// `every_steps` steps or `every_seconds`, and a clean stop on a signal.
+class ResultsCheckpoints : public PointCheckpoints {
+ public:
+  ResultsCheckpoints(std::string point, const Checkpoint* earlier, ResultsFile& results, const ProcessGrid& grid,
+                     const RunConfig& run)
+      : point_(std::move(point)), earlier_(earlier), results_(results), grid_(grid), every_steps_(run.checkpoint_every),
+        every_seconds_(run.checkpoint_seconds), last_(std::chrono::steady_clock::now()) {}
 
-// How a sweep point of an iterative learner saves its state (SPEC 3.2
-// /checkpoint) and where an earlier run left it.
-struct Checkpointing {
-  std::string point;                    // the point's name, e.g. d16_n1024_s0
-  const Checkpoint* resume = nullptr;   // the state an earlier run saved, if it is this point's
-  ResultsFile* results = nullptr;       // commits the state
-  int64_t every_steps = 0;
-  double every_seconds = 0;
+  const Checkpoint* earlier() const override { return earlier_; }
+  void load_matrix(const std::string& name, DistMatrix<double>& a) const override {
+    read_checkpoint_matrix(results_.path(), name, a);
+  }
+  void after_step(int64_t step, const std::function<Checkpoint()>& save) override {
+    const auto now = std::chrono::steady_clock::now();
+    const bool due = (every_steps_ > 0 && step % every_steps_ == 0) ||
+                     (every_seconds_ > 0 && std::chrono::duration<double>(now - last_).count() >= every_seconds_);
+    const SafePoint sp = safe_point(grid_.comm(), due);
+    if (!sp.stop && !sp.checkpoint) return;
+    Checkpoint c = save();
+    c.point = point_;
+    results_.set_checkpoint(std::move(c));
+    results_.commit(sp.stop ? "interrupted" : "running");
+    results_.clear_checkpoint();
+    last_ = std::chrono::steady_clock::now();
+    if (sp.stop) throw Interrupted{};
+  }
+
+ private:
+  std::string point_;
+  const Checkpoint* earlier_;
+  ResultsFile& results_;
+  const ProcessGrid& grid_;
+  int64_t every_steps_;
+  double every_seconds_;
+  std::chrono::steady_clock::time_point last_;
 };
 
-// The state of a trainer as a Checkpoint (pointing into `s`) and back.
-Checkpoint pack_state(const std::string& point, const TrainerState& s, double seconds) {
-  Checkpoint c;
-  c.point = point;
-  c.scalars = {{"step", double(s.step)}, {"best_evaluation", double(s.best_evaluation)},
-               {"evaluations_since_best", double(s.evaluations_since_best)}, {"finished", double(s.finished)},
-               {"diverged", double(s.diverged)}, {"stopped_early", double(s.stopped_early)},
-               {"seconds", seconds}, {"flops", s.flops}};
-  const TrainingCurve& k = s.curve;
-  c.vectors = {{"curve_step", k.step}, {"curve_train_loss", k.train_loss}, {"curve_train_error", k.train_error},
-               {"curve_validation_error", k.validation_error}, {"curve_test_error", k.test_error},
-               {"curve_weight_norm", k.weight_norm}};
-  c.matrices = {{"w", &s.w}, {"velocity", &s.velocity}, {"best_w", &s.best_w}};
-  return c;
+// The rows of one fitted point, with the columns the driver adds.
+ResultRow make_row(const FitResult& f, int d, int64_t n, int64_t seed, const std::string& learner,
+                   const Representation& rep, const Dataset& data) {
+  ResultRow row;
+  row.d = d, row.n = n, row.seed = seed, row.ridge = f.ridge;
+  row.learner = learner, row.input = rep.label(), row.width = rep.width();
+  row.test_error = f.test_error, row.train_error = f.train_error;
+  row.seconds = f.seconds, row.flops = f.flops, row.status = f.status;
+  row.extra = f.extra;
+  row.extra["target_mean"] = data.raw_mean();
+  row.extra["target_sd"] = data.raw_sd();
+  return row;
 }
 
-void restore_state(const Checkpoint& c, const std::string& path, TrainerState& s) {
-  auto num = [&](const char* k) { return c.scalars.at(k); };
-  s.step = static_cast<int64_t>(num("step"));
-  s.best_evaluation = static_cast<int64_t>(num("best_evaluation"));
-  s.evaluations_since_best = static_cast<int64_t>(num("evaluations_since_best"));
-  s.finished = num("finished") != 0, s.diverged = num("diverged") != 0, s.stopped_early = num("stopped_early") != 0;
-  s.seconds = num("seconds"), s.flops = num("flops");
-  TrainingCurve& k = s.curve;
-  k.step = c.vectors.at("curve_step"), k.train_loss = c.vectors.at("curve_train_loss");
-  k.train_error = c.vectors.at("curve_train_error"), k.validation_error = c.vectors.at("curve_validation_error");
-  k.test_error = c.vectors.at("curve_test_error"), k.weight_norm = c.vectors.at("curve_weight_norm");
-  read_checkpoint_matrix(path, "w", s.w);
-  read_checkpoint_matrix(path, "velocity", s.velocity);
-  read_checkpoint_matrix(path, "best_w", s.best_w);
-}
-
-// Gradient descent on one point, checkpointed every `every_steps` steps or
-// `every_seconds`, and stopped cleanly on a signal. Collective.
-FitResult fit_taylor(const LearnerData& data, const TaylorOptions& options, const RandomStreams& streams,
-                     const ProcessGrid& grid, TrainingCurve& curve, const Checkpointing& ck) {
-  TaylorTrainer trainer(data, options, streams, grid);
-  TrainerState state = trainer.initial_state();
-  if (ck.resume) restore_state(*ck.resume, ck.results->path(), state);
-  using clock = std::chrono::steady_clock;
-  const auto start = clock::now();
-  auto last = start;
-  const double seconds_before = state.seconds;
-  trainer.run(state, [&](const TrainerState& s) {
-    const auto now = clock::now();
-    const bool due = (ck.every_steps > 0 && s.step % ck.every_steps == 0) ||
-                     (ck.every_seconds > 0 && std::chrono::duration<double>(now - last).count() >= ck.every_seconds);
-    const SafePoint sp = safe_point(grid.comm(), due);
-    if (!sp.stop && !sp.checkpoint) return;
-    ck.results->set_checkpoint(pack_state(ck.point, s, seconds_before + std::chrono::duration<double>(now - start).count()));
-    ck.results->commit(sp.stop ? "interrupted" : "running");
-    ck.results->clear_checkpoint();
-    last = clock::now();
-    if (sp.stop) throw Interrupted{};
-  });
-  curve = state.curve;
-  return trainer.result(state);
-}
-
-// The learner's rows for one sweep point; an iterative learner's training
-// curve into `curve`. Collective.
-std::vector<FitResult> fit_point(const Config& config, const Dataset& data, const Representation& rep,
-                                 const DistMatrix<double>& u_train,
-                                 const std::vector<double>& y, const DistMatrix<double>& u_test,
-                                 const std::vector<double>& f_test, const ProcessGrid& grid,
-                                 const RandomStreams& streams, TrainingCurve& curve, const Checkpointing& ck) {
-  if (config.learner.taylor())
-    return {fit_taylor({u_train, y, u_test, f_test, data.target_variance()}, network_options(config, data.dim()),
-                       streams, grid, curve, ck)};
-  // Kernel regression on (u_fit, y_fit), scored against f_eval at u_eval.
-  const auto fit_kernel = [&](const DistMatrix<double>& u_fit, const std::vector<double>& y_fit,
-                              const DistMatrix<double>& u_eval, const std::vector<double>& f_eval) {
-    const KernelLearnerConfig& k = *config.learner.kernel();
-    KernelRegressionOptions kopt;
-    kopt.kernel = k.kernel;
-    kopt.ridges = k.ridges;
-    kopt.solver = k.solver;
-    kopt.leave_one_out = k.ridge_selection == RidgeSelection::LeaveOneOut;
-    kopt.block = config.run.block;
-    kopt.single_precision = config.run.precision == Precision::Single;
-    const double variance = data.target_variance();
-    if (kopt.kernel == KernelKind::EmpiricalNtk) {  // W_0 of the order-1 network with learner.width, activation
-      const TaylorModel model(network_options(config, data.dim()), u_fit.cols(), streams, grid);
-      kopt.kernel = KernelKind::Linear;  // the Gram already is the whole kernel
-      auto rows = kernel_regression(EmpiricalNtkGram(model, u_fit, u_eval), y_fit, f_eval, variance, kopt, grid);
-      for (auto& r : rows) r.extra["m"] = static_cast<double>(model.width());
-      return rows;
-    }
-    if (const InfiniteKernel* k = rep.infinite_kernel())  // u = raw x, mapped through the closed-form K_h
-      return kernel_regression(InfiniteGram(*k, u_fit, u_eval), y_fit, f_eval, variance, kopt, grid);
-    return kernel_regression(FeatureGram(u_fit, u_eval), y_fit, f_eval, variance, kopt, grid);
-  };
-  std::vector<FitResult> rows = fit_kernel(u_train, y, u_test, f_test);
-  if (config.learner.kernel()->ridge_selection == RidgeSelection::Validation) {
-    // Every ridge refitted on the first n - v training points and scored on
-    // the last v; the test errors stay those of the fits on all n.
-    const int64_t n = u_train.rows(), v = validation_size(config.learner.validation_fraction, n);
-    const std::vector<double> y_fit(y.begin(), y.end() - v), y_val(y.end() - v, y.end());
-    const auto val = fit_kernel(linalg::copy_rows(u_train, 0, n - v), y_fit, linalg::copy_rows(u_train, n - v, v), y_val);
-    for (size_t l = 0; l < rows.size(); ++l) {
-      rows[l].extra["validation_error"] = val[l].test_error;
-      rows[l].seconds += val[l].seconds;
-      rows[l].flops += val[l].flops;
-    }
+// This point's test errors for the progress line, the selected one marked *.
+std::string summary(const std::vector<ResultRow>& rows, size_t count) {
+  std::string out;
+  for (auto r = rows.end() - static_cast<std::ptrdiff_t>(count); r != rows.end(); ++r) {
+    const auto sel = r->extra.find("selected");
+    out += fmt::format(" {:.4g}{}{}", r->test_error, sel != r->extra.end() && sel->second == 1.0 ? "*" : "",
+                       r->status == "ok" ? "" : "(" + r->status + ")");
   }
-  return rows;
+  return out;
 }
 
 }  // namespace
 
 int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi::communicator& comm) {
-  check_memory(config, comm);
+  // Resources, before anything is written.
+  const Learners learners = make_learners(config);
+  const Learner& first = *learners.front();
+  check_resources(config, learners, comm);
   check_output(opt, comm);
   // Held to the end: no other run may commit to this output meanwhile (nor
   // between the --resume read of /checkpoint below and its matrices). Once
@@ -331,8 +197,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   // created it.
   const OutputLock lock(opt.output, comm);
   check_output(opt, comm);
-  ProcessGrid grid(comm, grid_shape(config.run.grid, comm.size(),
-                                    config.learner.taylor() ? GridWork::Tall : GridWork::Square));
+  ProcessGrid grid(comm, grid_shape(config.run.grid, comm.size(), first.grid_work()));
 
   // --resume: the earlier file must come from the same configuration.
   ResultsContents earlier;
@@ -358,38 +223,27 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
     if (!w.empty()) fmt::print(stderr, "{}\n", w);
   }
 
-  const std::vector<LearnerConfig> candidates = learner_candidates(config.learner);
-  const int64_t nc = static_cast<int64_t>(candidates.size());
+  // Plan: every point, those an earlier run finished, the cost of the rest.
   std::set<PointKey> done;
   if (have_earlier)
     for (const auto& r : earlier.rows) done.insert(point_key(r));
-
-  const auto dims = config.dims();
-  double total_cost = 0;
-  int64_t remaining = 0;
-  for (int d : dims)
-    for (int64_t seed : config.sweep.seeds)
-      for (int64_t n : config.sweep.n_train)
-        for (int64_t c = 0; c < nc; ++c)
-          if (!done.count({d, n, seed, c})) total_cost += point_cost(config, d, n), ++remaining;
-  if (have_earlier && earlier.status == "complete" && remaining == 0) {
+  SweepPlan plan(config, learners, std::move(done));
+  if (have_earlier && earlier.status == "complete" && plan.finished()) {
     // Nothing left: the file, and the provenance of the binary that wrote it, stay as they are.
     if (root && opt.progress) fmt::print(stderr, "{}: complete, nothing to resume\n", opt.output);
     return kExitOk;
   }
-  Progress progress(root && opt.progress, total_cost);
+  Progress progress(root && opt.progress, plan.remaining_cost());
 
+  // Run.
   std::unique_ptr<ResultsFile> results;
   const int64_t n_max = *std::max_element(config.sweep.n_train.begin(), config.sweep.n_train.end());
   const int block = config.run.block;
-  const std::string learner = learner_label(config);
-  const size_t total_points = dims.size() * config.sweep.seeds.size() * config.sweep.n_train.size() * candidates.size();
+  const std::string learner = first.label();
+  const int64_t nc = plan.candidates();
 
-  for (int d : dims) {
+  for (int d : config.dims()) {
     for (int64_t seed : config.sweep.seeds) {
-      bool todo = false;
-      for (int64_t n : config.sweep.n_train)
-        for (int64_t c = 0; c < nc; ++c) todo = todo || !done.count({d, n, seed, c});
       const RandomStreams streams(static_cast<uint64_t>(config.run.seed), static_cast<uint64_t>(seed));
       const Dataset data(config.data, d, streams);
       if (!results) {
@@ -398,7 +252,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
       }
       if (config.run.save_data)
         results->add_data_link(fmt::format("d{}_seed{}", d, seed), data_file_name(opt.output, d, seed));
-      if (!todo) continue;
+      if (!plan.pending(d, seed)) continue;
 
       const Representation rep(config.representation, data, streams, grid, block, config.run.precision == Precision::Single);
       if (config.run.save_data) {
@@ -412,64 +266,48 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
       const std::vector<double> f_test = data.targets(Split::Test, config.data.n_test);
 
       for (int64_t n : config.sweep.n_train) {
-        bool n_todo = false;
-        for (int64_t c = 0; c < nc; ++c) n_todo = n_todo || !done.count({d, n, seed, c});
-        if (!n_todo) continue;
+        if (!plan.pending(d, seed, n)) continue;
         const DistMatrix<double> u_train = rep.inputs(Split::Train, n, bias);
         const std::vector<double> y = data.labels(n);
+        const PointInputs inputs{{u_train, y, u_test, f_test, data.target_variance()}, d, streams, grid,
+                                 rep.infinite_kernel()};
 
         for (int64_t c = 0; c < nc; ++c) {
-          if (done.count({d, n, seed, c})) continue;
-          Config point_config = config;
-          point_config.learner = candidates[c];
-          TrainingCurve curve;
-          Checkpointing ck;
-          ck.point = nc > 1 ? fmt::format("d{}_n{}_s{}_c{}", d, n, seed, c) : fmt::format("d{}_n{}_s{}", d, n, seed);
-          ck.results = results.get();
-          ck.every_steps = config.run.checkpoint_every;
-          ck.every_seconds = config.run.checkpoint_seconds;
-          if (have_earlier && earlier.checkpoint.point == ck.point) ck.resume = &earlier.checkpoint;
-          std::vector<FitResult> fits;
+          if (!plan.pending(d, seed, n, c)) continue;
+          const Learner& fitter = *learners[static_cast<size_t>(c)];
+          const std::string point = plan.point_name(d, n, seed, c);
+          ResultsCheckpoints checkpoints(point, have_earlier && earlier.checkpoint.point == point ? &earlier.checkpoint : nullptr,
+                                         *results, grid, config.run);
+          PointOutputs out;
           try {
-            fits = fit_point(point_config, data, rep, u_train, y, u_test, f_test, grid, streams, curve, ck);
+            out = fitter.fit(inputs, checkpoints);
           } catch (const Interrupted&) {
             if (root) fmt::print(stderr, "stopped by a signal inside point {} ({} of {} points done); rerun with --resume to continue\n",
-                                 ck.point, done.size(), total_points);
+                                 point, plan.done(), plan.total());
             return kExitInterrupted;
           }
-          if (!curve.step.empty())
-            results->add_curve({ck.point, d, n, seed, learner, rep.label(), curve.step, curve.train_loss,
-                                curve.train_error, curve.validation_error, curve.test_error, curve.weight_norm});
-          for (const auto& f : fits) {
-            ResultRow row;
-            row.d = d, row.n = n, row.seed = seed, row.ridge = f.ridge;
-            row.learner = learner, row.input = rep.label(), row.width = rep.width();
-            row.test_error = f.test_error, row.train_error = f.train_error;
-            row.seconds = f.seconds, row.flops = f.flops, row.status = f.status;
-            row.extra = f.extra;
-            row.extra["target_mean"] = data.raw_mean();
-            row.extra["target_sd"] = data.raw_sd();
+          if (!out.curve.step.empty()) {
+            Curve curve;
+            static_cast<TrainingCurve&>(curve) = std::move(out.curve);
+            curve.name = point, curve.d = d, curve.n = n, curve.seed = seed, curve.learner = learner, curve.input = rep.label();
+            results->add_curve(std::move(curve));
+          }
+          for (const auto& f : out.rows) {
+            ResultRow row = make_row(f, d, n, seed, learner, rep, data);
             if (nc > 1) row.extra["candidate"] = static_cast<double>(c);
-            results->add_row(row);
+            results->add_row(std::move(row));
           }
-          done.insert({d, n, seed, c});
-          if (nc > 1 || (config.learner.kernel() && config.learner.kernel()->ridge_selection == RidgeSelection::Validation))
-            mark_selected_candidate(results->mutable_rows(), d, n, seed);
-          std::string summary;  // this point's test errors, the selected one marked *
-          const auto& all_rows = results->mutable_rows();
-          for (auto r = all_rows.end() - static_cast<std::ptrdiff_t>(fits.size()); r != all_rows.end(); ++r) {
-            const auto sel = r->extra.find("selected");
-            summary += fmt::format(" {:.4g}{}{}", r->test_error, sel != r->extra.end() && sel->second == 1.0 ? "*" : "",
-                                   r->status == "ok" ? "" : "(" + r->status + ")");
-          }
+          plan.mark_done(d, seed, n, c);
+          if (nc > 1 || fitter.selects_rows()) mark_selected(results->mutable_rows(), d, n, seed);
           results->commit("running");
-          progress.point_done(point_cost(config, d, n),
-                              fmt::format("[{}/{}] {} {} on {}: test error{} ({:.2f} s)", done.size(), total_points,
-                                          ck.point, learner, rep.label(), summary, fits.front().seconds));
+          progress.point_done(plan.cost(d, n, c),
+                              fmt::format("[{}/{}] {} {} on {}: test error{} ({:.2f} s)", plan.done(), plan.total(),
+                                          point, learner, rep.label(), summary(results->rows(), out.rows.size()),
+                                          out.rows.front().seconds));
           if (safe_point(comm, false).stop) {
             results->commit("interrupted");
             if (root) fmt::print(stderr, "stopped by a signal after {} of {} points; rerun with --resume to continue\n",
-                                 done.size(), total_points);
+                                 plan.done(), plan.total());
             return kExitInterrupted;
           }
         }

@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "neurep/errors.hpp"
+#include "neurep/kernel_solver.hpp"
 #include "neurep/linalg.hpp"
 
 namespace neurep {
@@ -43,156 +44,6 @@ double FeatureGram::flops() const {
 
 namespace {
 
-// The outer kernel applied to the inner Gram of the training samples (lower triangle).
-template <typename T>
-void build_train_kernel(const GramSource& gram, KernelKind kind, const std::vector<double>& diag,
-                        DistMatrix<T>& k) {
-  gram.train_gram(k);
-  apply_kernel(kind, k, diag, diag, /*lower_only=*/true);
-}
-
-std::string jitter_status(double jitter) { return fmt::format("jitter={:.3g}", jitter); }
-
-// Wall-clock seconds of the phases of a point, the slowest rank's.
-class PhaseClock {
- public:
-  void start() { t_ = std::chrono::steady_clock::now(); }
-  void stop(double& into) { into += std::chrono::duration<double>(std::chrono::steady_clock::now() - t_).count(); }
-
- private:
-  std::chrono::steady_clock::time_point t_;
-};
-
-struct Phases {
-  double kernel = 0, factor = 0, solve = 0, predict = 0;
-};
-
-// The coefficients alpha (n x L, a column per ridge, in the storage type T)
-// and what the solve found.
-template <typename T>
-struct Solution {
-  Solution(const ProcessGrid& grid, int64_t n, int64_t nr, int nb)
-      : coef(grid, n, nr, nb, nb), jitter(nr, 0.0), status(nr, "ok"), loo_sq(nr, 0.0) {}
-  DistMatrix<T> coef;
-  std::vector<double> jitter;
-  std::vector<std::string> status;
-  std::vector<double> loo_sq;  // sums of squared leave-one-out residuals
-  double flops = 0;
-};
-
-// The precision-dependent thresholds, relative to mean(diag K). Jitter grows
-// tenfold per try from `first_jitter` to 1e-2 (below ten rounding units of
-// the storage type it would not change a float K at all); an eigenvalue of K
-// plus the shift below `eigen_floor` * n is rounding noise.
-template <typename T>
-struct Tolerances;
-template <>
-struct Tolerances<double> {
-  static constexpr double first_jitter = 1e-11, eigen_floor = 1e-12;
-};
-template <>
-struct Tolerances<float> {
-  static constexpr double first_jitter = 1e-6, eigen_floor = 1.1920929e-07;  // FLT_EPSILON
-};
-
-// A Cholesky factorisation per ridge, with jitter in growing steps when one
-// breaks down. K is rebuilt for each try (cheaper in memory than a copy, and
-// cheap next to the factorisation) and freed on return.
-template <typename T>
-void solve_cholesky(const GramSource& gram, const KernelRegressionOptions& opt, const std::vector<double>& diag,
-                    const std::vector<double>& shift, double mean_diag, const std::vector<double>& y,
-                    const ProcessGrid& grid, Solution<T>& sol, Phases& ph) {
-  const int64_t n = gram.n_train(), nr = static_cast<int64_t>(shift.size());
-  const int nb = opt.block;
-  // Only K's lower triangle is ever written or read: the upper one is never touched.
-  DistMatrix<T> k = DistMatrix<T>::uninitialized(grid, n, n, nb, nb), rhs(grid, n, 1, nb, nb);
-  const int tries = static_cast<int>(std::lround(std::log10(1e-2 / Tolerances<T>::first_jitter))) + 1;
-  PhaseClock clock;
-  for (int64_t l = 0; l < nr; ++l) {
-    int info = 1;
-    for (int attempt = 0; attempt <= tries && info != 0; ++attempt) {
-      sol.jitter[l] = attempt == 0 ? 0.0 : mean_diag * (Tolerances<T>::first_jitter / 10) * std::pow(10.0, attempt);
-      if (l > 0 || attempt > 0) sol.flops += gram.flops();
-      clock.start();
-      build_train_kernel(gram, opt.kernel, diag, k);
-      linalg::add_to_diagonal(k, shift[l] + sol.jitter[l]);
-      clock.stop(ph.kernel);
-      clock.start();
-      info = linalg::potrf_lower(k);
-      clock.stop(ph.factor);
-      sol.flops += std::pow(static_cast<double>(n), 3) / 3.0;
-    }
-    if (info != 0) {
-      sol.status[l] = "not-positive-definite";
-      sol.coef.for_each_local([&](int64_t, int64_t j, T& v) { if (j == l) v = std::numeric_limits<T>::quiet_NaN(); });
-      continue;
-    }
-    if (sol.jitter[l] > 0) sol.status[l] = jitter_status(sol.jitter[l]);
-    clock.start();
-    linalg::fill_columns(rhs, y);
-    linalg::potrs_lower(k, rhs);
-    sol.flops += 2.0 * static_cast<double>(n) * static_cast<double>(n);
-    const std::vector<double> alpha = linalg::gather_column(rhs, 0);
-    sol.coef.for_each_local([&](int64_t i, int64_t j, T& v) { if (j == l) v = static_cast<T>(alpha[i]); });
-    clock.stop(ph.solve);
-  }
-}
-
-// One eigendecomposition K = Q diag(w) Q^T serves every ridge:
-// alpha = Q diag(1/(w + shift)) Q^T y, and the exact leave-one-out residuals
-// alpha_i / [(K + shift I)^{-1}]_ii. K and Q are freed on return.
-template <typename T>
-void solve_eigen(const GramSource& gram, const KernelRegressionOptions& opt, const std::vector<double>& diag,
-                 const std::vector<double>& shift, double mean_diag, const std::vector<double>& y_train,
-                 const ProcessGrid& grid, Solution<T>& sol, Phases& ph) {
-  const int64_t n = gram.n_train(), nr = static_cast<int64_t>(shift.size());
-  const int nb = opt.block;
-  PhaseClock clock;
-  std::vector<double> w;
-  DistMatrix<T> q = DistMatrix<T>::uninitialized(grid, n, n, nb, nb);
-  {
-    DistMatrix<T> k = DistMatrix<T>::uninitialized(grid, n, n, nb, nb);
-    clock.start();
-    build_train_kernel(gram, opt.kernel, diag, k);
-    clock.stop(ph.kernel);
-    clock.start();
-    const int info = linalg::syevd_lower(k, w, q);
-    clock.stop(ph.factor);
-    sol.flops += 4.0 * std::pow(static_cast<double>(n), 3);  // tridiagonalisation + back-transformation (model)
-    if (info != 0) throw RuntimeError(fmt::format("pdsyevd did not converge (info = {})", info));
-  }
-  clock.start();
-  DistMatrix<T> y(grid, n, 1, nb, nb), c(grid, n, 1, nb, nb);
-  linalg::fill_columns(y, y_train);
-  linalg::gemm(Op::T, Op::N, T(1), q, y, T(0), c);
-  const std::vector<double> qty = linalg::gather_column(c, 0);
-  // Eigenvalues below this floor (relative to the kernel's scale) are noise.
-  const double floor = mean_diag * Tolerances<T>::eigen_floor * static_cast<double>(n);
-  for (int64_t l = 0; l < nr; ++l)
-    if (w.front() + shift[l] < floor) {
-      sol.jitter[l] = floor - w.front() - shift[l];
-      sol.status[l] = jitter_status(sol.jitter[l]);
-    }
-  DistMatrix<T> scaled(grid, n, nr, nb, nb);
-  scaled.for_each_local([&](int64_t i, int64_t l, T& v) { v = static_cast<T>(qty[i] / (w[i] + shift[l] + sol.jitter[l])); });
-  linalg::gemm(Op::N, Op::N, T(1), q, scaled, T(0), sol.coef);
-  sol.flops += 4.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nr);
-  if (opt.leave_one_out) {
-    // The diagonal of the inverse is sum_k Q_ik^2 / (w_k + s): one product of Q∘Q with the n x L weights.
-    q.for_each_local([](int64_t, int64_t, T& v) { v *= v; });
-    scaled.for_each_local([&](int64_t k, int64_t l, T& v) { v = static_cast<T>(1.0 / (w[k] + shift[l] + sol.jitter[l])); });
-    DistMatrix<T> inv_diag(grid, n, nr, nb, nb);
-    linalg::gemm(Op::N, Op::N, T(1), q, scaled, T(0), inv_diag);
-    sol.flops += 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(nr);
-    for (int64_t lj = 0; lj < sol.coef.local_cols(); ++lj)
-      for (int64_t li = 0; li < sol.coef.local_rows(); ++li) {
-        const double r = static_cast<double>(sol.coef.local(li, lj)) / static_cast<double>(inv_diag.local(li, lj));
-        sol.loo_sq[sol.coef.global_col(lj)] += r * r;
-      }
-  }
-  clock.stop(ph.solve);
-}
-
 // kernel_regression with K, its factor, the coefficients and the test kernel
 // stored as T.
 template <typename T>
@@ -221,9 +72,8 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
 
   Solution<T> sol(grid, n, nr, nb);
   sol.flops = gram.flops();
-  const bool eigen = opt.solver == KernelSolver::Eigen || opt.leave_one_out;
-  if (eigen) solve_eigen(gram, opt, a_train, shift, mean_diag, y_train, grid, sol, ph);
-  else solve_cholesky(gram, opt, a_train, shift, mean_diag, y_train, grid, sol, ph);
+  const SolveProblem problem{gram, opt.kernel, a_train, shift, mean_diag, y_train, grid, nb, opt.leave_one_out};
+  make_ridge_solver(opt.solver, opt.leave_one_out)->solve(problem, sol, ph);
 
   // Training residuals are free: K alpha - y = -(shift + jitter) alpha.
   std::vector<double> train_sq(static_cast<size_t>(nr), 0.0), test_sq(static_cast<size_t>(nr), 0.0);
@@ -279,11 +129,10 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
     if (sol.status[l] == "not-positive-definite") r.train_error = r.test_error = std::nan("");
   }
   if (opt.leave_one_out) {
-    int64_t best = 0;
-    for (int64_t l = 0; l < nr; ++l) {
-      rows[l].extra["validation_error"] = total[2 * nr + l] / static_cast<double>(n) / target_variance;
-      if (rows[l].extra["validation_error"] < rows[best].extra["validation_error"]) best = l;
-    }
+    std::vector<double> loo(static_cast<size_t>(nr));
+    for (int64_t l = 0; l < nr; ++l)
+      rows[l].extra["validation_error"] = loo[l] = total[2 * nr + l] / static_cast<double>(n) / target_variance;
+    const int64_t best = smallest_finite(loo);
     for (int64_t l = 0; l < nr; ++l) rows[l].extra["selected"] = l == best ? 1.0 : 0.0;
   }
   return rows;

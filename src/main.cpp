@@ -1,4 +1,4 @@
-// neurep: the command line (SPEC 3.1), a thin layer over the library.
+// neurep: the command line (DESIGN 3.1), a thin layer over the library.
 //   neurep run CONFIG.toml [-o FILE.h5] [--set section.key=value]... [--resume | --overwrite]
 //   neurep check CONFIG.toml [--set ...]   |   neurep check --help-config
 //   neurep info FILE.h5

@@ -19,6 +19,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <set>
+#include <type_traits>
+#include <variant>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -29,8 +31,8 @@ namespace neurep {
 namespace fs = std::filesystem;
 namespace {
 
-const char* kNumericColumns[] = {"d", "n", "seed", "width", "ridge", "test_error", "train_error", "seconds", "flops"};
-const char* kTextColumns[] = {"learner", "input", "status"};
+
+const ResultRow kEmptyRow{};  // for the list of columns
 
 void fsync_path(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY);
@@ -124,30 +126,21 @@ void ResultsFile::commit(const std::string& status) {
 
     h5::Group res = root.create_group("results");
     const size_t m = rows_.size();
-    std::vector<int64_t> d(m), n(m), seed(m), width(m);
-    std::vector<double> ridge(m), test(m), train(m), secs(m), flops(m);
-    std::vector<std::string> learner(m), input(m), st(m);
+    // The fixed columns (ResultRow's list), then every extra key, NaN where a row has none.
+    using Column = std::variant<std::vector<int64_t>, std::vector<double>, std::vector<std::string>>;
+    std::vector<std::pair<std::string, Column>> columns;
+    ResultRow::for_each_column(kEmptyRow, [&](const char* name, const auto& v) {
+      columns.emplace_back(name, std::vector<std::decay_t<decltype(v)>>{});
+    });
     std::set<std::string> extra_keys;
-    for (size_t i = 0; i < m; ++i) {
-      const auto& r = rows_[i];
-      d[i] = r.d, n[i] = r.n, seed[i] = r.seed, width[i] = r.width;
-      ridge[i] = r.ridge, test[i] = r.test_error, train[i] = r.train_error;
-      secs[i] = r.seconds, flops[i] = r.flops;
-      learner[i] = r.learner, input[i] = r.input, st[i] = r.status;
-      for (const auto& [k, v] : r.extra) extra_keys.insert(k);
+    for (const auto& r : rows_) {
+      size_t k = 0;
+      ResultRow::for_each_column(r, [&](const char*, const auto& v) {
+        std::get<std::vector<std::decay_t<decltype(v)>>>(columns[k++].second).push_back(v);
+      });
+      for (const auto& [key, v] : r.extra) extra_keys.insert(key);
     }
-    res.write_column("d", d);
-    res.write_column("n", n);
-    res.write_column("seed", seed);
-    res.write_column("ridge", ridge);
-    res.write_column("learner", learner);
-    res.write_column("input", input);
-    res.write_column("width", width);
-    res.write_column("test_error", test);
-    res.write_column("train_error", train);
-    res.write_column("seconds", secs);
-    res.write_column("flops", flops);
-    res.write_column("status", st);
+    for (const auto& [name, column] : columns) std::visit([&, &name = name](const auto& c) { res.write_column(name, c); }, column);
     for (const auto& k : extra_keys) {
       std::vector<double> col(m, std::nan(""));
       for (size_t i = 0; i < m; ++i)
@@ -164,12 +157,7 @@ void ResultsFile::commit(const std::string& status) {
         g.set_attribute("seed", c.seed);
         g.set_attribute("learner", c.learner);
         g.set_attribute("input", c.input);
-        g.write_column("step", c.step);
-        g.write_column("train_loss", c.train_loss);
-        g.write_column("train_error", c.train_error);
-        g.write_column("validation_error", c.validation_error);
-        g.write_column("test_error", c.test_error);
-        g.write_column("weight_norm", c.weight_norm);
+        TrainingCurve::for_each_column(c, [&](const char* name, const std::vector<double>& v) { g.write_column(name, v); });
       }
     }
     if (!checkpoint_.point.empty()) {
@@ -281,21 +269,26 @@ ResultsContents read_results_serial(const std::string& path) {
     else num[name] = std::move(v);
   }
   size_t m = num.count("d") ? num["d"].size() : 0;
-  for (const char* c : kNumericColumns) num[c].resize(m, std::nan(""));
-  for (const char* c : kTextColumns) text[c].resize(m);
+  std::set<std::string> fixed;
+  ResultRow::for_each_column(kEmptyRow, [&](const char* c, const auto& v) {
+    fixed.insert(c);
+    if constexpr (std::is_same_v<std::decay_t<decltype(v)>, std::string>) text[c].resize(m);
+    else num[c].resize(m, std::nan(""));
+  });
   out.rows.resize(m);
   for (size_t i = 0; i < m; ++i) {
     auto& r = out.rows[i];
-    r.d = std::llround(num["d"][i]), r.n = std::llround(num["n"][i]), r.seed = std::llround(num["seed"][i]);
-    r.width = std::llround(num["width"][i]);
-    r.ridge = num["ridge"][i], r.test_error = num["test_error"][i], r.train_error = num["train_error"][i];
-    r.seconds = num["seconds"][i], r.flops = num["flops"][i];
-    r.learner = text["learner"][i], r.input = text["input"][i], r.status = text["status"][i];
-    for (const auto& [k, v] : num) {
-      bool known = false;
-      for (const char* c : kNumericColumns) known = known || k == c;
-      if (!known && i < v.size()) r.extra[k] = v[i];
-    }
+    ResultRow::for_each_column(r, [&](const char* c, auto& v) {
+      using T = std::decay_t<decltype(v)>;
+      if constexpr (std::is_same_v<T, std::string>) v = text[c][i];
+      else if constexpr (std::is_same_v<T, int64_t>) v = std::llround(num[c][i]);
+      else v = num[c][i];
+    });
+    for (const auto& [k, v] : num)
+      if (!fixed.count(k) && i < v.size()) r.extra[k] = v[i];
+    // Files of earlier versions kept a Taylor model's regulariser in the ridge column.
+    if (!num.count("regularizer") && r.learner.rfind("taylor:", 0) == 0)
+      r.extra["regularizer"] = r.ridge, r.ridge = std::nan("");
   }
   if (root.exists("curves")) {
     h5::Group curves = root.open_group("curves");
@@ -309,12 +302,10 @@ ResultsContents read_results_serial(const std::string& path) {
       c.learner = gets("learner"), c.input = gets("input");
       std::vector<std::string> unused;
       g.read_column("step", c.step, unused);
-      g.read_column("train_loss", c.train_loss, unused);
-      for (auto [column, v] : {std::pair{"train_error", &c.train_error}, {"validation_error", &c.validation_error}})
-        if (g.exists(column)) g.read_column(column, *v, unused);  // absent in files of earlier versions
-        else v->assign(c.step.size(), std::nan(""));
-      g.read_column("test_error", c.test_error, unused);
-      g.read_column("weight_norm", c.weight_norm, unused);
+      TrainingCurve::for_each_column(c, [&](const char* column, std::vector<double>& v) {
+        if (g.exists(column)) g.read_column(column, v, unused);
+        else v.assign(c.step.size(), std::nan(""));  // train_error, validation_error: absent in files of earlier versions
+      });
       out.curves.push_back(std::move(c));
     }
   }

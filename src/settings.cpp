@@ -93,4 +93,37 @@ std::string grid_request_name(const GridRequest& g) {
   return g.automatic ? "auto" : fmt::format("{}x{}", g.rows, g.cols);
 }
 
+const NetworkConfig* LearnerConfig::network() const {
+  if (const auto* t = taylor()) return &t->network;
+  if (const auto* k = kernel(); k && k->kernel == KernelKind::EmpiricalNtk) return &k->network;
+  return nullptr;
+}
+
+std::vector<LearnerConfig> learner_candidates(const LearnerConfig& l) {
+  std::vector<LearnerConfig> out;
+  const NetworkConfig* network = l.network();
+  const TaylorLearnerConfig* taylor = l.taylor();
+  const size_t widths = network ? network->widths.size() : 1;
+  const size_t regs = taylor ? taylor->regularizers.size() : 1;
+  const size_t rates = taylor ? taylor->learning_rates.size() : 1;
+  for (size_t w = 0; w < widths; ++w)
+    for (size_t r = 0; r < regs; ++r)
+      for (size_t e = 0; e < rates; ++e) {
+        LearnerConfig c = l;
+        std::visit([&](auto& m) {
+          if (network) m.network.widths = {network->widths[w]};
+        }, c.method);
+        if (auto* t = std::get_if<TaylorLearnerConfig>(&c.method)) {
+          t->regularizers = {taylor->regularizers[r]};
+          t->learning_rates = {taylor->learning_rates[e]};
+        }
+        out.push_back(std::move(c));
+      }
+  return out;
+}
+
+std::vector<int> Config::dims() const {
+  return sweep.dims.empty() ? std::vector<int>{data.dim} : sweep.dims;
+}
+
 }  // namespace neurep

@@ -400,7 +400,6 @@ void TaylorBatch::backward(const std::vector<double>& c, DistMatrix<double>& gra
 // ---------------------------------------------------------------------------
 // Loss
 
-double norm_24(const DistMatrix<double>& w) { return std::pow(penalty(TaylorOptions{}, w).norm4, 0.25); }
 
 double taylor_objective(TaylorBatch& batch, const std::vector<double>& y, int64_t n_fit,
                         const DistMatrix<double>& w, int64_t step, DistMatrix<double>* grad) {
@@ -513,7 +512,6 @@ FitResult TaylorTrainer::result(const TrainerState& s) const {
   const ProcessGrid& grid = model_.grid();
   boost::mpi::all_reduce(grid.comm(), s.seconds, r.seconds, boost::mpi::maximum<double>());
   r.flops = s.flops;
-  r.ridge = options_.regularizer;
   r.status = s.diverged ? "diverged" : "ok";
   const TrainingCurve& c = s.curve;
   const bool have = !s.diverged && s.best_evaluation >= 0;
@@ -523,6 +521,7 @@ FitResult TaylorTrainer::result(const TrainerState& s) const {
   r.test_error = have ? c.test_error[e] : nan;
   r.extra["m"] = static_cast<double>(options_.width);
   r.extra["learning_rate"] = options_.learning_rate;
+  r.extra["regularizer"] = options_.regularizer;
   r.extra["steps_run"] = static_cast<double>(s.step);
   r.extra["best_step"] = have ? c.step[e] : nan;
   r.extra["validation_error"] = have ? c.validation_error[e] : nan;

@@ -18,7 +18,7 @@ std::string error_of(const std::string& toml, std::vector<std::string> overrides
 }
 }  // namespace
 
-TEST_CASE("defaults are those of SPEC 3.1") {
+TEST_CASE("defaults are those of DESIGN 3.1") {
   const Config c = parse_config("", {});
   CHECK(c.data.dim == 16);
   CHECK(c.data.degrees == std::vector<int>{4});
@@ -90,7 +90,7 @@ TEST_CASE("the configuration reference lists every key once") {
 }
 
 TEST_CASE("lists of learner settings are candidates chosen on a validation split") {
-  const Config c = parse_config("[learner]\nkind = \"taylor\"\nwidth = [4, \"2*d\"]\nlearning_rate = [0.01, 0.1, 1.0]\n"
+  const Config c = parse_config("[learner]\nkind = \"taylor\"\nm = [4, \"2*d\"]\nlearning_rate = [0.01, 0.1, 1.0]\n"
                                 "validation_fraction = 0.25\n", {});
   const auto cands = learner_candidates(c.learner);
   REQUIRE(cands.size() == 6);
@@ -106,7 +106,7 @@ TEST_CASE("lists of learner settings are candidates chosen on a validation split
   CHECK(error_of("[learner]\nlearning_rate = [0.1, 0.2]\n").rfind("learner.learning_rate: applies only with learner.kind = \"taylor\"", 0) == 0);
   // Choosing needs somewhere to choose on.
   CHECK(error_of("[learner]\nkind = \"taylor\"\nlearning_rate = [0.01, 0.1]\n").find("learner.validation_fraction") != std::string::npos);
-  CHECK(error_of("[learner]\nkind = \"taylor\"\nwidth = []\nvalidation_fraction = 0.2\n").find("learner.width") != std::string::npos);
+  CHECK(error_of("[learner]\nkind = \"taylor\"\nm = []\nvalidation_fraction = 0.2\n").find("learner.m") != std::string::npos);
 }
 
 TEST_CASE("a key that does not apply to the chosen kind is an error naming it") {
@@ -116,11 +116,11 @@ TEST_CASE("a key that does not apply to the chosen kind is an error naming it") 
   CHECK(starts(error_of("[learner]\nkind = \"taylor\"\nkernel = \"ntk\"\n"), "learner.kernel"));
   CHECK(starts(error_of("[learner]\nkind = \"taylor\"\nridge = [1e-3]\n"), "learner.ridge"));
   CHECK(starts(error_of("[learner]\nkernel = \"ntk\"\nsteps = 10\n"), "learner.steps"));
-  CHECK(starts(error_of("[learner]\nkernel = \"ntk\"\nwidth = 10\n"), "learner.width"));
+  CHECK(starts(error_of("[learner]\nkernel = \"ntk\"\nm = 10\n"), "learner.m"));
   CHECK(starts(error_of("[learner]\nkernel = \"ntk\"\nvalidation_fraction = 0.2\n"), "learner.validation_fraction"));
   CHECK(starts(error_of("", {"learner.kind=taylor", "learner.solver=eigen"}), "learner.solver"));
   // The keys of the chosen kinds are accepted, and so is a stored /config, which lists every key.
-  CHECK(error_of("[representation]\nkind = \"random\"\nwidth = 64\n[learner]\nkernel = \"empirical-ntk\"\nwidth = 10\n").empty());
+  CHECK(error_of("[representation]\nkind = \"random\"\nwidth = 64\n[learner]\nkernel = \"empirical-ntk\"\nm = 10\n").empty());
   CHECK(error_of("[learner]\nridge_selection = \"validation\"\nvalidation_fraction = 0.2\n").empty());
   const Config c = parse_config("[learner]\nkind = \"taylor\"\n", {});
   CHECK_NOTHROW(parse_config(c.resolved_toml, {}, "stored", /*stored=*/true));
@@ -144,4 +144,14 @@ TEST_CASE("every choice is one enum table: names round-trip, unknown names list 
   CHECK(error_of("[learner]\nsolver = \"lu\"\n") == "learner.solver: unknown value \"lu\"; accepted: auto, cholesky, eigen");
   CHECK(parse_config("", {"run.grid=\"2x3\""}).run.grid.rows == 2);
   CHECK(error_of("", {"run.grid=\"2by3\""}).rfind("run.grid:", 0) == 0);
+}
+
+TEST_CASE("one name per quantity: learner.m (was learner.width) and the regulariser outside the ridge column") {
+  // The earlier name keeps working (configurations and stored /config), once.
+  CHECK(parse_config("[learner]\nkind = \"taylor\"\nwidth = 64\n", {}).learner.taylor()->network.widths.at(0).at(8) == 64);
+  CHECK(error_of("[learner]\nkind = \"taylor\"\nwidth = 64\nm = 32\n").rfind("learner.m: given together with 'learner.width'", 0) == 0);
+  const Config stored = parse_config("[learner]\nkind = \"taylor\"\nwidth = \"2*d\"\n", {}, "old /config", /*stored=*/true);
+  CHECK(stored.learner.taylor()->network.widths.at(0).text() == "2*d");
+  CHECK(stored.science_toml == parse_config("[learner]\nkind = \"taylor\"\nm = \"2*d\"\n", {}).science_toml);
+  CHECK(config_reference().find("\nm = 512") != std::string::npos);
 }

@@ -9,7 +9,7 @@
 #include "neurep/detail/scalapack_imports.hpp"
 #include "neurep/kernel_regression.hpp"
 #include "neurep/linalg.hpp"
-#include "neurep/representation_kernel.hpp"
+#include "neurep/infinite_gram.hpp"
 #include "test_helpers.hpp"
 
 using namespace neurep;

@@ -77,6 +77,24 @@ TEST_CASE("results rows, curves and config round-trip through HDF5") {
   CHECK(back.attributes.at("mpi_ranks") == std::to_string(world.size()));
 }
 
+TEST_CASE("a file of an earlier version, with a Taylor model's regulariser in the ridge column, reads as today's") {
+  boost::mpi::communicator world;
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  const Config config = parse_config("[learner]\nkind = \"taylor\"\n", {});
+  const std::string path = scratch(world, "old_taylor.h5");
+  ResultsFile file(path, grid, config, collect_provenance(), "exact moments");
+  ResultRow r;  // as the earlier versions wrote it: ridge = lambda, no regularizer column
+  r.d = 5, r.n = 64, r.ridge = 0.01, r.learner = "taylor:order=2", r.input = "x", r.status = "ok";
+  r.extra["m"] = 16;
+  file.add_row(r);
+  file.commit("complete");
+  const ResultsContents back = read_results(path, world);
+  REQUIRE(back.rows.size() == 1);
+  CHECK(std::isnan(back.rows[0].ridge));
+  CHECK(back.rows[0].extra.at("regularizer") == 0.01);
+  CHECK(back.rows[0].extra.at("m") == 16);
+}
+
 TEST_CASE("files that are not neurep results are input errors") {
   boost::mpi::communicator world;
   const std::string text = scratch(world, "not-hdf5.h5");

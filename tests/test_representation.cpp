@@ -1,4 +1,4 @@
-// The random representation h(x) (SPEC 1.2): features against a serial
+// The random representation h(x) (DESIGN 1.2): features against a serial
 // computation from the definition on every grid, the empirical kernel
 // against the closed-form infinite-width kernel at the 1/sqrt(D) rate, zca
 // whitening on fresh data, the centring quadrature, single precision (the zca
@@ -13,6 +13,7 @@
 
 #include "neurep/config.hpp"
 #include "neurep/errors.hpp"
+#include "neurep/infinite_gram.hpp"
 #include "neurep/kernel_regression.hpp"
 #include "neurep/linalg.hpp"
 #include "neurep/representation.hpp"
@@ -119,7 +120,7 @@ TEST_CASE("zca, center and depth > 1 on every grid agree with a one-process comp
   // cond = (l_max + r)/(l_min + r) multiplies the rounding differences of another
   // grid's reassociated sums: agreement to ~eps cond relative is all a
   // backward-stable computation can promise. With ridge 1e-3 that is below the
-  // 1e-10 of SPEC 2.1; with the default 1e-6, features that are constant on the
+  // 1e-10 of DESIGN 2.1; with the default 1e-6, features that are constant on the
   // unlabelled sample (step or relu units with a large |b|) give cond ~ D/eps.
   boost::mpi::communicator world;
   const boost::mpi::communicator self(MPI_COMM_SELF, boost::mpi::comm_attach);
@@ -139,7 +140,7 @@ TEST_CASE("zca, center and depth > 1 on every grid agree with a one-process comp
     if (const Whitening* w = one.whitening(); w->matrix()) {
       const double cond = (w->eigenvalues().back() + w->ridge()) / (w->eigenvalues().front() + w->ridge());
       tol = std::max(tol, 10 * std::numeric_limits<double>::epsilon() * cond);
-      if (c.ridge >= 1e-3) CHECK(tol <= 1e-10);  // SPEC 2.1's reproducibility across grids
+      if (c.ridge >= 1e-3) CHECK(tol <= 1e-10);  // DESIGN 2.1's reproducibility across grids
     }
     for (GridShape shape : test::all_shapes(world.size())) {
       ProcessGrid grid(world, shape);

@@ -1,4 +1,4 @@
-// The Taylor models of SPEC 1.3 (orders 1, 2, full) and their trainer:
+// The Taylor models of DESIGN 1.3 (orders 1, 2, full) and their trainer:
 // outputs against the formulas evaluated directly, gradients against central
 // finite differences, the quadratic model as the second-order term of the
 // network, grid invariance of whole training curves, and two learning checks
@@ -9,6 +9,7 @@
 #include <cmath>
 #include <memory>
 
+#include "neurep/config.hpp"
 #include "neurep/data.hpp"
 #include "neurep/detail/scalapack_imports.hpp"
 #include "neurep/empirical_ntk.hpp"
@@ -23,7 +24,7 @@ namespace {
 
 const RandomStreams kStreams(2020, 3);
 
-// Inputs on the sphere and a normalised target (SPEC 1.1) of the given degree.
+// Inputs on the sphere and a normalised target (DESIGN 1.1) of the given degree.
 struct Problem {
   DataConfig config;
   Dataset data;
@@ -123,7 +124,7 @@ TEST_CASE("activation derivatives agree with finite differences") {
   CHECK(activation(Activation::Relu2, 2, 0.0) == 1.0);          // right derivative at the kink
 }
 
-TEST_CASE("outputs are the formulas of SPEC 1.3 evaluated directly, on every grid") {
+TEST_CASE("outputs are the formulas of DESIGN 1.3 evaluated directly, on every grid") {
   boost::mpi::communicator world;
   const Problem p(5, 2, 23, 3);
   const int64_t m = 11;
@@ -539,7 +540,7 @@ TEST_CASE("learner options: schedules and bad input naming the key") {
   CHECK(learning_rate_at(o, 50) == Approx(0.1));
   o.schedule = Schedule::Linear;
   CHECK(learning_rate_at(o, 75) == Approx(0.05));
-  const std::string taylor = "[learner]\nkind = \"taylor\"\nwidth = \"2*d\"\n";
+  const std::string taylor = "[learner]\nkind = \"taylor\"\nm = \"2*d\"\n";
   LearnerConfig c = parse_config(taylor, {}).learner;
   CHECK(taylor_options(c, 8, 16).width == 16);
   c = parse_config(taylor, {"learner.order=\"full\""}).learner;
@@ -553,8 +554,8 @@ TEST_CASE("learner options: schedules and bad input naming the key") {
     return std::string("no error");
   };
   LearnerConfig bad = c;
-  std::get<TaylorLearnerConfig>(bad.method).network.widths = {SizeExpr("d-20", "learner.width")};
-  CHECK(message(bad).rfind("learner.width:", 0) == 0);
+  std::get<TaylorLearnerConfig>(bad.method).network.widths = {SizeExpr("d-20", "learner.m")};
+  CHECK(message(bad).rfind("learner.m:", 0) == 0);
   auto config_message = [&](const std::string& override) {
     try {
       parse_config(taylor, {override});
@@ -564,10 +565,10 @@ TEST_CASE("learner options: schedules and bad input naming the key") {
     return std::string("no error");
   };
   CHECK(config_message("learner.activation=\"sigmoid\"").rfind("learner.activation:", 0) == 0);
-  // Through the configuration: learner.width is checked at every d of the sweep.
+  // Through the configuration: learner.m is checked at every d of the sweep.
   const std::string base = "[learner]\nkind = \"taylor\"\n[sweep]\ndims = [8, 30]\n";
-  CHECK_NOTHROW(parse_config(base, {"learner.width=\"d-7\""}));
-  CHECK_THROWS_WITH(parse_config(base, {"learner.width=\"d-10\""}), Catch::StartsWith("learner.width:"));
+  CHECK_NOTHROW(parse_config(base, {"learner.m=\"d-7\""}));
+  CHECK_THROWS_WITH(parse_config(base, {"learner.m=\"d-10\""}), Catch::StartsWith("learner.m:"));
   CHECK_THROWS_WITH(parse_config(base, {"learner.activation=relu"}), Catch::StartsWith("learner.activation:"));
 }
 

@@ -1,4 +1,4 @@
-// Inputs, targets and labels (SPEC 1.1).
+// Inputs, targets and labels (DESIGN 1.1).
 //
 // A Dataset is the same object on every rank: a pure function of the data
 // configuration, d and the random streams. Sample i of a split is generated
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "neurep/config.hpp"
+#include "neurep/settings.hpp"
 #include "neurep/dist_matrix.hpp"
 #include "neurep/random.hpp"
 

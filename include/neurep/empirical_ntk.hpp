@@ -1,4 +1,4 @@
-// The empirical NTK (SPEC 1.3, kernel = "empirical-ntk"): the tangent kernel
+// The empirical NTK (DESIGN 1.3, kernel = "empirical-ntk"): the tangent kernel
 // of the finite network at its initialisation,
 //   K(u, u') = (1/m) sum_r sigma'(w0_r.u) sigma'(w0_r.u') <u, u'>  =  (S S^T/m) o (U U^T),
 // with the same W_0 as learner.kind = "taylor" (taylor.hpp). It is exactly the

@@ -1,4 +1,4 @@
-// The two kinds of failure neurep distinguishes (SPEC 5): bad input, which
+// The two kinds of failure neurep distinguishes (DESIGN 5): bad input, which
 // ends the program with status 2 before anything is written, and runtime
 // failures. Numerical trouble is not an exception: it is recorded per point.
 #pragma once

@@ -1,4 +1,4 @@
-// The sweep driver (SPEC 1.4): for every d, seed and n of the sweep, build
+// The sweep driver (DESIGN 1.4): for every d, seed and n of the sweep, build
 // the data and the learner's input, fit the learner and append its rows to
 // the results file as soon as the point is done. Completed points are never
 // recomputed on --resume.

@@ -1,6 +1,6 @@
 // ProcessGrid: the Pr x Pc grid of MPI ranks every distributed matrix lives on.
 // Grid rows partition samples, grid columns partition hidden units/features
-// (SPEC 2.1). The grid owns a duplicated communicator, its row and column
+// (DESIGN 2.1). The grid owns a duplicated communicator, its row and column
 // sub-communicators and the BLACS context bound to the duplicate.
 #pragma once
 

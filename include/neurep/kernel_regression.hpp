@@ -1,4 +1,4 @@
-// Kernel ridge regression (SPEC 1.3): (K + n lambda' I) alpha = y with
+// Kernel ridge regression (DESIGN 1.3): (K + n lambda' I) alpha = y with
 // lambda' = lambda * mean(diag K), f(u) = sum_i alpha_i K(u, u_i).
 //
 // The kernel is an outer inner-product kernel (kernels.hpp) applied to an

@@ -1,4 +1,4 @@
-// Inner-product kernels of SPEC 1.3 and their elementwise application.
+// Inner-product kernels of DESIGN 1.3 and their elementwise application.
 //
 // With t = <u,u'>/(|u||u'|), the arc-cosine functions are
 //   kappa0(t) = (pi - arccos t)/pi,   kappa1(t) = (sqrt(1-t^2) + t(pi - arccos t))/pi,

@@ -1,4 +1,4 @@
-// The results file (SPEC 3.2): provenance, /config, /results (a row per
+// The results file (DESIGN 3.2): provenance, /config, /results (a row per
 // sweep point), /curves, /checkpoint, and links to /data.
 //
 // The file is never modified in place: commit() writes the whole file to
@@ -16,6 +16,7 @@
 #include "neurep/config.hpp"
 #include "neurep/dist_matrix.hpp"
 #include "neurep/grid.hpp"
+#include "neurep/learner.hpp"
 #include "neurep/provenance.hpp"
 
 namespace neurep {
@@ -27,41 +28,43 @@ struct ResultRow {
   int64_t width = 0;  // D of the representation, 0 for raw input
   double test_error = 0, train_error = 0, seconds = 0, flops = 0;
   std::string status;
-  std::map<std::string, double> extra;
+  std::map<std::string, double> extra;  // further columns, NaN where a row has none
+
+  // f(name, field) for each fixed column of /results, in file order: the
+  // one list of them (writer, reader).
+  template <typename Row, typename F>
+  static void for_each_column(Row& r, F&& f) {
+    f("d", r.d);
+    f("n", r.n);
+    f("seed", r.seed);
+    f("ridge", r.ridge);
+    f("learner", r.learner);
+    f("input", r.input);
+    f("width", r.width);
+    f("test_error", r.test_error);
+    f("train_error", r.train_error);
+    f("seconds", r.seconds);
+    f("flops", r.flops);
+    f("status", r.status);
+  }
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& d& n& seed& ridge& learner& input& width& test_error& train_error& seconds& flops& status& extra;
+    for_each_column(*this, [&](const char*, auto& v) { ar& v; });
+    ar& extra;
   }
 };
 
-struct Curve {
+// /curves/<name>: the training curve of one point of an iterative learner.
+struct Curve : TrainingCurve {
   std::string name;  // e.g. d16_n1024_s0
   int64_t d = 0, n = 0, seed = 0;
   std::string learner, input;
-  // Per evaluation; train and validation error as MSE / Var f* on the fit
-  // and validation parts of the n training points (NaN without a split).
-  std::vector<double> step, train_loss, train_error, validation_error, test_error, weight_norm;
 
   template <class Archive>
   void serialize(Archive& ar, unsigned) {
-    ar& name& d& n& seed& learner& input& step& train_loss& train_error& validation_error& test_error& weight_norm;
-  }
-};
-
-// The state of an unfinished sweep point (SPEC 3.2 /checkpoint): numbers,
-// vectors and distributed matrices by name. Matrices are stored whole, in
-// global row-major order, so a checkpoint resumes on any grid (and
-// bit-identically on the same grid).
-struct Checkpoint {
-  std::string point;  // the sweep point it belongs to, e.g. d16_n1024_s0
-  std::map<std::string, double> scalars;
-  std::map<std::string, std::vector<double>> vectors;
-  std::map<std::string, const DistMatrix<double>*> matrices;  // for writing; not owned
-
-  template <class Archive>
-  void serialize(Archive& ar, unsigned) {
-    ar& point& scalars& vectors;  // matrices are read from the file collectively
+    ar& name& d& n& seed& learner& input;
+    for_each_column(*this, [&](const char*, std::vector<double>& v) { ar& v; });
   }
 };
 

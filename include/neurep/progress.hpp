@@ -1,4 +1,4 @@
-// Progress on rank 0 (SPEC 3.3): a line per finished sweep point with the
+// Progress on rank 0 (DESIGN 3.3): a line per finished sweep point with the
 // elapsed time and an ETA weighted by each point's expected cost; a live
 // bar when standard error is a terminal.
 #pragma once

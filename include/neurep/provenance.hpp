@@ -1,5 +1,5 @@
 // Where a result came from: software, build, machine, BLAS. Recorded as root
-// attributes of every results file (SPEC 3.2).
+// attributes of every results file (DESIGN 3.2).
 #pragma once
 
 #include <string>

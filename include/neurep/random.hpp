@@ -1,4 +1,4 @@
-// Counter-based random streams (Random123 Philox4x64-10, SPEC 2.2).
+// Counter-based random streams (Random123 Philox4x64-10, DESIGN 2.2).
 //
 // Every random quantity is a pure function of (master seed, seed index,
 // stream, i, j, k): sample i of the training stream is the same whatever n,
@@ -39,9 +39,6 @@ class RandomStreams {
   double sign(Stream s, uint64_t i, uint64_t j, uint64_t k = 0) const {
     return uniform(s, i, j, k) < 0.5 ? 1.0 : -1.0;
   }
-
-  uint64_t master_seed() const { return master_seed_; }
-  uint64_t seed_index() const { return seed_index_; }
 
  private:
   uint64_t master_seed_;

@@ -1,4 +1,4 @@
-// The fixed random layer of the representation (SPEC 1.2):
+// The fixed random layer of the representation (DESIGN 1.2):
 //   g(x) = phi(V x + b),  rows v_j ~ N(0, I/fan_in),  b_j ~ N(0, 1) (bias = true),
 // and, for depth L > 1, the same layer applied again to the previous layer's
 // output g (fan_in = D), so that layer l+1 sees the pre-activation covariance

@@ -1,5 +1,5 @@
 // The learner's input u: the raw input x (representation.kind = "none") or
-// the fixed random representation h(x) (SPEC 1.2), optionally with a
+// the fixed random representation h(x) (DESIGN 1.2), optionally with a
 // constant coordinate appended (learner.input_bias).
 //
 // A random representation is built once per (d, seed): the random network
@@ -23,7 +23,7 @@
 #include <memory>
 #include <string>
 
-#include "neurep/config.hpp"
+#include "neurep/settings.hpp"
 #include "neurep/data.hpp"
 #include "neurep/dist_matrix.hpp"
 #include "neurep/grid.hpp"

@@ -1,4 +1,4 @@
-// The infinite-width limit of the representation (SPEC 1.2, infinite = true).
+// The infinite-width limit of the representation (DESIGN 1.2, infinite = true).
 //
 // With h = g/sqrt(D) (whiten = none), h.h' = (1/D) sum_j g_j(x) g_j(x') tends
 // to K_h(x, x') = E[phi(u) phi(u')], where u = v.x + b, v ~ N(0, I/d) and
@@ -30,7 +30,6 @@
 #include <vector>
 
 #include "neurep/dist_matrix.hpp"
-#include "neurep/kernel_regression.hpp"
 #include "neurep/random_features.hpp"
 
 namespace neurep {
@@ -79,41 +78,6 @@ class InfiniteKernel {
   double grand_mean_ = 0;
   std::unique_ptr<DistMatrix<double>> x_unl_;
   std::vector<double> sq_unl_;
-};
-
-// The Gram source of a kernel learner on the infinite-width representation:
-// the (centred) K_h of the raw inputs, plus 1 for the learner's constant
-// coordinate (h.h' + 1, as for finite features with input_bias).
-class InfiniteGram : public TypedGramSource<InfiniteGram> {
- public:
-  // u_train, u_test: the raw inputs, n x d or n x (d + 1) with the learner's
-  // constant column last (what Representation::inputs returns for an
-  // infinite representation). Collective. `kernel` must outlive this object.
-  InfiniteGram(const InfiniteKernel& kernel, const DistMatrix<double>& u_train, const DistMatrix<double>& u_test);
-
-  int64_t n_train() const override { return x_train_.rows(); }
-  int64_t n_test() const override { return x_test_.rows(); }
-  // The raw inner products by syrk/gemm in T (float copies of x in single
-  // precision), then K entrywise in double arithmetic, stored as T.
-  template <typename T>
-  void train(DistMatrix<T>& k) const;
-  template <typename T>
-  void test_rows(DistMatrix<T>& k, int64_t first) const;
-  std::vector<double> train_diagonal() const override;
-  std::vector<double> test_diagonal() const override;
-  double flops() const override;
-
- private:
-  // K(i, j) from the raw inner product, in place on the local entries.
-  template <typename T>
-  void map(DistMatrix<T>& g, const std::vector<double>& sq_row, const std::vector<double>& m_row,
-           const std::vector<double>& sq_col, const std::vector<double>& m_col, bool lower_only) const;
-  std::vector<double> diagonal(const std::vector<double>& sq, const std::vector<double>& m) const;
-
-  const InfiniteKernel& kernel_;
-  DistMatrix<double> x_train_, x_test_;
-  double constant_ = 0;
-  std::vector<double> sq_train_, sq_test_, m_train_, m_test_;
 };
 
 }  // namespace neurep

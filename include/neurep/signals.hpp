@@ -1,4 +1,4 @@
-// Graceful stops (SPEC 3.3): SIGUSR1 and SIGTERM only set a flag; the sweep
+// Graceful stops (DESIGN 3.3): SIGUSR1 and SIGTERM only set a flag; the sweep
 // checks it at safe points, checkpoints and exits with kExitInterrupted.
 #pragma once
 

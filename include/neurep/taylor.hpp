@@ -1,12 +1,12 @@
 // Two-layer networks around a random initialisation, trained by full-batch
-// gradient descent (SPEC 1.3, learner = "taylor"):
+// gradient descent (DESIGN 1.3, learner = "taylor"):
 //   order 1:      f(u) = (1/sqrt m)     sum_r a_r sigma'(w0_r.u)  (w_r.u)
 //   order 2:      f(u) = (1/(2 sqrt m)) sum_r a_r sigma''(w0_r.u) (w_r.u)^2     (Quad)
 //   order "full": f(u) = (1/sqrt m)     sum_r a_r [sigma((w0_r + s_r w_r).u) - sigma(w0_r.u)]
 // with loss L(W) = (1/2 n_fit) sum_i (f(u_i) - y_i)^2 + lambda ||W||_{2,4}^k
 // + (weight_decay/2) ||W||_F^2, ||W||_{2,4} = (sum_r |w_r|^4)^{1/4}.
 //
-// Layout (SPEC 2.1). The input U (n x q) has samples along grid rows and
+// Layout (DESIGN 2.1). The input U (n x q) has samples along grid rows and
 // coordinates along grid columns. W, W_0 and the gradient G (m x q) are
 // ordinary DistMatrix objects with the *same* blocks: hidden units along grid
 // rows, input coordinates along grid columns. Then each product is one PBLAS
@@ -33,7 +33,7 @@
 #include <string>
 #include <vector>
 
-#include "neurep/config.hpp"
+#include "neurep/settings.hpp"
 #include "neurep/dist_matrix.hpp"
 #include "neurep/learner.hpp"
 #include "neurep/random.hpp"
@@ -168,21 +168,14 @@ class TaylorBatch {
   DistMatrix<float> u32_, cache32_, z32_, w32_;
 };
 
-// ||W||_{2,4} = (sum_r |w_r|^4)^{1/4}. Collective.
-double norm_24(const DistMatrix<double>& w);
-
 // L(W) on the first n_fit samples of `batch` (labels y, replicated, indexed
 // by global sample) at the signs of `step`; with `grad`, also dL/dW (needs a
 // training step >= 0 or a model without sign flips). Collective.
 double taylor_objective(TaylorBatch& batch, const std::vector<double>& y, int64_t n_fit,
                         const DistMatrix<double>& w, int64_t step, DistMatrix<double>* grad);
 
-// Evaluations, one entry per evaluation step (step 0, every eval_every, the
-// last). train_loss is L(W); the errors are mean squared errors divided by
-// the target variance (validation: NaN without a validation split).
-struct TrainingCurve {
-  std::vector<double> step, train_loss, train_error, validation_error, test_error, weight_norm;
-};
+// Evaluations (TrainingCurve, learner.hpp): step 0, every eval_every, the
+// last; train_loss is L(W).
 
 // Everything the training loop carries from one step to the next: what a
 // checkpoint has to save to resume bit-identically.
@@ -223,8 +216,8 @@ class TaylorTrainer {
   // Trains from `state` until finished. Collective.
   void run(TrainerState& state, const StepHook& hook = {});
   // The results row of a finished state: errors at the reported evaluation,
-  // status, ridge = the regulariser lambda, and in `extra` m, learning_rate,
-  // steps_run, best_step, validation_error, weight_norm. Collective (seconds
+  // status, and in `extra` m, learning_rate, regularizer (lambda), steps_run,
+  // best_step, validation_error, weight_norm (ridge stays NaN). Collective (seconds
   // are the slowest rank's).
   FitResult result(const TrainerState& state) const;
 

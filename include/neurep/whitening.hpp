@@ -1,4 +1,4 @@
-// The whitening of the random features (SPEC 1.2), a fixed affine map
+// The whitening of the random features (DESIGN 1.2), a fixed affine map
 // estimated once from fresh unlabelled inputs and then applied unchanged to
 // training, test and any later inputs:
 //   zca:    h = S^{-1/2} (g - mu),   S = Sigma + r I,  r = eps tr(Sigma)/D,

@@ -12,7 +12,7 @@
 # to mpirun as SIGUSR1, which mpirun hands on to every rank: neurep
 # checkpoints at its next safe point and exits 75; rerun the same command to
 # continue. A second Ctrl-C/SIGTERM forwards SIGTERM (mpirun then kills the
-# ranks at once; the checkpoint on disk still resumes, SPEC.md 5, and this
+# ranks at once; the checkpoint on disk still resumes, DESIGN 5, and this
 # script exits 75).
 #
 # Exit status: neurep's own - 0 complete, 2 bad input (nothing written),

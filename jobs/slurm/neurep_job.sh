@@ -7,7 +7,7 @@
 #                               forward the time-limit signal, requeue on 75;
 #                               does not return (exits the batch script).
 #
-# Exit-status handling of `neurep run` (SPEC.md 3.1, 3.3, 5):
+# Exit-status handling of `neurep run` (DESIGN 3.1, 3.3, 5):
 #   0   sweep complete                   -> job exits 0 (COMPLETED)
 #   75  interrupted by SIGUSR1/SIGTERM,  -> `scontrol requeue $SLURM_JOB_ID`; the job
 #       state checkpointed                  goes back to PENDING (Restarts+1) and,

@@ -1,4 +1,4 @@
-"""Write HDF5 files in the exact layout the C++ writes (SPEC 3.2), for tests.
+"""Write HDF5 files in the exact layout the C++ writes (DESIGN 3.2), for tests.
 
 Strings are fixed-length bytes (numpy 'S'), datasets chunked and extendible,
 as the C++ writes them, so the reader is tested against what it will meet.

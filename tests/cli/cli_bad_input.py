@@ -1,4 +1,4 @@
-"""Each class of bad input (SPEC 5) gets exit status 2, one clear line naming
+"""Each class of bad input (DESIGN 5) gets exit status 2, one clear line naming
 the problem, and no file created or changed."""
 import os
 

@@ -31,7 +31,7 @@ degrees = [2]
 n_test = 200
 [learner]
 kind = "taylor"
-width = [3, "2*d"]
+m     = [3, "2*d"]
 learning_rate = [0.01, 0.05]
 steps = 300
 eval_every = 20

@@ -56,7 +56,7 @@ def main():
     for name, kernel, rep, ridge, selection in CASES:
         kind, infinite, activation, whiten = REPRESENTATIONS[rep]
         representation = RANDOM.format(infinite=infinite, activation=activation, whiten=whiten) if kind == "random" else ""
-        network = "\nwidth = 64" if kernel == "empirical-ntk" else ""  # m of the network whose NTK it is
+        network = "\nm = 64" if kernel == "empirical-ntk" else ""  # m of the network whose NTK it is
         cfg = r.write(f"{name}.toml", CONFIG.format(kernel=kernel, representation=representation, network=network,
                                                     ridge=ridge, selection=selection))
         finite = infinite == "false"

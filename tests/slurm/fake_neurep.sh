@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Test double of `neurep run` for the job-script tests ONLY: it mimics the
 # command-line, exit-status, signal and resume contract of the real program
-# (SPEC.md 3.1, 3.3, 5) so jobs/local and jobs/slurm can be tested without
+# (DESIGN 3.1, 3.3, 5) so jobs/local and jobs/slurm can be tested without
 # the C++ build. It computes nothing: each sweep point "takes"
 # $NEUREP_FAKE_SECONDS (default 1) and gets a made-up but deterministic
 # test_error, so an interrupted-and-resumed run and an uninterrupted run give

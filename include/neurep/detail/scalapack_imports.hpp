@@ -35,13 +35,6 @@ void pdsyrk_(const char* uplo, const char* trans, const int* n, const int* k, co
 void pssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha,
              const float* a, const int* ia, const int* ja, const int* desca, const float* beta,
              float* c, const int* ic, const int* jc, const int* descc);
-void pdgemv_(const char* trans, const int* m, const int* n, const double* alpha, const double* a,
-             const int* ia, const int* ja, const int* desca, const double* x, const int* ix,
-             const int* jx, const int* descx, const int* incx, const double* beta, double* y,
-             const int* iy, const int* jy, const int* descy, const int* incy);
-void pdgeadd_(const char* trans, const int* m, const int* n, const double* alpha, const double* a,
-              const int* ia, const int* ja, const int* desca, const double* beta, double* c,
-              const int* ic, const int* jc, const int* descc);
 
 // ScaLAPACK redistribution (any layout to any layout within one context)
 void pdgemr2d_(const int* m, const int* n, const double* a, const int* ia, const int* ja, const int* desca,

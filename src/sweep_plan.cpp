@@ -1,0 +1,100 @@
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <mpi.h>
+
+#include "neurep/errors.hpp"
+#include "neurep/sweep.hpp"
+
+namespace neurep {
+
+Learners make_learners(const Config& config) {
+  Learners out;
+  for (const LearnerConfig& candidate : learner_candidates(config.learner)) {
+    Config c = config;
+    c.learner = candidate;
+    out.push_back(make_learner(c));
+  }
+  return out;
+}
+
+SweepPlan::SweepPlan(const Config& config, const Learners& learners, std::set<PointKey> done)
+    : config_(config), learners_(learners), candidates_(static_cast<int64_t>(learners.size())), done_(std::move(done)) {
+  for (int d : config.dims())
+    for (int64_t seed : config.sweep.seeds)
+      for (int64_t n : config.sweep.n_train)
+        for (int64_t c = 0; c < candidates_; ++c) {
+          ++total_;
+          if (pending(d, seed, n, c)) remaining_cost_ += cost(d, n, c), ++remaining_;
+        }
+}
+
+bool SweepPlan::pending(int d, int64_t seed, int64_t n, int64_t c) const { return !done_.count({d, n, seed, c}); }
+
+bool SweepPlan::pending(int d, int64_t seed, int64_t n) const {
+  for (int64_t c = 0; c < candidates_; ++c)
+    if (pending(d, seed, n, c)) return true;
+  return false;
+}
+
+bool SweepPlan::pending(int d, int64_t seed) const {
+  for (int64_t n : config_.sweep.n_train)
+    if (pending(d, seed, n)) return true;
+  return false;
+}
+
+void SweepPlan::mark_done(int d, int64_t seed, int64_t n, int64_t c) {
+  if (done_.insert({d, n, seed, c}).second && remaining_ > 0) --remaining_;
+}
+
+double SweepPlan::cost(int d, int64_t n, int64_t c) const {
+  return learners_[static_cast<size_t>(c)]->cost(d, n, config_.data.n_test);
+}
+
+std::string SweepPlan::point_name(int d, int64_t n, int64_t seed, int64_t c) const {
+  return candidates_ > 1 ? fmt::format("d{}_n{}_s{}_c{}", d, n, seed, c) : fmt::format("d{}_n{}_s{}", d, n, seed);
+}
+
+void check_resources(const Config& c, const Learners& learners, const boost::mpi::communicator& comm) {
+  MPI_Comm shared;
+  MPI_Comm_split_type(MPI_Comm(comm), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &shared);
+  int ranks_here = 1;
+  MPI_Comm_size(shared, &ranks_here);
+  MPI_Comm_free(&shared);
+  const double node_bytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+  const int64_t n_max = *std::max_element(c.sweep.n_train.begin(), c.sweep.n_train.end());
+  const double n = static_cast<double>(n_max);
+  const double nt = static_cast<double>(c.data.n_test);
+  // The learner's big matrices (in 8-byte words), at the largest point.
+  double words = 0;
+  for (int d : c.dims())
+    for (const auto& l : learners) words = std::max(words, l->memory_words(d, n_max, c.data.n_test));
+  const RandomRepresentationConfig* r = c.representation.random();
+  if (r && !r->infinite) {  // H_train, H_test next to the learner; before them the whitening
+    double rep_words = 0, features = 0, worst_w = 0, worst_nu = 0;  // estimate: G_unl and its centred copy, Sigma, Z, Z s, S^{-1/2}
+    for (int d : c.dims()) {
+      const double w = static_cast<double>(r->width.at(d));
+      const double nu = static_cast<double>(r->unlabeled_at(d));
+      features = std::max(features, (n + nt) * w);
+      if (r->whiten == WhitenKind::Zca && 2 * nu * w + 4 * w * w > rep_words)
+        rep_words = 2 * nu * w + 4 * w * w, worst_w = w, worst_nu = nu;
+    }
+    words += features;
+    const double available = node_bytes / ranks_here, need = 8.0 * rep_words / comm.size();
+    if (need > 0.9 * available)
+      throw InputError(fmt::format("representation.width: zca whitening of D = {:.0f} features on {:.0f} unlabelled inputs "
+                                   "needs about {:.1f} GiB per rank, but this node has {:.1f} GiB for each of its {} "
+                                   "ranks; use more ranks, a smaller width or n_unlabeled", worst_w, worst_nu,
+                                   need / (1 << 30), available / (1 << 30), ranks_here));
+  }
+  const double per_rank = 8.0 * words / comm.size();
+  const double available = node_bytes / ranks_here;
+  if (per_rank > 0.9 * available)
+    throw InputError(fmt::format("sweep.n_train: n = {:.0f} needs about {:.1f} GiB of memory per rank for the {} "
+                                 "matrices, but this node has {:.1f} GiB for each of its {} ranks; use more ranks "
+                                 "on more nodes or a smaller n", n, per_rank / (1 << 30), name_of(c.learner.kind()),
+                                 available / (1 << 30), ranks_here));
+}
+
+}  // namespace neurep
