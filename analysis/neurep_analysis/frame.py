@@ -23,9 +23,11 @@ One row of `load` is one row of a file's /results table (one fit: a point
 - errors, all divided by Var f* (the variance of the noise-free target):
   `train_error` = mean squared error on the training points the model was
   fitted to, against their labels y = f*(x) + noise (so with label noise it
-  includes the noise, and a perfect fit of f* has train_error ~ noise^2/Var f*);
+  includes the noise: a perfect fit of f* has train_error ~ tau^2 / Var f*,
+  tau = data.noise, while a fit that interpolates the noise has ~0);
   `validation_error` = the same on the held-out validation part of the n
-  training points (noisy labels too); `test_error` = mean squared error
+  training points (noisy labels too; for kernels with ridge_selection = "loo"
+  the leave-one-out error on all n); `test_error` = mean squared error
   against f* itself (no noise) on `data.n_test` fresh points. `failed` marks
   rows counted as +inf (status diverged, or a NaN/inf test error);
 - target settings: `target` (all of them as one text, e.g. "degrees 4,
