@@ -154,7 +154,7 @@ def _counts(values, fmt):
     return "; ".join("%s x%d" % (fmt(k), c) for k, c in sorted(out.items()))
 
 
-def aggregate(data, choice="selected"):
+def aggregate(data, choice="selected", ridge=None):
     """Median and quartiles over seeds, one point per line and (d, n).
 
     data: a DataFrame of frame.load (or a resultfile.Table). A point (d, n,
@@ -171,8 +171,9 @@ def aggregate(data, choice="selected"):
     Returns a list of dicts sorted by (learner, input, setting, d, n), each
     with `values` and `seeds` (per-seed effective errors) for bootstraps,
     `line` (its line's key), `choice` and `chosen` (the settings used).
+    `ridge=` is the old name of `choice` (with 'best' = 'oracle').
     """
-    choice = normalize_choice(choice)
+    choice = normalize_choice(choice if ridge is None else ridge)
     df = as_frame(data)
     if len(df) == 0:
         return []
@@ -477,7 +478,8 @@ def fit_power_law(ds, ns, level=0.95):
 # the complexity table
 
 
-def complexity(data, eps=0.1, choice="selected", bootstrap=0, level=0.95, rng_seed=0):
+def complexity(data, eps=0.1, choice="selected", bootstrap=0, level=0.95, rng_seed=0,
+               ridge=None):
     """n_eps(d) per line, its fitted exponent and the theory's exponent beside it.
 
     data: a DataFrame of frame.load (or a resultfile.Table); choice as in
@@ -487,8 +489,9 @@ def complexity(data, eps=0.1, choice="selected", bootstrap=0, level=0.95, rng_se
     fit_power_law over the d where n_eps is reached (not "< n_min", which is
     only a bound); `theory` and `theory_note` come from theory.theory_exponent;
     with bootstrap > 0 `boot` holds a percentile interval from resampling seeds.
+    `ridge=` is the old name of `choice`.
     """
-    choice = normalize_choice(choice)
+    choice = normalize_choice(choice if ridge is None else ridge)
     df = as_frame(data)
     points = aggregate(df, choice)
     groups = by_group(points)
