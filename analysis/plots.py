@@ -65,14 +65,15 @@ def _finite(a):
 
 
 def plot_errors(points, prefix, ridge_mode="best", eps=None, levels=None,
-                title=None, formats=FORMATS, ymin=None):
+                title=None, formats=FORMATS, ymin=None, theory=None):
     """Test error vs n, log-log: median over seeds, inter-quartile band.
 
     One panel per d, one line per (learner, input) (per ridge too with
     ridge_mode "all").  eps draws the threshold; levels maps d -> {k: R_k}
     and draws the harmonic plateau levels (theory.plateau_levels). With ymin,
     errors below it (exact recovery, 1e-28) are drawn at ymin, where the axis
-    starts, so that they do not squash every other line.
+    starts, so that they do not squash every other line.  theory maps a line's
+    key to {d: (n, predicted error)}, drawn dashed in the line's colour.
     """
     clip = (lambda a: np.maximum(a, ymin)) if ymin else (lambda a: a)
     groups = by_group(points, ridge_mode)
@@ -101,6 +102,10 @@ def plot_errors(points, prefix, ridge_mode="best", eps=None, levels=None,
                 handles[("some runs failed (diverged or NaN)",)], = ax.plot(
                     [p["n"] for p in failed], [1.0] * len(failed), "x", color="k", ms=6)
             handles[key] = line
+            if theory and d in theory.get(key, {}):
+                tn, te = theory[key][d]
+                handles[("theory (deterministic equivalent), dashed",)], = ax.plot(
+                    tn, clip(np.asarray(te)), ls="--", color=color, lw=1.1)
         if eps is not None:
             handles[("\u03b5 = %g" % eps,)] = ax.axhline(eps, color="0.4", ls="--", lw=0.9)
         if levels and d in levels:
@@ -181,11 +186,12 @@ def plot_complexity(rows, prefix, formats=FORMATS):
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     ax.set_xlabel("d")
     eps = rows[0]["eps"] if rows else float("nan")
-    ax.set_ylabel("n_\u03b5 (\u03b5 = %g)" % eps)
+    eps_text = rows[0].get("eps_rule", "%g" % eps) if rows else "%g" % eps
+    ax.set_ylabel("n_\u03b5 (\u03b5 = %s)" % eps_text)
     ax.grid(True, which="both", alpha=0.25)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(0, -0.15), frameon=False)
     if not any_point:
-        ax.text(0.5, 0.5, "no line reaches \u03b5 = %g" % eps, transform=ax.transAxes,
+        ax.text(0.5, 0.5, "no line reaches \u03b5 = %s" % eps_text, transform=ax.transAxes,
                 ha="center")
     fig.tight_layout()
     return save(fig, prefix, "complexity", formats)

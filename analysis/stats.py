@@ -354,15 +354,26 @@ def fit_power_law(ds, ns, level=0.95):
 # the complexity table
 
 
-def complexity(table, eps=0.1, ridge="best", bootstrap=0, level=0.95, rng_seed=0):
+def complexity(table, eps=0.1, ridge="best", bootstrap=1000, level=0.95, rng_seed=0,
+               eps_share=None):
     """n_eps(d) per line, its fitted exponent and the theory's exponent beside it.
 
     Returns a list of dicts, one per (learner, input[, ridge]): `per_d` maps
-    d -> {n_eps, flag, text, n_min, n_max}; `fit` is fit_power_law over the
-    d where n_eps is reached (not "< n_min", which is only a bound);
-    `theory` and `theory_note` come from theory.theory_exponent; with
-    bootstrap > 0 `boot` holds a percentile interval from resampling seeds.
+    d -> {n_eps, flag, text, n_min, n_max, eps}; `fit` is fit_power_law over
+    the d where n_eps is reached (not "< n_min", which is only a bound), with
+    d_used; `theory` and `theory_note` come from theory.theory_exponent;
+    `boot` is the bootstrap interval over seeds (exponents.bootstrap_exponent,
+    bootstrap = number of replicates, 0 for none), `per_seed` the fit of each
+    seed alone and `notes` the warnings (fewer than four d, few seeds).
+    With eps_share, eps(d) = eps_share x the share of Var f* in the target's
+    top harmonic degree at d (exponents.top_share_eps) instead of eps.
     """
+    from .exponents import bootstrap_exponent, exponent_notes, per_seed_fits, top_share_eps
+    if eps_share is not None:
+        eps_of, eps_rule = top_share_eps(table, eps_share)
+        eps = math.nan
+    else:
+        eps_of, eps_rule = (lambda d: eps), "%g" % eps
     points = aggregate(table, ridge)
     groups = by_group(points, ridge)
     out = []
@@ -373,13 +384,14 @@ def complexity(table, eps=0.1, ridge="best", bootstrap=0, level=0.95, rng_seed=0
         theory, note = theory_exponent(learner, inp, p)
         if len(degrees) > 1:
             note = "mixed target degrees %s" % degrees
-        row = {"learner": learner, "input": inp, "ridge": r, "eps": eps, "p": p,
-               "theory": theory, "theory_note": note, "per_d": {}}
+        row = {"learner": learner, "input": inp, "ridge": r, "eps": eps, "eps_rule": eps_rule,
+               "eps_share": eps_share, "p": p, "theory": theory, "theory_note": note, "per_d": {}}
         fit_d, fit_n = [], []
         for d, pts in sorted(per_d.items()):
-            val, flag = n_eps([q["n"] for q in pts], [q["median"] for q in pts], eps)
+            e = eps_of(d)
+            val, flag = n_eps([q["n"] for q in pts], [q["median"] for q in pts], e)
             row["per_d"][d] = {"n_eps": val, "flag": flag, "text": format_n_eps(val, flag),
-                               "n_min": pts[0]["n"], "n_max": pts[-1]["n"],
+                               "n_min": pts[0]["n"], "n_max": pts[-1]["n"], "eps": e,
                                "seeds": int(max(q["n_runs"] for q in pts))}
             if flag == "ok":
                 fit_d.append(d)
@@ -387,39 +399,8 @@ def complexity(table, eps=0.1, ridge="best", bootstrap=0, level=0.95, rng_seed=0
         row["fit"] = fit_power_law(fit_d, fit_n, level)
         row["fit"]["d_used"] = fit_d
         if bootstrap:
-            row["boot"] = bootstrap_slope(per_d, eps, bootstrap, level, rng_seed)
+            row["boot"] = bootstrap_exponent(per_d, eps_of, fit_d, bootstrap, level, rng_seed)
+        row["per_seed"] = per_seed_fits(per_d, eps_of)
+        row["notes"] = exponent_notes(row)
         out.append(row)
     return out
-
-
-def bootstrap_slope(per_d, eps, n_boot, level=0.95, rng_seed=0):
-    """Percentile interval of the slope from resampling seeds within each d.
-
-    Seeds are resampled once per d and reused at every n of that d, keeping
-    the pairing of nested training sets (SPEC 1.1).  Replicates where fewer
-    than two d reach eps are dropped and counted.
-    """
-    rng = np.random.default_rng(rng_seed)
-    slopes = []
-    for _ in range(n_boot):
-        ds, nes = [], []
-        for d, pts in sorted(per_d.items()):
-            seeds = np.unique(np.concatenate([q["seeds"] for q in pts]))
-            pick = rng.choice(seeds, size=seeds.size, replace=True)
-            meds = []
-            for q in pts:
-                vals = [q["values"][q["seeds"] == s] for s in pick]
-                vals = np.concatenate(vals) if vals else np.array([])
-                meds.append(quantile(vals, 0.5) if vals.size else math.inf)
-            val, flag = n_eps([q["n"] for q in pts], meds, eps)
-            if flag == "ok":
-                ds.append(d)
-                nes.append(val)
-        if len(set(ds)) >= 2:
-            slopes.append(fit_power_law(ds, nes)["slope"])
-    slopes = np.array(slopes)
-    alpha = (1.0 - level) / 2.0
-    if slopes.size == 0:
-        return {"ci_low": math.nan, "ci_high": math.nan, "replicates": 0, "requested": n_boot}
-    return {"ci_low": quantile(slopes, alpha), "ci_high": quantile(slopes, 1 - alpha),
-            "replicates": int(slopes.size), "requested": n_boot}
