@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 import unittest
 
-from analysis.resultfile import load, load_many
-from analysis.stats import aggregate, complexity
+from neurep_analysis.resultfile import load, load_many
+from neurep_analysis.stats import aggregate, complexity
 from tests.analysis.test_cli import run as run_cli
 
 TINY_CONFIG = """\

@@ -10,7 +10,7 @@ top=$(cd "$here/../../.." && pwd)
 results=${1:?usage: make_figures.sh RESULTS_DIR}
 out="$results/figures"
 mkdir -p "$out"
-py() { (cd "$top" && /usr/bin/python3 -m analysis "$@"); }
+py() { PYTHONPATH="$top/analysis${PYTHONPATH:+:$PYTHONPATH}" /usr/bin/python3 -m neurep_analysis "$@"; }
 shopt -s nullglob
 main=("$results"/configs/*.h5)
 floor=("$results"/floor/*.h5)
