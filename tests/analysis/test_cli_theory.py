@@ -12,8 +12,8 @@ import unittest
 
 import numpy as np
 
-from analysis.cli import main
-from analysis.kernel_theory import Representation, Setting, noise_in_units, predicted_error
+from neurep_analysis.cli import main
+from neurep_analysis.kernel_theory import Representation, Setting, noise_in_units, predicted_error
 from tests.analysis import crafted
 
 NS = [int(round(x)) for x in np.geomspace(16, 2 ** 15, 12)]
@@ -171,9 +171,9 @@ class TestErrorsTheory(Case):
         self.assertEqual(rc, 0, err)
         self.assertTrue(os.path.isfile(prefix + "_errors.png"))
         # the curve is the best of the file's ridge candidates
-        from analysis.predict import theory_curves
-        from analysis.resultfile import load_many
-        from analysis.stats import aggregate
+        from neurep_analysis.predict import theory_curves
+        from neurep_analysis.resultfile import load_many
+        from neurep_analysis.stats import aggregate
         table = load_many([self.theory_file])
         curves, notes = theory_curves(table, aggregate(table, "best"), "best")
         self.assertEqual(notes, [])

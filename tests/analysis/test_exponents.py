@@ -7,9 +7,9 @@ import unittest
 
 import numpy as np
 
-from analysis.resultfile import load_many
-from analysis.stats import complexity, fit_power_law
-from analysis.theory import harmonic_shares
+from neurep_analysis.resultfile import load_many
+from neurep_analysis.stats import complexity, fit_power_law
+from neurep_analysis.theory import harmonic_shares
 from tests.analysis import crafted
 
 NS = [int(round(x)) for x in np.geomspace(16, 2 ** 17, 14)]
@@ -131,7 +131,7 @@ class TestEpsShare(Crafted):
         self.assertIn("share", row["eps_rule"])
 
     def test_bad_share(self):
-        from analysis.resultfile import NeurepError
+        from neurep_analysis.resultfile import NeurepError
         rows = rows_with_seed_factors([4, 8], NS, [1.0])
         with self.assertRaises(NeurepError):
             complexity(self.table(rows), eps_share=0.0)

@@ -14,11 +14,11 @@ import numpy as np
 from scipy import integrate
 from scipy.special import eval_gegenbauer
 
-from analysis.kernel_theory import (Representation, Setting, Spectrum, effective_ridge,
+from neurep_analysis.kernel_theory import (Representation, Setting, Spectrum, effective_ridge,
                                     kernel_function, legendre_q, multiplicity,
                                     noise_in_units, predicted_error, target_energies)
-from analysis.resultfile import NeurepError
-from analysis.theory import harmonic_shares
+from neurep_analysis.resultfile import NeurepError
+from neurep_analysis.theory import harmonic_shares
 
 
 def sphere(n, d, rng):

@@ -1,4 +1,4 @@
-"""`analysis predict` and `analysis errors --theory`: theory learning curves of kernel learners.
+"""`neurep-analysis predict` and `neurep-analysis errors --theory`: theory learning curves of kernel learners.
 
 The predictions come from kernel_theory (the deterministic-equivalent risk of
 kernel ridge regression on the sphere); here they are matched to neurep's
@@ -139,7 +139,7 @@ def cmd_predict(args):
     print(_text_table(head, rows))
     if args.compare:
         print("measured: median test error over seeds at that ridge (every row is the fit on all n);"
-              " predicted: deterministic-equivalent risk (analysis/kernel_theory.py); ratio = predicted / measured.")
+              " predicted: deterministic-equivalent risk (neurep_analysis/kernel_theory.py); ratio = predicted / measured.")
     else:
         print("predicted: deterministic-equivalent test error / Var f* of kernel ridge regression "
               "(ridge relative to the mean kernel diagonal, as neurep's); kappa: effective ridge; "
