@@ -18,8 +18,10 @@ import warnings
 import numpy as np
 
 from . import __version__
+from .frame import curves_frame, frame, merge_curves
 from .resultfile import NeurepError, NeurepWarning, config_get, load, load_many
-from .stats import aggregate, complexity, group_label
+from .stats import (ORACLE_TEXT, aggregate, choice_text, complexity, is_oracle,
+                    normalize_choice)
 
 PROG = "neurep-analysis"
 
@@ -28,25 +30,57 @@ PROG = "neurep-analysis"
 # shared helpers
 
 
-def _filter(table, args):
-    """Keep rows matching --learner/--input glob patterns and --d values."""
-    c = table.columns
-    keep = np.ones(len(table), dtype=bool)
+def _load(args, curves=False):
+    """The DataFrame of the files (frame.load) with the --learner/--input/--d
+    filters applied, and the Table it came from (for per-file metadata)."""
+    table = load_many(args.files, args.allow_mixed, curves=curves)
+    df = frame(table)
+    keep = np.ones(len(df), dtype=bool)
     if getattr(args, "learner", None):
         keep &= np.array([any(fnmatch.fnmatchcase(v, pat) for pat in args.learner)
-                          for v in c["learner"]], dtype=bool)
+                          for v in df["learner"]], dtype=bool)
     if getattr(args, "input", None):
         keep &= np.array([any(fnmatch.fnmatchcase(v, pat) for pat in args.input)
-                          for v in c["input"]], dtype=bool)
+                          for v in df["input"]], dtype=bool)
     if getattr(args, "d", None):
-        keep &= np.isin(c["d"], args.d)
+        keep &= df["d"].isin(args.d).to_numpy()
     if keep.size == 0:
         raise NeurepError("no result rows in %s" % ", ".join(f.path for f in table.files))
     if not keep.any():
         raise NeurepError("no result rows match the --learner/--input/--d filters")
-    for k in c:
-        c[k] = c[k][keep]
-    return table
+    out = df[keep].reset_index(drop=True)
+    out.attrs = df.attrs
+    return out, table
+
+
+def _choice(args):
+    """The choice of rows per point from --choice, --oracle and the deprecated --ridge."""
+    choice = getattr(args, "choice", None)
+    old = getattr(args, "ridge", None)
+    if old is not None:
+        warnings.warn("--ridge is deprecated (it chose candidates too): use --choice, or "
+                      "--oracle for the test-set choice ('best')", NeurepWarning)
+        if choice is not None:
+            raise NeurepError("give --choice or the deprecated --ridge, not both")
+        choice = old
+    if getattr(args, "oracle", False):
+        if choice not in (None, "oracle", "best"):
+            raise NeurepError("--oracle is itself a choice (on the test set); it cannot be "
+                              "combined with --choice %s" % choice)
+        choice = "oracle"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NeurepWarning)   # 'best' is named above
+        return normalize_choice(choice)
+
+
+def _labels(args):
+    """The --label PATTERN=TEXT options (split where PATTERN matches, see plots.pretty_label)."""
+    out = list(getattr(args, "label", None) or ())
+    for text in out:
+        if "=" not in text[1:]:
+            raise NeurepError("--label takes PATTERN=TEXT, e.g. '*quadratic*=Quad on h(x)', "
+                              "not %r" % text)
+    return out
 
 
 def _formats(text):
@@ -100,16 +134,23 @@ def _csv_text(header, rows):
     return buf.getvalue()
 
 
-POINT_FIELDS = ["learner", "input", "ridge", "d", "n", "n_runs", "n_failed", "median",
-                "q25", "q75", "train_median", "width", "seconds_median", "flops_total",
-                "status", "files"]
+POINT_FIELDS = ["choice", "learner", "input", "setting", "target", "d", "n", "n_runs",
+                "n_failed", "median", "q25", "q75", "chosen", "ridge", "train_median", "width",
+                "seconds_median", "flops_total", "status", "files"]
 
 
-def _point_rows(points, table):
+def _choice_name(choice):
+    """The choice as written in outputs: 'oracle (chosen on the test set)' for the oracle."""
+    return ORACLE_TEXT if is_oracle(choice) else (
+        choice if isinstance(choice, str) else "ridge %g" % choice)
+
+
+def _point_rows(points, files):
     rows = []
     for p in points:
-        r = {k: v for k, v in p.items() if k not in ("values", "seeds")}
-        r["files"] = [table.files[i].path for i in p["files"]]
+        r = {k: v for k, v in p.items() if k not in ("values", "seeds", "line")}
+        r["choice"] = _choice_name(p["choice"])
+        r["files"] = [files[i] for i in p["files"]]
         rows.append(r)
     return rows
 
@@ -128,6 +169,7 @@ def _extra_fields(rows):
 
 
 def cmd_info(args):
+    choice = _choice(args)
     for path in args.files:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NeurepWarning)
@@ -159,12 +201,18 @@ def cmd_info(args):
             print("  warning    %s" % w.message)
         if rf.nrows:
             from .resultfile import Table
-            pts = aggregate(Table([rf]), "best")
-            print("  %-18s %-26s %6s %6s %6s %14s" % ("learner", "input", "d", "n", "runs",
-                                                      "median error"))
+            with warnings.catch_warnings(record=True) as lost:
+                warnings.simplefilter("always", NeurepWarning)
+                pts = aggregate(frame(Table([rf])), choice)
+            for w in lost:
+                print("  warning    %s" % w.message)
+            print("  median test error over seeds; rows per point: %s" % choice_text(choice))
+            print("  %-18s %-26s %6s %6s %6s %14s  %s" % ("learner", "input", "d", "n", "seeds",
+                                                          "median error", "chosen"))
             for p in pts:
-                print("  %-18s %-26s %6d %6d %6d %14.4g%s" % (
-                    p["learner"], p["input"], p["d"], p["n"], p["n_runs"], p["median"],
+                print("  %-18s %-26s %6d %6d %6d %14.4g  %s%s" % (
+                    p["learner"], p["input"], p["d"], p["n"], len(set(p["seeds"].tolist())),
+                    p["median"], p["setting"] or p["chosen"],
                     "  (%d failed)" % p["n_failed"] if p["n_failed"] else ""))
         print()
     return 0
@@ -185,31 +233,28 @@ def _levels(table, ds):
     degrees, coefs, inp = targets.pop()
     if len(degrees) > 1:
         warnings.warn("harmonic levels assume the terms' directions beta_s are "
-                      "orthonormal (SPEC 1.1)", NeurepWarning)
+                      "orthonormal", NeurepWarning)
     return {d: plateau_levels(degrees, coefs, d, inp) for d in ds}
 
 
 def cmd_errors(args):
-    table = _filter(load_many(args.files, args.allow_mixed), args)
-    points = aggregate(table, args.ridge)
+    choice = _choice(args)
+    df, table = _load(args)
+    points = aggregate(df, choice)
     ds = sorted({p["d"] for p in points})
     levels = _levels(table, ds) if args.harmonic_levels else None
     theory = None
     if args.theory:
         from .predict import theory_curves
-        theory, notes = theory_curves(table, points, args.ridge)
+        theory, notes = theory_curves(table, points)
         for note in notes:
             warnings.warn(note, NeurepWarning)
     from .plots import plot_errors
-    for path in plot_errors(points, args.output, _ridge_mode(args.ridge), eps=args.eps,
-                            levels=levels, title=args.title, formats=_formats(args.format),
-                            ymin=args.ymin or None, theory=theory):
+    for path in plot_errors(points, args.output, choice, eps=args.eps, levels=levels,
+                            title=args.title, formats=_formats(args.format),
+                            ymin=args.ymin or None, labels=_labels(args), theory=theory):
         print(path)
     return 0
-
-
-def _ridge_mode(r):
-    return r if r in ("best", "val", "all") else "fixed"
 
 
 # ---------------------------------------------------------------------------
@@ -219,12 +264,14 @@ def _ridge_mode(r):
 def _complexity_json(rows):
     out = []
     for r in rows:
-        o = {k: _num(r[k]) for k in ("learner", "input", "ridge", "eps", "eps_share", "p",
-                                     "theory", "theory_note")}
+        o = {k: _num(r[k]) for k in ("learner", "input", "setting", "target", "eps",
+                                     "eps_share", "p", "theory", "theory_note")}
         o["eps_rule"] = r["eps_rule"]
-        o["n_eps"] = [{"d": d, "eps": _num(v["eps"]), "n_eps": _num(v["n_eps"]),
-                       "flag": v["flag"], "text": v["text"], "n_min": v["n_min"],
-                       "n_max": v["n_max"], "seeds": v["seeds"]}
+        o["choice"] = _choice_name(r["choice"])
+        o["n_eps"] = [{"d": d, "eps": _num(v["eps"]), "n_eps": _num(v["n_eps"]), "flag": v["flag"],
+                       "text": v["text"], "n_min": v["n_min"], "n_max": v["n_max"],
+                       "seeds": v["seeds"],
+                       "chosen": {str(n): c for n, c in sorted(v["chosen"].items())}}
                       for d, v in sorted(r["per_d"].items())]
         o["fit"] = {k: _num(v) if not isinstance(v, list) else v for k, v in r["fit"].items()}
         if "boot" in r:
@@ -245,7 +292,13 @@ def _d_range(used):
     return "%d-%d (%d)" % (min(used), max(used), len(used)) if used else "\u2014"
 
 
-def _complexity_table(rows, level):
+def _line_name(r):
+    return "%s on %s" % (r["learner"], r["input"]) + \
+        ("" if r["setting"] is None else " (%s)" % r["setting"]) + \
+        ("" if r["target"] is None else " [%s]" % r["target"])
+
+
+def _complexity_table(rows, level, choice):
     ds = sorted({d for r in rows for d in r["per_d"]})
     boot = any("boot" in r for r in rows)
     head = ["learner", "input"] + ["d=%d" % d for d in ds] + ["exponent"] + \
@@ -253,7 +306,8 @@ def _complexity_table(rows, level):
         ["t %g%% CI" % (100 * level), "d range (#d)", "theory"]
     body = []
     for r in rows:
-        name = r["learner"] + ("" if r["ridge"] is None else " (ridge %g)" % r["ridge"])
+        name = r["learner"] + ("" if r["setting"] is None else " (%s)" % r["setting"]) \
+            + ("" if r["target"] is None else " [%s]" % r["target"])
         line = [name, r["input"]]
         line += [r["per_d"][d]["text"] if d in r["per_d"] else "" for d in ds]
         f = r["fit"]
@@ -271,7 +325,11 @@ def _complexity_table(rows, level):
         body.append(line)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
     fmt = "  ".join("%%-%ds" % w for w in widths)
-    lines = [fmt % tuple(head), fmt % tuple("-" * w for w in widths)]
+    lines = []
+    if is_oracle(choice):
+        lines.append("%s: every n_eps below uses the setting with the lowest median test "
+                     "error per (d, n)" % ORACLE_TEXT.upper())
+    lines += [fmt % tuple(head), fmt % tuple("-" * w for w in widths)]
     lines += [fmt % tuple(b) for b in body]
     lines = [ln.rstrip() for ln in lines]
     if rows and rows[0].get("eps_share") is not None:
@@ -283,6 +341,7 @@ def _complexity_table(rows, level):
         eps = rows[0]["eps"] if rows else float("nan")
         lines.append("n_eps: smallest n with median test error < eps = %g (log-log "
                      "interpolation); '< n' = below eps at the smallest n." % eps)
+    lines.append("rows per point: %s." % choice_text(choice))
     if boot:
         lines.append("bootstrap: percentile interval of the slope over %d resamplings of the "
                      "seeds (jointly across d); t: interval of the least-squares fit to the "
@@ -291,7 +350,7 @@ def _complexity_table(rows, level):
     for r in rows:
         fits = [ps for ps in r.get("per_seed", []) if math.isfinite(ps["slope"])]
         if len(fits) > 1:
-            seed_lines.append("  %s on %s: %s" % (r["learner"], r["input"], ", ".join(
+            seed_lines.append("  %s: %s" % (_line_name(r), ", ".join(
                 "seed %d %.2f (d %s)" % (ps["seed"], ps["slope"], _d_range(ps["d_used"]))
                 for ps in fits)))
     if seed_lines:
@@ -299,7 +358,7 @@ def _complexity_table(rows, level):
         lines += seed_lines
     for r in rows:
         for note in r.get("notes", []):
-            lines.append("warning: %s on %s: %s" % (r["learner"], r["input"], note))
+            lines.append("warning: %s: %s" % (_line_name(r), note))
     return "\n".join(lines) + "\n"
 
 
@@ -311,27 +370,31 @@ def cmd_complexity(args):
     if args.bootstrap < 0:
         raise NeurepError("--bootstrap must be 0 (none) or a number of replicates, not %d"
                           % args.bootstrap)
-    table = _filter(load_many(args.files, args.allow_mixed), args)
-    sets = [complexity(table, args.eps, args.ridge, args.bootstrap, args.level)]
+    choice = _choice(args)
+    df, _ = _load(args)
+    sets = [complexity(df, args.eps, choice, args.bootstrap, args.level)]
     if args.eps_share is not None:
-        sets.append(complexity(table, None, args.ridge, args.bootstrap, args.level,
+        sets.append(complexity(df, None, choice, args.bootstrap, args.level,
                                eps_share=args.eps_share))
     rows = [r for rs in sets for r in rs]
     if args.json:
         sys.stdout.write(json.dumps(_complexity_json(rows), indent=2) + "\n")
     else:
-        sys.stdout.write("\n".join(_complexity_table(rs, args.level) for rs in sets))
+        sys.stdout.write("\n".join(_complexity_table(rs, args.level, choice) for rs in sets))
     if args.output:
         long_rows, fit_rows = [], []
+        cname = _choice_name(choice)
         for r in rows:
             for d, v in sorted(r["per_d"].items()):
-                long_rows.append({"learner": r["learner"], "input": r["input"],
-                                  "ridge": r["ridge"], "eps_rule": r["eps_rule"], "eps": v["eps"],
-                                  "d": d, "n_eps": v["n_eps"], "flag": v["flag"],
+                long_rows.append({"choice": cname, "learner": r["learner"], "input": r["input"],
+                                  "setting": r["setting"], "target": r["target"],
+                                  "eps_rule": r["eps_rule"], "eps": v["eps"], "d": d,
+                                  "n_eps": v["n_eps"], "flag": v["flag"],
                                   "n_min": v["n_min"], "n_max": v["n_max"],
                                   "seeds": v["seeds"]})
             f = r["fit"]
-            fr = {"learner": r["learner"], "input": r["input"], "ridge": r["ridge"],
+            fr = {"choice": cname, "learner": r["learner"], "input": r["input"],
+                  "setting": r["setting"], "target": r["target"],
                   "eps_rule": r["eps_rule"], "eps": r["eps"], "p": r["p"], "slope": f["slope"],
                   "ci_low": f["ci_low"], "ci_high": f["ci_high"], "level": args.level,
                   "se": f["se"], "n_points": f["n_points"], "theory": r["theory"],
@@ -346,21 +409,23 @@ def cmd_complexity(args):
                 fr["boot_dropped"] = r["boot"]["dropped"]
             fit_rows.append(fr)
         _write_text(args.output + "_complexity.csv", _csv_text(
-            ["learner", "input", "ridge", "eps_rule", "eps", "d", "n_eps", "flag", "n_min",
-             "n_max", "seeds"], long_rows))
-        fit_head = ["learner", "input", "ridge", "eps_rule", "eps", "p", "slope", "ci_low",
-                    "ci_high", "level", "se", "n_points", "theory", "theory_note", "d_used",
-                    "seed_slopes", "notes"]
+            ["choice", "learner", "input", "setting", "target", "eps_rule", "eps", "d", "n_eps",
+             "flag", "n_min", "n_max", "seeds"], long_rows))
+        fit_head = ["choice", "learner", "input", "setting", "target", "eps_rule", "eps", "p",
+                    "slope", "ci_low", "ci_high", "level", "se", "n_points", "theory",
+                    "theory_note", "d_used", "seed_slopes", "notes"]
         if args.bootstrap:
             fit_head += ["boot_ci_low", "boot_ci_high", "boot_replicates", "boot_dropped"]
         _write_text(args.output + "_exponents.csv", _csv_text(fit_head, fit_rows))
         _write_text(args.output + "_complexity.json",
                     json.dumps(_complexity_json(rows), indent=2) + "\n")
         from .plots import plot_complexity
-        for path in plot_complexity(sets[0], args.output, _formats(args.format)):
+        for path in plot_complexity(sets[0], args.output, _formats(args.format), _labels(args),
+                                    choice):
             print(path)
         if len(sets) > 1:
-            for path in plot_complexity(sets[1], args.output + "_share", _formats(args.format)):
+            for path in plot_complexity(sets[1], args.output + "_share", _formats(args.format),
+                                        _labels(args), choice):
                 print(path)
     return 0
 
@@ -370,31 +435,34 @@ def cmd_complexity(args):
 
 
 def cmd_curves(args):
-    table = load_many(args.files, args.allow_mixed, curves=True)
-    curves = []
-    for f in table.files:
-        for c in f.curves:
-            c = dict(c, file=f.path)
-            if args.d and int(c.get("d", -1)) not in args.d:
-                continue
-            if args.n and int(c.get("n", -1)) not in args.n:
-                continue
-            if args.seed and int(c.get("seed", -1)) not in args.seed:
-                continue
-            if args.learner and not any(fnmatch.fnmatchcase(str(c.get("learner", "")), p)
-                                        for p in args.learner):
-                continue
-            if args.input and not any(fnmatch.fnmatchcase(str(c.get("input", "")), p)
-                                      for p in args.input):
-                continue
-            curves.append(c)
-    if not curves:
+    df, table = _load(args, curves=True)
+    curves = merge_curves(curves_frame(table), df)
+    keep = np.ones(len(curves), dtype=bool)
+    if len(curves):
+        keep &= curves["learner"].notna().to_numpy()
+        if args.d:
+            keep &= curves["d"].isin(args.d).to_numpy()
+        if args.n:
+            keep &= curves["n"].isin(args.n).to_numpy()
+        if args.seed:
+            keep &= curves["seed"].isin(args.seed).to_numpy()
+        if args.learner:
+            keep &= np.array([any(fnmatch.fnmatchcase(v, p) for p in args.learner)
+                              for v in curves["learner"]], dtype=bool)
+        if args.input:
+            keep &= np.array([any(fnmatch.fnmatchcase(v, p) for p in args.input)
+                              for v in curves["input"]], dtype=bool)
+        if not args.all_candidates:
+            keep &= curves["selected"].to_numpy(dtype=bool)
+    curves = curves[keep]
+    if curves.empty:
         raise NeurepError("no training curves%s in %s (only iterative taylor:* learners "
                           "write /curves)" % (" match the filters" if any(
                               (args.d, args.n, args.seed, args.learner, args.input)) else "",
                               ", ".join(args.files)))
     from .plots import plot_curves
-    for path in plot_curves(curves, args.output, args.weight_norm, _formats(args.format)):
+    for path in plot_curves(curves, args.output, args.weight_norm, _formats(args.format),
+                            _labels(args), selected_only=not args.all_candidates):
         print(path)
     return 0
 
@@ -404,22 +472,17 @@ def cmd_curves(args):
 
 
 def cmd_summary(args):
-    table = _filter(load_many(args.files, args.allow_mixed), args)
+    choice = _choice(args)
+    df, table = _load(args)
     fmt = args.format
     if fmt is None:
         fmt = "json" if (args.output or "").lower().endswith(".json") else "csv"
     if args.raw:
-        c = table.columns
-        names = [k for k in c if k != "file"]
-        rows = []
-        for i in range(len(table)):
-            r = {k: (c[k][i].item() if isinstance(c[k][i], np.generic) else c[k][i])
-                 for k in names}
-            r["file"] = table.files[int(c["file"][i])].path
-            rows.append(r)
-        header = ["file"] + names
+        header = list(df.columns)
+        rows = [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+                for r in df.to_dict("records")]
     else:
-        rows = _point_rows(aggregate(table, args.ridge), table)
+        rows = _point_rows(aggregate(df, choice), [f.path for f in table.files])
         header = POINT_FIELDS + _extra_fields(rows)
     if fmt == "csv":
         _write_text(args.output, _csv_text(header, rows))
@@ -430,12 +493,12 @@ def cmd_summary(args):
                    "attributes": {k: _num(v) for k, v in f.attrs.items()},
                    "target": f.target()} for f in table.files],
         "kind": "rows" if args.raw else "points",
-        "ridge": args.ridge,
+        "choice": _choice_name(choice),
         "rows": [{k: ([_num(x) for x in v] if isinstance(v, list) else _num(v))
                   for k, v in r.items()} for r in rows],
     }
     if not args.raw:
-        doc["complexity"] = _complexity_json(complexity(table, args.eps, args.ridge))
+        doc["complexity"] = _complexity_json(complexity(df, args.eps, choice))
     _write_text(args.output, json.dumps(doc, indent=2) + "\n")
     return 0
 
@@ -444,25 +507,32 @@ def cmd_summary(args):
 # parser
 
 
-def _ridge_arg(text):
-    if text in ("best", "val", "selected", "all"):
+def _choice_arg(text):
+    if text in ("selected", "val", "all", "best", "oracle"):
         return text
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError("best, val, selected, all or a number") from None
+        raise argparse.ArgumentTypeError("selected, val, all or a ridge value") from None
 
 
-def _common(p, ridge=True, filters=True):
+def _common(p, choice=True, filters=True, labels=False):
     p.add_argument("files", nargs="+", metavar="FILE.h5", help="neurep results file(s)")
     p.add_argument("--allow-mixed", action="store_true",
                    help="combine files whose target (data.degrees, coefficients, input, "
-                        "normalize, noise) differs")
-    if ridge:
-        p.add_argument("--ridge", type=_ridge_arg, default="best",
-                       help="kernel ridge choice per (d, n): best (lowest median test "
-                            "error, default), val (lowest median validation_error), selected (the ridge each run chose, selected = 1), all (a line "
-                            "per ridge), or a value")
+                        "normalize, noise) differs; each target is its own line and panel")
+    if choice:
+        p.add_argument("--choice", type=_choice_arg, default=None,
+                       help="which row of a point (d, n, seed) to use among its ridges or "
+                            "candidate settings (m, learning rate, regulariser): selected "
+                            "(default: the row each run chose on its validation split; a file "
+                            "without a choice has one row per point), val (per (d, n) the "
+                            "setting with the lowest median validation error), all (a line per "
+                            "setting), or a ridge value")
+        p.add_argument("--oracle", action="store_true",
+                       help="choose per (d, n) the setting with the lowest median TEST error; "
+                            "every output then says '%s'" % ORACLE_TEXT)
+        p.add_argument("--ridge", type=_choice_arg, default=None, help=argparse.SUPPRESS)
     if filters:
         p.add_argument("--learner", action="append", metavar="GLOB",
                        help="only learners matching GLOB, e.g. 'kernel:*' (repeatable)")
@@ -470,6 +540,11 @@ def _common(p, ridge=True, filters=True):
                        help="only inputs matching GLOB, e.g. 'h:*' (repeatable)")
         p.add_argument("--d", type=int, action="append", metavar="D",
                        help="only this d (repeatable)")
+    if labels:
+        p.add_argument("--label", action="append", metavar="PATTERN=TEXT",
+                       help="legend label TEXT for the lines whose 'learner on input' (or "
+                            "readable label) matches the glob PATTERN, e.g. "
+                            "'*quadratic*=Quad on h(x)' (repeatable; first match wins)")
 
 
 def build_parser():
@@ -477,22 +552,25 @@ def build_parser():
         prog=PROG,
         description="Analyse neurep results files: error-vs-n plots, sample-complexity "
                     "tables with fitted and theoretical exponents, training curves, "
-                    "CSV/JSON summaries.  Exit status 2 on bad input.")
+                    "CSV/JSON summaries.  By default every command uses the rows each run "
+                    "selected on its validation split; --oracle (a choice on the test set) "
+                    "is labelled as such.  Exit status 2 on bad input.")
     ap.add_argument("--version", action="version", version="%(prog)s " + __version__)
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser("info", help="what a results file holds",
                        description="Print each file's metadata, status, target, columns "
-                                   "and the median test error per point.")
-    p.add_argument("files", nargs="+", metavar="FILE.h5")
+                                   "and the median test error per point over its seeds, "
+                                   "with the setting each run chose.")
+    _common(p, filters=False)
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("errors", help="test error vs n, log-log, a panel per d",
                        description="Plot the median test error over seeds against n "
                                    "(log-log) with an inter-quartile band: one panel per "
-                                   "d, one line per (learner, input).  Writes "
+                                   "d (and target), one line per (learner, input).  Writes "
                                    "PREFIX_errors.png and .pdf.")
-    _common(p)
+    _common(p, labels=True)
     p.add_argument("-o", "--output", default="neurep", metavar="PREFIX",
                    help="output prefix (default: neurep)")
     p.add_argument("--eps", type=float, help="draw the threshold eps as a dashed line")
@@ -502,10 +580,12 @@ def build_parser():
                         "degree-4 share)")
     p.add_argument("--theory", action="store_true",
                    help="draw the theory learning curve of each kernel line (deterministic "
-                        "equivalent of kernel ridge regression, analysis predict), dashed")
+                        "equivalent of kernel ridge regression, as the predict command), dashed")
     p.add_argument("--title", help="figure title")
-    p.add_argument("--ymin", type=float, default=1e-6,
-                   help="errors below this are drawn at it, where the axis starts (default 1e-6; 0: no limit)")
+    p.add_argument("--ymin", type=float, default=0,
+                   help="bottom of the error axis; smaller errors are drawn there as open "
+                        "triangles (default: from the data, at most %d decades below the "
+                        "largest error)" % 6)
     p.add_argument("--format", default="png,pdf", help="formats (default: png,pdf)")
     p.set_defaults(func=cmd_errors)
 
@@ -517,7 +597,7 @@ def build_parser():
                                    "With -o also write PREFIX_complexity.csv (per d), "
                                    "PREFIX_exponents.csv, PREFIX_complexity.json and "
                                    "PREFIX_complexity.png/.pdf.")
-    _common(p)
+    _common(p, labels=True)
     p.add_argument("--eps", type=float, default=0.1, help="error threshold (default 0.1)")
     p.add_argument("--level", type=float, default=0.95,
                    help="confidence level of the intervals (default 0.95)")
@@ -533,16 +613,20 @@ def build_parser():
     p.set_defaults(func=cmd_complexity)
 
     from .predict import add_parser as add_predict
-    add_predict(sub, _common)
+    add_predict(sub)
 
     p = sub.add_parser("curves", help="training curves of iterative learners",
-                       description="Plot train loss and test error against step for the "
-                                   "taylor:* learners' /curves: one figure per (learner, "
-                                   "input), a row per d, colour by n.  Writes "
+                       description="Plot training loss, validation error and test error "
+                                   "against step for the taylor:* learners' /curves, of the "
+                                   "candidate each run selected (all with --all-candidates), "
+                                   "with the early-stopping step marked: one figure per "
+                                   "(learner, input), a row per d, colour by n.  Writes "
                                    "PREFIX_curves_<learner>_<input>.png and .pdf.")
-    _common(p, ridge=False)
+    _common(p, choice=False, labels=True)
     p.add_argument("--n", type=int, action="append", metavar="N", help="only this n")
     p.add_argument("--seed", type=int, action="append", metavar="S", help="only this seed")
+    p.add_argument("--all-candidates", action="store_true",
+                   help="every candidate's curve, not only the selected one")
     p.add_argument("--weight-norm", action="store_true", help="add a weight-norm column")
     p.add_argument("-o", "--output", default="neurep", metavar="PREFIX",
                    help="output prefix (default: neurep)")
@@ -550,10 +634,11 @@ def build_parser():
     p.set_defaults(func=cmd_curves)
 
     p = sub.add_parser("summary", help="points (or raw rows) as CSV or JSON",
-                       description="Write the median, quartiles, failure counts and "
-                                   "carried-through columns per (learner, input, d, n) "
-                                   "(or every row with --raw) as CSV or JSON; JSON adds "
-                                   "file metadata and the complexity table.")
+                       description="Write the median, quartiles, failure counts, the chosen "
+                                   "ridge or candidate and carried-through columns per "
+                                   "(learner, input, d, n) (or every row with --raw, the "
+                                   "columns of neurep_analysis.load) as CSV or JSON; JSON "
+                                   "adds file metadata and the complexity table.")
     _common(p)
     p.add_argument("-o", "--output", default="-", metavar="OUT",
                    help="output file, '-' for stdout (default)")

@@ -21,22 +21,26 @@ import math
 
 import numpy as np
 
-from .resultfile import NeurepError, config_get
+from .resultfile import NeurepError
 from .stats import fit_power_law, n_eps, quantile
 
 MIN_D = 4  # fewer values of d than this: the exponent is flagged as fragile
 
 
-def top_share_eps(table, share):
-    """eps(d) = share * (share of Var f* in the top harmonic degree at d), and its description."""
+def top_share_eps(df, share):
+    """eps(d) = share * (share of Var f* in the top harmonic degree at d), and its description.
+
+    df: the rows of one line (frame.load), which have one target.
+    """
     from .theory import harmonic_shares
     if not 0 < share <= 1:
         raise NeurepError("--eps-share must be in (0, 1], not %g" % share)
-    targets = {(tuple(f.degrees()), tuple(f.coefficients()),
-                str(config_get(f.config, "data.input", "sphere"))) for f in table.files}
+    targets = set(zip(df["target_degrees"], df["target_coefficients"], df["target_input"]))
     if len(targets) != 1:
-        raise NeurepError("--eps-share needs one target across the files, found %d" % len(targets))
-    degrees, coefs, inp = targets.pop()
+        raise NeurepError("--eps-share needs one target per line, found %d" % len(targets))
+    deg_text, coef_text, inp = targets.pop()
+    degrees = [int(x) for x in str(deg_text).split(",")]
+    coefs = [float(x) for x in str(coef_text).split(",")]
     top = max(degrees)
     cache = {}
 

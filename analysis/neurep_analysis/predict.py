@@ -40,51 +40,61 @@ def file_ridges(f):
     return [float(r) for r in np.atleast_1d(config_get(f.config, "learner.ridge", [1e-6]))]
 
 
-def theory_curves(table, points, ridge_mode, n_grid=40):
-    """{(learner, input, ridge): {d: (n, predicted error)}} for errors --theory, and notes.
+def _file_of(table, path):
+    for f in table.files:
+        if f.path == path:
+            return f
+    raise NeurepError("no file %s among the loaded ones" % path)
 
-    A line per measured line: at its ridge when the ridge is fixed (a value or
-    --ridge all); otherwise the lowest predicted error among the file's ridge
-    candidates at each n (the theory's best ridge on the same grid).
+
+def _line_file(table, df, learner, inp):
+    paths = df.loc[(df["learner"] == learner) & (df["input"] == inp), "file"]
+    return _file_of(table, paths.iloc[0])
+
+
+def theory_curves(table, points, n_grid=40):
+    """{line key: {d: (n, predicted error)}} for errors --theory, and notes.
+
+    A line's curve is at the ridge its points used when every seed of every
+    point used one ridge (a fixed ridge, --choice all, or a selection that
+    always chose the same); otherwise the lowest predicted error among the
+    file's `learner.ridge` candidates at each n (the theory's best ridge on
+    the same grid).
     """
     from .stats import by_group
     out, notes = {}, []
-    groups = by_group(points, ridge_mode)
-    c = table.columns
-    for key, per_d in groups.items():
-        learner, inp, ridge = key
-        idx = np.nonzero((c["learner"] == learner) & (c["input"] == inp))[0]
-        f = table.files[int(c["file"][idx[0]])]
-        for d, pts in per_d.items():
+    for key, per_d in by_group(points).items():
+        learner, inp = key[0], key[1]
+        f = None
+        for t in table.files:
+            c = t.columns
+            if np.any((c["learner"] == learner) & (c["input"] == inp)):
+                f = t
+                break
+        used = {p["ridge"] for pts in per_d.values() for p in pts}
+        ridges = list(used) if len(used) == 1 and None not in used else file_ridges(f)
+        for d, pts in sorted(per_d.items()):
             st, why = setting_from_file(f, learner, d)
             if st is None:
                 if why not in notes:
                     notes.append(why)
                 break
             ns = np.geomspace(pts[0]["n"], pts[-1]["n"], n_grid)
-            if ridge is not None:
-                ridges = [ridge]
-            elif isinstance(ridge_mode, float):
-                ridges = [ridge_mode]
-            else:
-                ridges = file_ridges(f)
             err = np.array([min(st.error(n, r) for r in ridges) for n in ns])
             out.setdefault(key, {})[d] = (ns, err)
     return out, notes
 
 
-def compare(table, args):
+def compare(table, df, args):
     """Measured median (per ridge) against the prediction, point by point: list of dicts."""
     from .stats import aggregate
     rows = []
-    c = table.columns
     settings = {}
-    for pt in aggregate(table, "all"):
+    for pt in aggregate(df, "all"):
         if args.n and pt["n"] not in args.n:
             continue
-        idx = np.nonzero((c["learner"] == pt["learner"]) & (c["input"] == pt["input"]))[0]
-        f = table.files[int(c["file"][idx[0]])]
-        key = (id(f), pt["learner"], pt["d"])
+        f = _line_file(table, df, pt["learner"], pt["input"])
+        key = (f.path, pt["learner"], pt["d"])
         if key not in settings:
             settings[key] = setting_from_file(f, pt["learner"], pt["d"])
         st, why = settings[key]
@@ -100,11 +110,11 @@ def compare(table, args):
 
 
 def cmd_predict(args):
-    from .cli import _filter, _csv_text, _write_text
-    from .resultfile import load_many
+    from .cli import _csv_text, _load, _write_text
     if args.compare:
-        table = _filter(load_many(args.compare, args.allow_mixed), args)
-        rows = compare(table, args)
+        args.files = args.compare
+        df, table = _load(args)
+        rows = compare(table, df, args)
         head = ["learner", "input", "d", "n", "ridge", "seeds", "measured", "q25", "q75",
                 "predicted", "ratio"]
     else:
@@ -159,7 +169,7 @@ def _text_table(head, rows):
                      [fmt % tuple(b) for b in body])
 
 
-def add_parser(sub, common):
+def add_parser(sub):
     from .kernel_theory import ACTIVATIONS
     p = sub.add_parser("predict", help="theory test error of kernel ridge regression on the sphere",
                        description="Predicted test error / Var f* of kernel ridge regression with "

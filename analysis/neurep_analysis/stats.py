@@ -7,10 +7,11 @@ land on a failure are +inf, which plots leave out.
 """
 
 import math
+import warnings
 
 import numpy as np
 
-from .resultfile import NeurepError
+from .resultfile import NeurepError, NeurepWarning
 from .theory import theory_exponent
 
 CORE = {"d", "n", "seed", "ridge", "learner", "input", "test_error", "train_error",
@@ -56,151 +57,245 @@ def effective_error(test_error, status):
 
 
 # ---------------------------------------------------------------------------
-# aggregation over seeds
+# aggregation over seeds: which rows of a point are used (the "choice")
+
+# The choice of ridge or candidate setting per point. Only "oracle" looks at
+# the test set, and every output made with it says ORACLE_TEXT.
+CHOICES = ("selected", "val", "all", "oracle")
+ORACLE_TEXT = "oracle (chosen on the test set)"
+CHOICE_TEXT = {
+    "selected": "selected on each run's validation split",
+    "val": "lowest median validation error per (d, n)",
+    "all": "every ridge / candidate setting",
+    "oracle": ORACLE_TEXT,
+}
 
 
-def group_label(learner, input_name, ridge=None):
+def normalize_choice(choice):
+    """'selected', 'val', 'all', 'oracle' or a ridge value (float).
+
+    The old name 'best' (the test-set choice) is accepted as 'oracle' with a
+    warning, so an old script's output is labelled for what it is.
+    """
+    if choice is None:
+        return "selected"
+    if isinstance(choice, str):
+        if choice == "best":
+            warnings.warn("'best' is deprecated: it is the test-set choice, now called "
+                          "--oracle; outputs are labelled '%s'" % ORACLE_TEXT,
+                          NeurepWarning, stacklevel=3)
+            return "oracle"
+        if choice in CHOICES:
+            return choice
+        try:
+            return float(choice)
+        except ValueError:
+            raise NeurepError("the choice must be selected, val, all, a ridge value or "
+                              "--oracle, not %r" % (choice,)) from None
+    return float(choice)
+
+
+def choice_text(choice):
+    choice = normalize_choice(choice)
+    return CHOICE_TEXT[choice] if isinstance(choice, str) else "ridge %g" % choice
+
+
+def is_oracle(choice):
+    return isinstance(choice, str) and choice in ("oracle", "best")
+
+
+def setting_label(learner, ridge, m=math.nan, learning_rate=math.nan):
+    """A ridge or candidate setting in words: 'ridge 1e-06' or 'm 32, lr 0.03, reg 0'."""
+    if str(learner).startswith("taylor"):
+        parts = []
+        if np.isfinite(m):
+            parts.append("m %d" % int(m))
+        if np.isfinite(learning_rate):
+            parts.append("lr %g" % learning_rate)
+        if np.isfinite(ridge):
+            parts.append("reg %g" % ridge)
+        return ", ".join(parts) or "one setting"
+    return "ridge %g" % ridge if np.isfinite(ridge) else "no ridge"
+
+
+def group_label(learner, input_name, setting=None, target=None, choice=None):
+    """'learner on input', with the setting of a --choice all line, the target
+    when files of several targets are shown, and the oracle mark."""
     label = "%s on %s" % (learner, input_name)
-    if ridge is not None:
-        label += " (ridge %g)" % ridge
+    if setting is not None:
+        label += " (%s)" % (setting if isinstance(setting, str) else "ridge %g" % setting)
+    if target is not None:
+        label += " [%s]" % target
+    if choice is not None and is_oracle(choice):
+        label += ", " + ORACLE_TEXT
     return label
 
 
-def _ridge_key(r):
-    return None if not np.isfinite(r) else float(r)
+def as_frame(data):
+    """A pandas DataFrame of result rows (frame.load) from a DataFrame or a resultfile.Table."""
+    from .frame import frame
+    import pandas as pd
+    if isinstance(data, pd.DataFrame):
+        return data
+    return frame(data)
 
 
-def aggregate(table, ridge="best"):
-    """Median and quartiles over seeds, one point per (learner, input, d, n).
+def _counts(values, fmt):
+    """'1e-06 x2; 0.0001 x1': the settings used by the seeds of a point."""
+    out = {}
+    for v in values:
+        if isinstance(v, float) and not np.isfinite(v):
+            continue
+        out[v] = out.get(v, 0) + 1
+    return "; ".join("%s x%d" % (fmt(k), c) for k, c in sorted(out.items()))
 
-    Kernel rows carry several ridges per point; `ridge` chooses among them:
-      "best"  - per (d, n) the ridge with the lowest median test error (an
-                oracle choice, matching theory stated for a tuned ridge);
-      "val"   - per (d, n) the ridge with the lowest median `validation_error`;
-      "selected" - per (d, n, seed) the ridge the run itself chose on its
-                training set (rows with `selected` = 1, e.g. leave-one-out);
-      "all"   - keep every ridge as its own line (group key includes it);
-      a float - only rows with that ridge (rows without a ridge are kept).
-    Returns a list of dicts sorted by (learner, input, ridge, d, n); each has
-    `values` and `seeds` (per-seed effective errors) for bootstraps.
+
+def aggregate(data, choice="selected"):
+    """Median and quartiles over seeds, one point per line and (d, n).
+
+    data: a DataFrame of frame.load (or a resultfile.Table). A point (d, n,
+    seed) can have several rows: kernel ridges, or candidate settings of the
+    taylor learners (m, learning rate, regulariser). `choice` says which:
+      "selected" (default) - the row each run chose on its own validation
+                 split (`selected`, see frame.load); a file without a choice
+                 has one row per point, which is used;
+      "val"    - per (d, n) the setting with the lowest median validation_error;
+      "all"    - every setting as its own line;
+      a float  - only rows with that ridge / regulariser, a line per setting;
+      "oracle" - per (d, n) the setting with the lowest median TEST error: a
+                 choice on the test set, labelled ORACLE_TEXT everywhere.
+    Returns a list of dicts sorted by (learner, input, setting, d, n), each
+    with `values` and `seeds` (per-seed effective errors) for bootstraps,
+    `line` (its line's key), `choice` and `chosen` (the settings used).
     """
-    c = table.columns
-    n_rows = len(table)
-    if n_rows == 0:
+    choice = normalize_choice(choice)
+    df = as_frame(data)
+    if len(df) == 0:
         return []
-    eff = effective_error(c["test_error"], c["status"])
-    train = np.asarray(c["train_error"], dtype=float)
-    ridges = np.asarray(c["ridge"], dtype=float)
-    if ridge not in ("best", "val", "all", "selected"):
-        try:
-            value = float(ridge)
-        except (TypeError, ValueError):
-            raise NeurepError("--ridge must be best, val, selected, all or a number, not %r"
-                              % (ridge,)) from None
-        keep = ~np.isfinite(ridges) | np.isclose(ridges, value, rtol=1e-9, atol=0)
+    eff = np.where(df["failed"].to_numpy(), math.inf, df["test_error"].to_numpy(dtype=float))
+    ridge = df["ridge"].to_numpy(dtype=float)
+    m = df["m"].to_numpy(dtype=float)
+    lr = df["learning_rate"].to_numpy(dtype=float)
+    learner = df["learner"].to_numpy(dtype=object)
+    setting = np.array([setting_label(learner[i], ridge[i], m[i], lr[i])
+                        for i in range(len(df))], dtype=object)
+    per_line = choice == "all" or isinstance(choice, float)
+    if choice == "selected":
+        keep = df["selected"].to_numpy(dtype=bool)
+        lost = set(zip(df["learner"], df["input"])) - set(zip(df["learner"][keep],
+                                                               df["input"][keep]))
         if not keep.any():
-            raise NeurepError("no rows with ridge %g" % value)
-    elif ridge == "selected":
-        if "selected" not in c:
-            raise NeurepError("--ridge selected needs a selected column (learner.ridge_selection = \"loo\" or \"validation\", or candidate lists), "
-                              "which these files lack")
-        sel = np.asarray(c["selected"], dtype=float)
-        keep = ~np.isfinite(ridges) | (sel == 1)
-        # A run and point without a selected row made no choice: a file
-        # without the column (mixed with files that have it), or every
-        # candidate failed (diverged). Its only row is kept, and if every row
-        # failed one of them, as the failure it is; several rows with no
-        # choice among them are left out.
-        rows_of = {}
-        for i in range(n_rows):
-            rows_of.setdefault((int(c["file"][i]), c["learner"][i], c["input"][i], int(c["d"][i]), int(c["n"][i]),
-                                int(c["seed"][i])), []).append(i)
-        for idx in rows_of.values():
-            if not any(sel[i] == 1 for i in idx) and (len(idx) == 1 or np.all(~np.isfinite(eff[idx]))):
-                keep[idx[0]] = True
+            raise NeurepError("no run chose among its ridges or candidates (several rows per "
+                              "point and no selected column, e.g. learner.ridge_selection = "
+                              "\"none\"): use --choice all, --choice RIDGE, or --oracle")
+        for lrn, inp in sorted(lost):
+            warnings.warn("%s on %s: several rows per point and no choice among them in the "
+                          "file (no selected column); left out: use --choice all, a ridge "
+                          "value, or --oracle" % (lrn, inp), NeurepWarning, stacklevel=2)
+    elif isinstance(choice, float):
+        keep = ~np.isfinite(ridge) | np.isclose(ridge, choice, rtol=1e-9, atol=0)
+        if not keep.any():
+            raise NeurepError("no rows with ridge %g" % choice)
     else:
-        keep = np.ones(n_rows, dtype=bool)
-    if ridge == "val" and "validation_error" not in c:
-        raise NeurepError("--ridge val needs a validation_error column, which these files lack")
+        keep = np.ones(len(df), dtype=bool)
+    if choice == "val" and not np.isfinite(df["validation_error"].to_numpy(dtype=float)).any():
+        raise NeurepError("--choice val needs a validation_error column, which these files lack")
 
-    # bucket rows by (learner, input, ridge, d, n)
+    d = df["d"].to_numpy()
+    n = df["n"].to_numpy()
+    # different targets are different problems: never pooled, a line each
+    target = df["target"].to_numpy(dtype=object) if df["target"].nunique() > 1 \
+        else np.full(len(df), None, dtype=object)
+    inp = df["input"].to_numpy(dtype=object)
     buckets = {}
     for i in np.nonzero(keep)[0]:
-        key = (c["learner"][i], c["input"][i], None if ridge == "selected" else _ridge_key(ridges[i]),
-               int(c["d"][i]), int(c["n"][i]))
-        buckets.setdefault(key, []).append(i)
+        s = setting[i] if (per_line or choice in ("val", "oracle")) else None
+        buckets.setdefault((learner[i], inp[i], s, target[i], int(d[i]), int(n[i])), []).append(i)
 
-    extra = [k for k in c if k not in CORE]
+    if choice in ("val", "oracle"):
+        score_col = (df["validation_error"].to_numpy(dtype=float) if choice == "val" else eff)
+        score_col = np.where(np.isfinite(score_col), score_col, math.inf)
+        best = {}
+        for key, idx in buckets.items():
+            score = quantile(score_col[idx], 0.5)
+            r = np.nanmax(ridge[idx]) if np.isfinite(ridge[idx]).any() else 0.0
+            k = (key[0], key[1], key[3], key[4], key[5])
+            cur = best.get(k)
+            # lower median wins; ties go to the larger ridge (the safer fit)
+            if cur is None or (score, -r) < (cur[0], -cur[1]):
+                best[k] = (score, r, key)
+        buckets = {(k[0], k[1], None, k[2], k[3], k[4]): buckets[v[2]] for k, v in best.items()}
+
+    skip = {"file", "selected", "selected_in_file", "failed", "candidate", "target_p",
+            "target_normalize", "noise", "n_test", "mpi_ranks", "run_seed", "infinite", "depth"}
+    extra = [k for k in df.columns if k not in CORE and k not in skip
+             and df[k].dtype.kind in "fiub" and df[k].dtype != bool]
+    cols = {k: df[k].to_numpy() for k in extra}
+    seeds = df["seed"].to_numpy()
+    train = df["train_error"].to_numpy(dtype=float)
+    width = df["width"].to_numpy()
+    secs = df["seconds"].to_numpy(dtype=float)
+    flops = df["flops"].to_numpy(dtype=float)
+    status = df["status"].to_numpy(dtype=object)
+    files = df["file"].to_numpy(dtype=object)
+    file_order = {p: i for i, p in enumerate(df.attrs.get("files") or dict.fromkeys(files))}
+    cand = df["candidate"].to_numpy()
     points = []
-    for (learner, inp, r, d, n), idx in buckets.items():
+    for (lrn, ip, s, tgt, dd, nn), idx in buckets.items():
         idx = np.array(idx)
         e = eff[idx]
+        r = ridge[idx]
+        rset = {float(x) for x in r if np.isfinite(x)}
         pt = {
-            "learner": learner, "input": inp, "ridge": r, "d": d, "n": n,
-            "seeds": c["seed"][idx].astype(np.int64), "values": e,
+            "learner": lrn, "input": ip, "setting": s,
+            "ridge": rset.pop() if len(rset) == 1 else None,
+            "d": dd, "n": nn, "line": (lrn, ip, s, tgt), "target": tgt,
+            "choice": choice if isinstance(choice, str) else "ridge %g" % choice,
+            "seeds": seeds[idx].astype(np.int64), "values": e,
             "n_runs": int(idx.size), "n_failed": int(np.isinf(e).sum()),
             "median": quantile(e, 0.5), "q25": quantile(e, 0.25), "q75": quantile(e, 0.75),
             "train_median": quantile(np.where(np.isfinite(train[idx]), train[idx], math.inf), 0.5),
-            "width": int(np.median(c["width"][idx])) if "width" in c else 0,
-            "seconds_median": float(np.nanmedian(c["seconds"][idx])) if np.isfinite(c["seconds"][idx]).any() else math.nan,
-            "flops_total": float(np.nansum(c["flops"][idx])),
-            "files": sorted({int(f) for f in c["file"][idx]}),
-            "status": ";".join(sorted(set(c["status"][idx]))),
+            "width": int(np.median(width[idx])),
+            "seconds_median": float(np.nanmedian(secs[idx])) if np.isfinite(secs[idx]).any() else math.nan,
+            "flops_total": float(np.nansum(flops[idx])),
+            "files": sorted({file_order[f] for f in files[idx]}),
+            "status": ";".join(sorted(set(status[idx]))),
+            "chosen": _chosen(lrn, r, m[idx], lr[idx], cand[idx]),
         }
         for k in extra:
-            v = c[k][idx]
-            if v.dtype == object:
-                pt[k] = ";".join(sorted({str(s) for s in v if str(s)}))
-            else:
-                v = v.astype(float)
-                pt[k + "_median"] = float(np.median(v[np.isfinite(v)])) if np.isfinite(v).any() else math.nan
-        if ridge == "val":
-            ve = np.asarray(c["validation_error"][idx], dtype=float)
-            pt["_select"] = quantile(np.where(np.isfinite(ve), ve, math.inf), 0.5)
-        else:
-            pt["_select"] = pt["median"]
+            v = cols[k][idx].astype(float)
+            pt[k + "_median"] = float(np.median(v[np.isfinite(v)])) if np.isfinite(v).any() else math.nan
         points.append(pt)
-
-    if ridge in ("best", "val"):
-        best = {}
-        for pt in points:
-            key = (pt["learner"], pt["input"], pt["d"], pt["n"])
-            cur = best.get(key)
-            if cur is None or _better(pt, cur):
-                best[key] = pt
-        points = list(best.values())
-    for pt in points:
-        pt.pop("_select", None)
-    points.sort(key=lambda p: (p["learner"], p["input"],
-                               -1.0 if p["ridge"] is None or ridge != "all" else p["ridge"],
+    points.sort(key=lambda p: (p["learner"], p["input"], p["setting"] or "", p["target"] or "",
                                p["d"], p["n"]))
     return points
 
 
-def _better(a, b):
-    """Lower selection score wins; ties go to the larger ridge (the safer fit)."""
-    if a["_select"] != b["_select"]:
-        return a["_select"] < b["_select"]
-    return (a["ridge"] or 0.0) > (b["ridge"] or 0.0)
+def _chosen(learner, ridge, m, lr, cand):
+    """The settings the seeds of a point used, counted: 'ridge 1e-06 x2; 0.0001 x1'."""
+    if str(learner).startswith("taylor"):
+        labels = [setting_label(learner, ridge[i], m[i], lr[i]) for i in range(len(ridge))]
+        return _counts(labels, str)
+    if not np.isfinite(ridge).any():
+        return ""
+    return "ridge " + _counts([float(x) for x in ridge], lambda v: "%g" % v)
 
 
-def group_key(pt, ridge_mode):
-    """The line a point belongs to: (learner, input) or, with --ridge all, + ridge."""
-    if ridge_mode == "all":
-        return (pt["learner"], pt["input"], pt["ridge"])
-    return (pt["learner"], pt["input"], None)
+def group_key(pt, choice=None):
+    """The line a point belongs to: (learner, input, setting or None)."""
+    return pt["line"]
 
 
-def by_group(points, ridge_mode="best"):
-    """{group key: {d: [points sorted by n]}}, keys in sorted order."""
+def by_group(points, choice=None):
+    """{line key: {d: [points sorted by n]}}, keys in sorted order."""
     out = {}
     for pt in points:
-        out.setdefault(group_key(pt, ridge_mode), {}).setdefault(pt["d"], []).append(pt)
+        out.setdefault(pt["line"], {}).setdefault(pt["d"], []).append(pt)
     for g in out.values():
         for lst in g.values():
             lst.sort(key=lambda p: p["n"])
-    return dict(sorted(out.items(), key=lambda kv: (kv[0][0], kv[0][1],
-                                                    -1.0 if kv[0][2] is None else kv[0][2])))
+    return dict(sorted(out.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or "",
+                                                    kv[0][3] or "")))
 
 
 # ---------------------------------------------------------------------------
@@ -354,37 +449,46 @@ def fit_power_law(ds, ns, level=0.95):
 # the complexity table
 
 
-def complexity(table, eps=0.1, ridge="best", bootstrap=1000, level=0.95, rng_seed=0,
+def complexity(data, eps=0.1, choice="selected", bootstrap=1000, level=0.95, rng_seed=0,
                eps_share=None):
     """n_eps(d) per line, its fitted exponent and the theory's exponent beside it.
 
-    Returns a list of dicts, one per (learner, input[, ridge]): `per_d` maps
-    d -> {n_eps, flag, text, n_min, n_max, eps}; `fit` is fit_power_law over
-    the d where n_eps is reached (not "< n_min", which is only a bound), with
-    d_used; `theory` and `theory_note` come from theory.theory_exponent;
-    `boot` is the bootstrap interval over seeds (exponents.bootstrap_exponent,
-    bootstrap = number of replicates, 0 for none), `per_seed` the fit of each
-    seed alone and `notes` the warnings (fewer than four d, few seeds).
-    With eps_share, eps(d) = eps_share x the share of Var f* in the target's
-    top harmonic degree at d (exponents.top_share_eps) instead of eps.
+    data: a DataFrame of frame.load (or a resultfile.Table); choice as in
+    aggregate (default: the rows each run selected on its validation split).
+    Returns a list of dicts, one per line (learner, input[, setting][, target]):
+    `per_d` maps d -> {n_eps, flag, text, n_min, n_max, seeds, eps}; `fit` is
+    fit_power_law over the d where n_eps is reached (not "< n_min", which is
+    only a bound), with d_used; `theory` and `theory_note` come from
+    theory.theory_exponent; `boot` is the bootstrap interval over seeds
+    (exponents.bootstrap_exponent; bootstrap = number of replicates, 0 for
+    none), `per_seed` the fit of each seed alone and `notes` the warnings
+    (fewer than four d, few seeds, dropped replicates).  With eps_share,
+    eps(d) = eps_share x the share of Var f* in the line's top harmonic degree
+    at d (exponents.top_share_eps) instead of eps.
     """
     from .exponents import bootstrap_exponent, exponent_notes, per_seed_fits, top_share_eps
-    if eps_share is not None:
-        eps_of, eps_rule = top_share_eps(table, eps_share)
-        eps = math.nan
-    else:
-        eps_of, eps_rule = (lambda d: eps), "%g" % eps
-    points = aggregate(table, ridge)
-    groups = by_group(points, ridge)
+    choice = normalize_choice(choice)
+    df = as_frame(data)
+    points = aggregate(df, choice)
+    groups = by_group(points)
     out = []
-    for (learner, inp, r), per_d in groups.items():
-        mask = (table.columns["learner"] == learner) & (table.columns["input"] == inp)
-        degrees = table.degrees_for(mask)
+    for key, per_d in groups.items():
+        learner, inp, setting, target = key
+        mask = (df["learner"] == learner) & (df["input"] == inp)
+        if target is not None:
+            mask &= df["target"] == target
+        degrees = sorted(set(df.loc[mask, "target_p"].astype(int)))
         p = degrees[0] if len(degrees) == 1 else None
         theory, note = theory_exponent(learner, inp, p)
         if len(degrees) > 1:
             note = "mixed target degrees %s" % degrees
-        row = {"learner": learner, "input": inp, "ridge": r, "eps": eps, "eps_rule": eps_rule,
+        if eps_share is not None:
+            eps_of, eps_rule = top_share_eps(df[mask], eps_share)
+            line_eps = math.nan
+        else:
+            eps_of, eps_rule, line_eps = (lambda d: eps), "%g" % eps, eps
+        row = {"learner": learner, "input": inp, "setting": setting, "target": target,
+               "line": key, "choice": points[0]["choice"], "eps": line_eps, "eps_rule": eps_rule,
                "eps_share": eps_share, "p": p, "theory": theory, "theory_note": note, "per_d": {}}
         fit_d, fit_n = [], []
         for d, pts in sorted(per_d.items()):
@@ -392,7 +496,8 @@ def complexity(table, eps=0.1, ridge="best", bootstrap=1000, level=0.95, rng_see
             val, flag = n_eps([q["n"] for q in pts], [q["median"] for q in pts], e)
             row["per_d"][d] = {"n_eps": val, "flag": flag, "text": format_n_eps(val, flag),
                                "n_min": pts[0]["n"], "n_max": pts[-1]["n"], "eps": e,
-                               "seeds": int(max(q["n_runs"] for q in pts))}
+                               "seeds": int(max(len(set(q["seeds"].tolist())) for q in pts)),
+                               "chosen": {q["n"]: q["chosen"] for q in pts}}
             if flag == "ok":
                 fit_d.append(d)
                 fit_n.append(val)

@@ -167,20 +167,30 @@ class TestPredict(Case):
 class TestErrorsTheory(Case):
     def test_theory_curves_drawn(self):
         prefix = os.path.join(self.dir, "th")
-        rc, out, err = run("errors", self.theory_file, "--theory", "-o", prefix, "--format", "png")
+        rc, out, err = run("errors", self.theory_file, "--theory", "--choice", "all", "-o", prefix,
+                           "--format", "png")
         self.assertEqual(rc, 0, err)
         self.assertTrue(os.path.isfile(prefix + "_errors.png"))
-        # the curve is the best of the file's ridge candidates
         from neurep_analysis.predict import theory_curves
         from neurep_analysis.resultfile import load_many
         from neurep_analysis.stats import aggregate
         table = load_many([self.theory_file])
-        curves, notes = theory_curves(table, aggregate(table, "best"), "best")
-        self.assertEqual(notes, [])
-        ns, errs = curves[("kernel:ntk", "x", None)][8]
         st = Setting("ntk", 8, False, degrees=(4,))
-        self.assertAlmostEqual(ns[0], 64)
-        self.assertAlmostEqual(errs[0], st.error(64, 1e-6), places=12)   # config ridge = [1e-6]
+        # a line per ridge: each curve at its ridge
+        curves, notes = theory_curves(table, aggregate(table, "all"))
+        self.assertEqual(notes, [])
+        self.assertEqual(len(curves), 2)
+        for key, per_d in curves.items():
+            r = 1e-2 if "0.01" in key[2] else 1e-6
+            ns, errs = per_d[8]
+            self.assertAlmostEqual(ns[0], 64)
+            self.assertAlmostEqual(ns[-1], 1024)
+            self.assertAlmostEqual(errs[0], st.error(64, r), places=12)
+            self.assertAlmostEqual(errs[-1], st.error(1024, r), places=12)
+        # the oracle picks 1e-6 at every n here: the curve is at that ridge
+        curves, _ = theory_curves(table, aggregate(table, "oracle"))
+        (per_d,) = curves.values()
+        self.assertAlmostEqual(per_d[8][1][0], st.error(64, 1e-6), places=12)
 
     def test_warns_for_learners_without_theory(self):
         prefix = os.path.join(self.dir, "thq")
