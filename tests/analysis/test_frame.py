@@ -4,6 +4,8 @@
 import glob
 import math
 import os
+import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -113,6 +115,20 @@ class TestCommittedCampaign(unittest.TestCase):
         per_run = first.groupby(["d", "n", "seed"])["selected"].sum()
         self.assertEqual(set(per_run), {1})
         self.assertTrue((first["best_step"] <= first["steps_run"]).all())
+
+
+@unittest.skipUnless(os.path.isdir(CAMPAIGN), "no committed campaign files")
+class TestReadmeFigureScript(unittest.TestCase):
+    def test_runs_from_any_folder(self):
+        script = os.path.join(REPO, "docs", "examples", "readme_figure.py")
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "fig.png")
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+            proc = subprocess.run([sys.executable, script, out], cwd=tmp, env=env,
+                                  capture_output=True, text=True, timeout=300)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            with open(out, "rb") as fh:
+                self.assertEqual(fh.read(8), b"\x89PNG\r\n\x1a\n")
 
 
 class TestCrafted(unittest.TestCase):
