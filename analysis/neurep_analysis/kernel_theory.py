@@ -373,3 +373,22 @@ def noise_in_units(noise, degrees, coefficients, d, normalize):
     if normalize or not noise:
         return float(noise)
     return float(noise) / math.sqrt(float(_raw_variance(degrees, coefficients, int(d))))
+
+
+def predicted_n_eps(setting, eps, ridge=0.0, n_max=1e9):
+    """The n at which the predicted error falls to eps (NaN if not below eps by n_max).
+
+    The predicted error decreases in n, so the crossing is found by root
+    finding in log n between 1 and n_max.
+    """
+    from scipy.optimize import brentq
+    if not eps > 0:
+        raise NeurepError("eps must be positive, not %g" % eps)
+
+    def gap(logn):
+        return setting.error(math.exp(logn), ridge) - eps
+    if gap(0.0) <= 0:
+        return 1.0
+    if gap(math.log(n_max)) > 0:
+        return math.nan
+    return math.exp(brentq(gap, 0.0, math.log(n_max), xtol=1e-10, rtol=1e-12))

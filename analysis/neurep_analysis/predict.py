@@ -118,26 +118,21 @@ def cmd_predict(args):
         head = ["learner", "input", "d", "n", "ridge", "seeds", "measured", "q25", "q75",
                 "predicted", "ratio"]
     else:
+        if args.eps is not None or args.eps_share is not None:
+            return _predict_n_eps(args)
         if not args.d or not args.n:
-            raise NeurepError("predict needs --d and --n (or --compare FILE.h5)")
+            raise NeurepError("predict needs --d and --n (or --compare FILE.h5, or --eps)")
         if args.coefficients and len(args.coefficients) != len(args.degrees):
             raise NeurepError("--coefficients: %d values for %d --degrees"
                               % (len(args.coefficients), len(args.degrees)))
         if args.noise < 0:
             raise NeurepError("--noise must be non-negative, not %g" % args.noise)
-        rep = None
-        if args.representation:
-            rep = Representation(args.representation, not args.no_representation_bias, args.depth,
-                                 args.center)
+        from .kernel_theory import predicted_error
         rows = []
         for d in args.d:
-            noise = noise_in_units(args.noise, args.degrees, args.coefficients or [1.0] * len(args.degrees),
-                                   d, not args.unnormalized)
-            st = Setting(args.kernel, d, args.input_bias, rep, args.degrees, args.coefficients,
-                         not args.unnormalized, noise)
+            st = _setting_of_args(args, d)
             for n in args.n:
                 for r in args.ridge or [0.0]:
-                    from .kernel_theory import predicted_error
                     p = predicted_error(st.spectrum, st.energies, n, r, st.noise)
                     rows.append({"kernel": args.kernel, "d": d, "n": n, "ridge": r,
                                  "predicted": p["error"], "kappa": p["kappa"], "e0": p["e0"],
@@ -154,6 +149,52 @@ def cmd_predict(args):
         print("predicted: deterministic-equivalent test error / Var f* of kernel ridge regression "
               "(ridge relative to the mean kernel diagonal, as neurep's); kappa: effective ridge; "
               "e0: variance inflation; learnt_top: learnability of the top target degree.")
+    return 0
+
+
+def _setting_of_args(args, d):
+    rep = None
+    if args.representation:
+        rep = Representation(args.representation, not args.no_representation_bias, args.depth,
+                             args.center)
+    coefs = args.coefficients or [1.0] * len(args.degrees)
+    noise = noise_in_units(args.noise, args.degrees, coefs, d, not args.unnormalized)
+    return Setting(args.kernel, d, args.input_bias, rep, args.degrees, coefs,
+                   not args.unnormalized, noise)
+
+
+def _predict_n_eps(args):
+    """Predicted n_eps(d) at --eps or --eps-share and the exponent fitted to it."""
+    from .cli import _csv_text, _write_text
+    from .kernel_theory import predicted_n_eps
+    from .stats import fit_power_law
+    from .theory import harmonic_shares
+    if not args.d:
+        raise NeurepError("predict --eps/--eps-share needs --d (two or more for an exponent)")
+    if args.eps is not None and args.eps_share is not None:
+        raise NeurepError("give --eps or --eps-share, not both")
+    if args.eps_share is not None and not 0 < args.eps_share <= 1:
+        raise NeurepError("--eps-share must be in (0, 1], not %g" % args.eps_share)
+    ridge = (args.ridge or [0.0])[0]
+    coefs = args.coefficients or [1.0] * len(args.degrees)
+    rows = []
+    for d in sorted(set(args.d)):
+        eps = args.eps if args.eps is not None else \
+            args.eps_share * harmonic_shares(args.degrees, coefs, d)[max(args.degrees)]
+        rows.append({"kernel": args.kernel, "d": d, "ridge": ridge, "eps": eps,
+                     "n_eps": predicted_n_eps(_setting_of_args(args, d), eps, ridge)})
+    ok = [r for r in rows if math.isfinite(r["n_eps"])]
+    fit = fit_power_law([r["d"] for r in ok], [r["n_eps"] for r in ok])
+    head = ["kernel", "d", "ridge", "eps", "n_eps"]
+    if args.csv:
+        _write_text("-", _csv_text(head, rows))
+        return 0
+    print(_text_table(head, rows))
+    print("predicted n_eps: the n where the deterministic-equivalent error falls to eps%s; "
+          "exponent (least squares of log n_eps on log d over %d d): %s"
+          % ("" if args.eps is not None else " = %g x share of Var f* in degree %d"
+             % (args.eps_share, max(args.degrees)), len(ok),
+             "%.2f" % fit["slope"] if math.isfinite(fit["slope"]) else "\u2014"))
     return 0
 
 
@@ -195,6 +236,10 @@ def add_parser(sub):
     p.add_argument("--depth", type=int, default=1, help="representation.depth (default 1)")
     p.add_argument("--center", action="store_true", help="representation.whiten = center")
     p.add_argument("--no-representation-bias", action="store_true", help="representation.bias = false")
+    p.add_argument("--eps", type=float, help="print the predicted n_eps(d) at this threshold "
+                   "(first --ridge) and its fitted exponent")
+    p.add_argument("--eps-share", type=float, metavar="S",
+                   help="as --eps with eps(d) = S x the share of Var f* in the top degree at d")
     p.add_argument("--compare", nargs="+", metavar="FILE.h5",
                    help="results files: measured against predicted at each (d, n, ridge); "
                         "--d and --n filter")

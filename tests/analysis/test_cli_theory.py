@@ -153,7 +153,34 @@ class TestPredict(Case):
         self.assertEqual(out.count("kernel:ntk"), 2)
         self.assertIn("ratio = predicted / measured", out)
 
+    def test_n_eps_and_exponent(self):
+        from neurep_analysis.kernel_theory import predicted_n_eps
+        from neurep_analysis.theory import harmonic_shares
+        rc, out, err = run("predict", "--d", "6", "--d", "8", "--d", "10", "--eps", "0.1",
+                           "--ridge", "1e-4", "--csv")
+        self.assertEqual(rc, 0, err)
+        rows = list(csv.DictReader(io.StringIO(out)))
+        self.assertEqual([r["d"] for r in rows], ["6", "8", "10"])
+        for r in rows:
+            st = Setting("ntk", int(r["d"]), False, degrees=(4,))
+            n = float(r["n_eps"])
+            # the crossing: the predicted error is eps there, above it just before
+            self.assertAlmostEqual(st.error(n, 1e-4), 0.1, places=8)
+            self.assertGreater(st.error(0.9 * n, 1e-4), 0.1)
+        ns = [float(r["n_eps"]) for r in rows]
+        self.assertTrue(ns[0] < ns[1] < ns[2])
+        rc, out, err = run("predict", "--d", "6", "--d", "10", "--eps-share", "0.5")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("exponent (least squares of log n_eps on log d over 2 d)", out)
+        st = Setting("ntk", 10, False, degrees=(4,))
+        eps = 0.5 * harmonic_shares([4], d=10)[4]
+        self.assertIn("%.4g" % predicted_n_eps(st, eps), out)
+        # a ridge so large that the error never reaches eps: not reached (NaN)
+        self.assertTrue(math.isnan(predicted_n_eps(st, 0.01, ridge=1.0)))
+
     def test_bad_input(self):
+        self.assertBad(["predict", "--eps", "0.1", "--n", "10"], "--d")
+        self.assertBad(["predict", "--d", "8", "--eps", "0.1", "--eps-share", "0.5"], "--eps")
         self.assertBad(["predict", "--n", "100"], "--d")
         self.assertBad(["predict", "--d", "1", "--n", "100"], "--d")
         self.assertBad(["predict", "--d", "8", "--n", "100", "--ridge", "-1"], "--ridge")
