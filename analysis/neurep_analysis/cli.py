@@ -289,7 +289,11 @@ def _fmt(v, spec="%.2f"):
 
 
 def _d_range(used):
-    return "%d-%d (%d)" % (min(used), max(used), len(used)) if used else "\u2014"
+    if not used:
+        return "\u2014"
+    if len(used) == 1:
+        return "%d (1)" % used[0]
+    return "%d-%d (%d)" % (min(used), max(used), len(used))
 
 
 def _line_name(r):

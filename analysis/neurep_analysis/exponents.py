@@ -131,6 +131,8 @@ def exponent_notes(row):
         notes.append("only %d values of d (%s): the exponent is fragile; use at least %d"
                      % (len(used), ", ".join(str(d) for d in used), MIN_D))
     b = row.get("boot")
+    if b and not b["replicates"] and not b["dropped"]:
+        b = None   # no fit to resample (fewer than two d reach eps)
     if b and b["seeds"] and b["seeds"] < 5:
         notes.append("bootstrap over %d seeds: only %d distinct resamples, the interval is coarse"
                      % (b["seeds"], b["distinct"]))
