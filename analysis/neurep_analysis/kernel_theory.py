@@ -250,7 +250,6 @@ def target_energies(degrees, coefficients=None, d=None, input="sphere", normaliz
 
 def _raw_variance(degrees, coefficients, d):
     """Var f* of the unnormalised target, exactly (as src/data.cpp: projection moments)."""
-    from .theory import orthogonal_polynomials  # noqa: F401  (same exact arithmetic)
     # E (b_s.x)^p (b_t.x)^q for orthonormal b_s, b_t on the sphere of radius sqrt(d):
     # d^{K/2} E prod u_i^{2a_i} with u uniform on the unit sphere.
     def moment(exps):
@@ -333,24 +332,6 @@ def predicted_error(spectrum, energies, n, ridge=0.0, noise=0.0):
 
 # ---------------------------------------------------------------------------
 # from a results file's configuration
-
-
-def parse_representation(label):
-    """The Representation of an input label "h:relu:inf[:center]", None for "x".
-
-    Finite representations (h:...:D=...) have no closed-form kernel: None is
-    returned with ok = False.
-    """
-    if label == "x":
-        return None, True
-    parts = label.split(":")
-    if len(parts) >= 3 and parts[0] == "h" and parts[2].startswith("inf"):
-        depth = 1
-        for p in parts[3:]:
-            if p.startswith("depth="):
-                depth = int(p[len("depth="):])
-        return (parts[1], depth, "center" in parts[3:]), True
-    return None, False
 
 
 class Setting:

@@ -1,6 +1,5 @@
 """Exponents: bootstrap over seeds (jointly across d), per-seed fits, thresholds from theory."""
 
-import math
 import os
 import tempfile
 import unittest
