@@ -6,11 +6,12 @@ settings, either from options or from a results file's configuration.
 """
 
 import math
+import warnings
 
 import numpy as np
 
 from .kernel_theory import KERNELS, Representation, Setting, noise_in_units
-from .resultfile import NeurepError, config_get
+from .resultfile import NeurepError, NeurepWarning, config_get
 
 
 def setting_from_file(f, learner, d):
@@ -88,7 +89,7 @@ def theory_curves(table, points, n_grid=40):
 def compare(table, df, args):
     """Measured median (per ridge) against the prediction, point by point: list of dicts."""
     from .stats import aggregate
-    rows = []
+    rows, skipped = [], {}
     settings = {}
     for pt in aggregate(df, "all"):
         if args.n and pt["n"] not in args.n:
@@ -99,13 +100,18 @@ def compare(table, df, args):
             settings[key] = setting_from_file(f, pt["learner"], pt["d"])
         st, why = settings[key]
         if st is None:
-            raise NeurepError(why)
+            skipped.setdefault(why, None)
+            continue
         r = 0.0 if pt["ridge"] is None else pt["ridge"]
         pred = st.error(pt["n"], r)
         rows.append({"learner": pt["learner"], "input": pt["input"], "d": pt["d"], "n": pt["n"],
                      "ridge": r, "measured": pt["median"], "q25": pt["q25"], "q75": pt["q75"],
                      "seeds": pt["n_runs"], "predicted": pred,
                      "ratio": pred / pt["median"] if pt["median"] > 0 else math.nan})
+    if not rows:
+        raise NeurepError("; ".join(skipped) or "no kernel rows to compare")
+    for why in skipped:
+        warnings.warn(why + ": left out", NeurepWarning)
     return rows
 
 

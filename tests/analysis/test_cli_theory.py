@@ -187,6 +187,12 @@ class TestPredict(Case):
         self.assertBad(["predict", "--d", "8", "--n", "100", "--degrees", "4", "2",
                         "--coefficients", "1"], "--coefficients")
         self.assertBad(["predict", "--compare", self.quad], "taylor")
+        # with kernel rows beside, the Taylor lines are left out with a warning
+        rc, out, err = run("predict", "--compare", self.quad, self.theory_file, "--allow-mixed",
+                           "--csv")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("warning: no theory curve for taylor:order=2", err)
+        self.assertEqual(len(list(csv.DictReader(io.StringIO(out)))), 6)
         rc, _, _ = run("predict", "--kernel", "rbf", "--d", "8", "--n", "10")
         self.assertEqual(rc, 2)
 
