@@ -65,7 +65,7 @@ void print_info(const neurep::ResultsContents& c, const std::string& path) {
   if (undecided)
     fmt::print("  {} run(s) with several rows and no selected one are left out\n", undecided);
   if (groups.empty()) return;
-  fmt::print("\n  median test error over seeds of the row each run selected on its validation split\n");
+  fmt::print("\n  median test error over seeds, of the row each run selected on its validation split (or its only row)\n");
   fmt::print("  {:<20} {:<24} {:>5} {:>8} {:>6} {:>12}  {}\n", "learner", "input", "d", "n", "seeds", "median error",
              "chosen (ridge or candidate)");
   for (auto& [k, v] : groups) {

@@ -220,6 +220,9 @@ def plot_errors(points, prefix, choice="selected", eps=None, levels=None,
                 ax.set_xscale("log")
                 ax.set_yscale("log")
                 ax.set_ylim(bottom, top)
+                # a short range (the quickstart: one decade) labels its minor ticks too
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.LogFormatterSciNotation(
+                    labelOnlyBase=False, minor_thresholds=(2, 0.5)))
                 _log_n_ticks(ax, sorted({p["n"] for p in points if p["d"] == d}))
             else:   # every run failed: log axes would have nothing to scale
                 ax.text(0.5, 0.5, "no finite errors", transform=ax.transAxes, ha="center")
@@ -383,7 +386,8 @@ def plot_curves(curves, prefix, weight_norm=False, formats=FORMATS, labels=(),
                 for col, (name, text) in enumerate(cols):
                     ax = axes[row, col]
                     if ax.get_lines():
-                        ax.set_yscale("log")
+                        if name != "weight_norm":
+                            ax.set_yscale("log")
                     else:
                         ax.text(0.5, 0.5, "no finite values", transform=ax.transAxes,
                                 ha="center", va="center", fontsize=8, color="0.4")

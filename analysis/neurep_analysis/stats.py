@@ -105,10 +105,14 @@ def is_oracle(choice):
 
 
 def setting_label(learner, ridge, m=math.nan, learning_rate=math.nan):
-    """A ridge or candidate setting in words: 'ridge 1e-06' or 'm 32, lr 0.03, reg 0'."""
+    """A ridge or candidate setting in words: 'ridge 1e-06' or 'm 32, lr 0.03, reg 0'.
+
+    m may be a text (a width rule such as '4d', see _width_rules)."""
     if str(learner).startswith("taylor"):
         parts = []
-        if np.isfinite(m):
+        if isinstance(m, str):
+            parts.append("m %s" % m)
+        elif np.isfinite(m):
             parts.append("m %d" % int(m))
         if np.isfinite(learning_rate):
             parts.append("lr %g" % learning_rate)
@@ -177,7 +181,8 @@ def aggregate(data, choice="selected"):
     m = df["m"].to_numpy(dtype=float)
     lr = df["learning_rate"].to_numpy(dtype=float)
     learner = df["learner"].to_numpy(dtype=object)
-    setting = np.array([setting_label(learner[i], ridge[i], m[i], lr[i])
+    rule = _width_rules(df)
+    setting = np.array([setting_label(learner[i], ridge[i], rule[i], lr[i])
                         for i in range(len(df))], dtype=object)
     per_line = choice == "all" or isinstance(choice, float)
     if choice == "selected":
@@ -269,6 +274,29 @@ def aggregate(data, choice="selected"):
     points.sort(key=lambda p: (p["learner"], p["input"], p["setting"] or "", p["target"] or "",
                                p["d"], p["n"]))
     return points
+
+
+def _width_rules(df):
+    """Per row, the width m of its candidate as a rule over d ('4d' when m = 4 d
+    at every d, the number when it is the same at every d), so that a line of
+    --choice all follows one candidate across d; m itself when neither."""
+    m = df["m"].to_numpy(dtype=float)
+    out = m.astype(object)
+    d = df["d"].to_numpy(dtype=float)
+    for _, idx in df.groupby(["file", "candidate"], sort=False).indices.items():
+        mm = m[idx]
+        if not np.isfinite(mm).all():
+            continue
+        ratio = mm / d[idx]
+        if np.unique(mm).size == 1:
+            text = "%d" % mm[0]
+        elif np.allclose(ratio, ratio[0]):
+            text = "%gd" % ratio[0]
+        else:
+            continue
+        for i in idx:
+            out[i] = text
+    return out
 
 
 def _chosen(learner, ridge, m, lr, cand):

@@ -210,6 +210,16 @@ class TestOracleIsLabelled(ChoiceCase):
         self.assertEqual({r["chosen"] for r in csv.DictReader(io.StringIO(out))},
                          {"m 32, lr 0.03, reg 0 x3"})
 
+    def test_choice_all_follows_a_candidate_across_d(self):
+        # width rule "2*d": m = 8 at d = 4 and 16 at d = 8 is one candidate, one line
+        rows = [crafted.row(d, 64, s, 0.3, learner="taylor:order=2", ridge=0.0, candidate=float(c),
+                            m=float(k * d), learning_rate=0.1, selected=float(c == 0))
+                for d in (4, 8) for s in range(2) for c, k in enumerate((2, 4))]
+        p = self.p("rule.h5")
+        crafted.write(p, rows)
+        lines = {pt["setting"] for pt in aggregate(neurep_analysis.load(p), "all")}
+        self.assertEqual(lines, {"m 2d, lr 0.1, reg 0", "m 4d, lr 0.1, reg 0"})
+
     def test_no_choice_in_the_file_is_a_clear_error(self):
         p = self.p("nochoice.h5")
         crafted.write(p, [crafted.row(8, 64, s, e, ridge=r) for s in range(2)
