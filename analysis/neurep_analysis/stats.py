@@ -154,7 +154,7 @@ def _counts(values, fmt):
     return "; ".join("%s x%d" % (fmt(k), c) for k, c in sorted(out.items()))
 
 
-def aggregate(data, choice="selected"):
+def aggregate(data, choice="selected", ridge=None):
     """Median and quartiles over seeds, one point per line and (d, n).
 
     data: a DataFrame of frame.load (or a resultfile.Table). A point (d, n,
@@ -171,8 +171,9 @@ def aggregate(data, choice="selected"):
     Returns a list of dicts sorted by (learner, input, setting, d, n), each
     with `values` and `seeds` (per-seed effective errors) for bootstraps,
     `line` (its line's key), `choice` and `chosen` (the settings used).
+    `ridge=` is the old name of `choice` (with 'best' = 'oracle').
     """
-    choice = normalize_choice(choice)
+    choice = normalize_choice(choice if ridge is None else ridge)
     df = as_frame(data)
     if len(df) == 0:
         return []
@@ -478,7 +479,7 @@ def fit_power_law(ds, ns, level=0.95):
 
 
 def complexity(data, eps=0.1, choice="selected", bootstrap=1000, level=0.95, rng_seed=0,
-               eps_share=None):
+               eps_share=None, ridge=None):
     """n_eps(d) per line, its fitted exponent and the theory's exponent beside it.
 
     data: a DataFrame of frame.load (or a resultfile.Table); choice as in
@@ -492,10 +493,11 @@ def complexity(data, eps=0.1, choice="selected", bootstrap=1000, level=0.95, rng
     none), `per_seed` the fit of each seed alone and `notes` the warnings
     (fewer than four d, few seeds, dropped replicates).  With eps_share,
     eps(d) = eps_share x the share of Var f* in the line's top harmonic degree
-    at d (exponents.top_share_eps) instead of eps.
+    at d (exponents.top_share_eps) instead of eps. `ridge=` is the old name
+    of `choice`.
     """
     from .exponents import bootstrap_exponent, exponent_notes, per_seed_fits, top_share_eps
-    choice = normalize_choice(choice)
+    choice = normalize_choice(choice if ridge is None else ridge)
     df = as_frame(data)
     points = aggregate(df, choice)
     groups = by_group(points)

@@ -5,7 +5,6 @@ as such; and what the figures show (labels, limits, reference slopes, facets).""
 import csv
 import io
 import json
-import math
 import os
 import tempfile
 import unittest
