@@ -243,10 +243,16 @@ def cmd_errors(args):
     points = aggregate(df, choice)
     ds = sorted({p["d"] for p in points})
     levels = _levels(table, ds) if args.harmonic_levels else None
+    theory = None
+    if args.theory:
+        from .predict import theory_curves
+        theory, notes = theory_curves(table, points)
+        for note in notes:
+            warnings.warn(note, NeurepWarning)
     from .plots import plot_errors
     for path in plot_errors(points, args.output, choice, eps=args.eps, levels=levels,
                             title=args.title, formats=_formats(args.format),
-                            ymin=args.ymin or None, labels=_labels(args)):
+                            ymin=args.ymin or None, labels=_labels(args), theory=theory):
         print(path)
     return 0
 
@@ -258,10 +264,11 @@ def cmd_errors(args):
 def _complexity_json(rows):
     out = []
     for r in rows:
-        o = {k: _num(r[k]) for k in ("learner", "input", "setting", "target", "eps", "p",
-                                     "theory", "theory_note")}
+        o = {k: _num(r[k]) for k in ("learner", "input", "setting", "target", "eps",
+                                     "eps_share", "p", "theory", "theory_note")}
+        o["eps_rule"] = r["eps_rule"]
         o["choice"] = _choice_name(r["choice"])
-        o["n_eps"] = [{"d": d, "n_eps": _num(v["n_eps"]), "flag": v["flag"],
+        o["n_eps"] = [{"d": d, "eps": _num(v["eps"]), "n_eps": _num(v["n_eps"]), "flag": v["flag"],
                        "text": v["text"], "n_min": v["n_min"], "n_max": v["n_max"],
                        "seeds": v["seeds"],
                        "chosen": {str(n): c for n, c in sorted(v["chosen"].items())}}
@@ -269,6 +276,10 @@ def _complexity_json(rows):
         o["fit"] = {k: _num(v) if not isinstance(v, list) else v for k, v in r["fit"].items()}
         if "boot" in r:
             o["bootstrap"] = {k: _num(v) for k, v in r["boot"].items()}
+        o["per_seed"] = [{"seed": ps["seed"], "slope": _num(ps["slope"]), "d_used": ps["d_used"],
+                          "n_eps": {str(d): _num(v) for d, (v, _) in sorted(ps["n_eps"].items())}}
+                         for ps in r.get("per_seed", [])]
+        o["notes"] = r.get("notes", [])
         out.append(o)
     return out
 
@@ -277,12 +288,26 @@ def _fmt(v, spec="%.2f"):
     return "\u2014" if v is None or (isinstance(v, float) and not math.isfinite(v)) else spec % v
 
 
+def _d_range(used):
+    if not used:
+        return "\u2014"
+    if len(used) == 1:
+        return "%d (1)" % used[0]
+    return "%d-%d (%d)" % (min(used), max(used), len(used))
+
+
+def _line_name(r):
+    return "%s on %s" % (r["learner"], r["input"]) + \
+        ("" if r["setting"] is None else " (%s)" % r["setting"]) + \
+        ("" if r["target"] is None else " [%s]" % r["target"])
+
+
 def _complexity_table(rows, level, choice):
     ds = sorted({d for r in rows for d in r["per_d"]})
-    head = ["learner", "input"] + ["d=%d" % d for d in ds] + \
-        ["exponent", "%g%% CI" % (100 * level), "theory"]
-    if any("boot" in r for r in rows):
-        head.insert(-1, "bootstrap CI")
+    boot = any("boot" in r for r in rows)
+    head = ["learner", "input"] + ["d=%d" % d for d in ds] + ["exponent"] + \
+        (["bootstrap %g%%" % (100 * level)] if boot else []) + \
+        ["t %g%% CI" % (100 * level), "d range (#d)", "theory"]
     body = []
     for r in rows:
         name = r["learner"] + ("" if r["setting"] is None else " (%s)" % r["setting"]) \
@@ -291,13 +316,15 @@ def _complexity_table(rows, level, choice):
         line += [r["per_d"][d]["text"] if d in r["per_d"] else "" for d in ds]
         f = r["fit"]
         line.append(_fmt(f["slope"]))
+        if boot:
+            b = r.get("boot")
+            line.append("[%s, %s]" % (_fmt(b["ci_low"]), _fmt(b["ci_high"]))
+                        if b and math.isfinite(b["ci_low"]) else "\u2014")
         line.append("[%s, %s]" % (_fmt(f["ci_low"]), _fmt(f["ci_high"]))
                     if math.isfinite(f["ci_low"]) else
                     ("undefined (2 points)" if f["dof"] == 0 and math.isfinite(f["slope"])
                      else "\u2014"))
-        if "boot" in r:
-            b = r["boot"]
-            line.append("[%s, %s]" % (_fmt(b["ci_low"]), _fmt(b["ci_high"])))
+        line.append(_d_range(f.get("d_used", [])))
         line.append(_fmt(r["theory"], "%d"))
         body.append(line)
     widths = [max(len(str(x)) for x in col) for col in zip(head, *body)]
@@ -309,10 +336,33 @@ def _complexity_table(rows, level, choice):
     lines += [fmt % tuple(head), fmt % tuple("-" * w for w in widths)]
     lines += [fmt % tuple(b) for b in body]
     lines = [ln.rstrip() for ln in lines]
-    eps = rows[0]["eps"] if rows else float("nan")
-    lines.append("n_eps: smallest n with median test error < eps = %g (log-log "
-                 "interpolation); '< n' = below eps at the smallest n." % eps)
+    if rows and rows[0].get("eps_share") is not None:
+        per = sorted({(d, v["eps"]) for r in rows for d, v in r["per_d"].items()})
+        lines.append("n_eps: smallest n with median test error < eps(d) = %s: %s "
+                     "(log-log interpolation); '< n' = below eps at the smallest n."
+                     % (rows[0]["eps_rule"], ", ".join("eps(%d) = %.4g" % dv for dv in per)))
+    else:
+        eps = rows[0]["eps"] if rows else float("nan")
+        lines.append("n_eps: smallest n with median test error < eps = %g (log-log "
+                     "interpolation); '< n' = below eps at the smallest n." % eps)
     lines.append("rows per point: %s." % choice_text(choice))
+    if boot:
+        lines.append("bootstrap: percentile interval of the slope over %d resamplings of the "
+                     "seeds (jointly across d); t: interval of the least-squares fit to the "
+                     "median n_eps." % max(r["boot"]["requested"] for r in rows if "boot" in r))
+    seed_lines = []
+    for r in rows:
+        fits = [ps for ps in r.get("per_seed", []) if math.isfinite(ps["slope"])]
+        if len(fits) > 1:
+            seed_lines.append("  %s: %s" % (_line_name(r), ", ".join(
+                "seed %d %.2f (d %s)" % (ps["seed"], ps["slope"], _d_range(ps["d_used"]))
+                for ps in fits)))
+    if seed_lines:
+        lines.append("per-seed exponents (each seed's own n_eps):")
+        lines += seed_lines
+    for r in rows:
+        for note in r.get("notes", []):
+            lines.append("warning: %s: %s" % (_line_name(r), note))
     return "\n".join(lines) + "\n"
 
 
@@ -321,13 +371,20 @@ def cmd_complexity(args):
         raise NeurepError("--eps must be positive, not %g" % args.eps)
     if not 0 < args.level < 1:
         raise NeurepError("--level must be in (0, 1), not %g" % args.level)
+    if args.bootstrap < 0:
+        raise NeurepError("--bootstrap must be 0 (none) or a number of replicates, not %d"
+                          % args.bootstrap)
     choice = _choice(args)
     df, _ = _load(args)
-    rows = complexity(df, args.eps, choice, args.bootstrap, args.level)
+    sets = [complexity(df, args.eps, choice, args.bootstrap, args.level)]
+    if args.eps_share is not None:
+        sets.append(complexity(df, None, choice, args.bootstrap, args.level,
+                               eps_share=args.eps_share))
+    rows = [r for rs in sets for r in rs]
     if args.json:
         sys.stdout.write(json.dumps(_complexity_json(rows), indent=2) + "\n")
     else:
-        sys.stdout.write(_complexity_table(rows, args.level, choice))
+        sys.stdout.write("\n".join(_complexity_table(rs, args.level, choice) for rs in sets))
     if args.output:
         long_rows, fit_rows = [], []
         cname = _choice_name(choice)
@@ -335,37 +392,45 @@ def cmd_complexity(args):
             for d, v in sorted(r["per_d"].items()):
                 long_rows.append({"choice": cname, "learner": r["learner"], "input": r["input"],
                                   "setting": r["setting"], "target": r["target"],
-                                  "eps": r["eps"], "d": d,
+                                  "eps_rule": r["eps_rule"], "eps": v["eps"], "d": d,
                                   "n_eps": v["n_eps"], "flag": v["flag"],
                                   "n_min": v["n_min"], "n_max": v["n_max"],
                                   "seeds": v["seeds"]})
             f = r["fit"]
             fr = {"choice": cname, "learner": r["learner"], "input": r["input"],
                   "setting": r["setting"], "target": r["target"],
-                  "eps": r["eps"], "p": r["p"], "slope": f["slope"], "ci_low": f["ci_low"],
-                  "ci_high": f["ci_high"], "level": args.level, "se": f["se"],
-                  "n_points": f["n_points"], "theory": r["theory"],
-                  "theory_note": r["theory_note"], "d_used": f["d_used"]}
+                  "eps_rule": r["eps_rule"], "eps": r["eps"], "p": r["p"], "slope": f["slope"],
+                  "ci_low": f["ci_low"], "ci_high": f["ci_high"], "level": args.level,
+                  "se": f["se"], "n_points": f["n_points"], "theory": r["theory"],
+                  "theory_note": r["theory_note"], "d_used": f["d_used"],
+                  "seed_slopes": ["%d:%s" % (ps["seed"], _csv_cell(ps["slope"]))
+                                  for ps in r["per_seed"]],
+                  "notes": r["notes"]}
             if "boot" in r:
                 fr["boot_ci_low"] = r["boot"]["ci_low"]
                 fr["boot_ci_high"] = r["boot"]["ci_high"]
                 fr["boot_replicates"] = r["boot"]["replicates"]
+                fr["boot_dropped"] = r["boot"]["dropped"]
             fit_rows.append(fr)
         _write_text(args.output + "_complexity.csv", _csv_text(
-            ["choice", "learner", "input", "setting", "target", "eps", "d", "n_eps", "flag",
-             "n_min", "n_max", "seeds"], long_rows))
-        fit_head = ["choice", "learner", "input", "setting", "target", "eps", "p", "slope",
-                    "ci_low", "ci_high", "level", "se", "n_points", "theory", "theory_note",
-                    "d_used"]
+            ["choice", "learner", "input", "setting", "target", "eps_rule", "eps", "d", "n_eps",
+             "flag", "n_min", "n_max", "seeds"], long_rows))
+        fit_head = ["choice", "learner", "input", "setting", "target", "eps_rule", "eps", "p",
+                    "slope", "ci_low", "ci_high", "level", "se", "n_points", "theory",
+                    "theory_note", "d_used", "seed_slopes", "notes"]
         if args.bootstrap:
-            fit_head += ["boot_ci_low", "boot_ci_high", "boot_replicates"]
+            fit_head += ["boot_ci_low", "boot_ci_high", "boot_replicates", "boot_dropped"]
         _write_text(args.output + "_exponents.csv", _csv_text(fit_head, fit_rows))
         _write_text(args.output + "_complexity.json",
                     json.dumps(_complexity_json(rows), indent=2) + "\n")
         from .plots import plot_complexity
-        for path in plot_complexity(rows, args.output, _formats(args.format), _labels(args),
+        for path in plot_complexity(sets[0], args.output, _formats(args.format), _labels(args),
                                     choice):
             print(path)
+        if len(sets) > 1:
+            for path in plot_complexity(sets[1], args.output + "_share", _formats(args.format),
+                                        _labels(args), choice):
+                print(path)
     return 0
 
 
@@ -517,6 +582,9 @@ def build_parser():
                    help="draw, per d, the share of Var f* in the harmonic degrees >= k "
                         "(the plateaus of an inner-product kernel; for p = 4 the "
                         "degree-4 share)")
+    p.add_argument("--theory", action="store_true",
+                   help="draw the theory learning curve of each kernel line (deterministic "
+                        "equivalent of kernel ridge regression, as the predict command), dashed")
     p.add_argument("--title", help="figure title")
     p.add_argument("--ymin", type=float, default=0,
                    help="bottom of the error axis; smaller errors are drawn there as open "
@@ -537,12 +605,19 @@ def build_parser():
     p.add_argument("--eps", type=float, default=0.1, help="error threshold (default 0.1)")
     p.add_argument("--level", type=float, default=0.95,
                    help="confidence level of the intervals (default 0.95)")
-    p.add_argument("--bootstrap", type=int, default=0, metavar="B",
-                   help="also a bootstrap interval from B resamplings of the seeds")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="B",
+                   help="bootstrap interval of the exponent from B resamplings of the seeds, "
+                        "jointly across d (default 1000; 0: none)")
+    p.add_argument("--eps-share", type=float, metavar="S",
+                   help="also thresholds relative to theory: eps(d) = S x the share of Var f* "
+                        "in the target's top harmonic degree at d (e.g. 0.5), a second table")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("-o", "--output", metavar="PREFIX", help="write CSV, JSON and a plot")
     p.add_argument("--format", default="png,pdf", help="plot formats (default: png,pdf)")
     p.set_defaults(func=cmd_complexity)
+
+    from .predict import add_parser as add_predict
+    add_predict(sub)
 
     p = sub.add_parser("curves", help="training curves of iterative learners",
                        description="Plot training loss, validation error and test error "

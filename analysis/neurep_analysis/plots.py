@@ -150,14 +150,15 @@ def _choice_title(choice, title):
 
 
 def plot_errors(points, prefix, choice="selected", eps=None, levels=None,
-                title=None, formats=FORMATS, ymin=None, labels=()):
+                title=None, formats=FORMATS, ymin=None, labels=(), theory=None):
     """Test error vs n, log-log: median over seeds, inter-quartile band.
 
     One panel per (target, d), one line per (learner, input) (per setting
     with --choice all).  eps draws the threshold; levels maps d -> {k: R_k}
     and draws the harmonic plateau levels (theory.plateau_levels). The y
     axis spans the data (error_limits); errors below its floor (exact
-    recovery) are drawn at the floor as open triangles.
+    recovery) are drawn at the floor as open triangles.  theory maps a line's
+    key to {d: (n, predicted error)}, drawn dashed in the line's colour.
     """
     groups = by_group(points)
     panels = sorted({(p["target"] or "", p["d"]) for p in points})
@@ -191,6 +192,10 @@ def plot_errors(points, prefix, choice="selected", eps=None, levels=None,
                 line, = ax.plot(n, med, marker=marker, color=color)
                 ax.fill_between(n, lo, hi, color=color, alpha=0.2, lw=0)
                 handles[key] = line
+                if theory and d in theory.get(key, {}):
+                    tn, te = theory[key][d]
+                    handles[("theory (deterministic equivalent), dashed",)], = ax.plot(
+                        tn, clip(np.asarray(te, dtype=float)), ls="--", color=color, lw=1.1)
                 if floor:
                     low = raw < floor
                     if low.any():
@@ -253,6 +258,7 @@ def plot_complexity(rows, prefix, formats=FORMATS, labels=(), choice="selected")
         style = line_styles([r["line"] for r in rows])
         all_d = sorted({d for r in rows for d in r["per_d"]})
         eps = rows[0]["eps"] if rows else float("nan")
+        eps_text = rows[0].get("eps_rule", "%g" % eps) if rows else "%g" % eps
         for ax, target in zip(axes[0], targets):
             any_point = False
             refs = {}
@@ -299,10 +305,10 @@ def plot_complexity(rows, prefix, formats=FORMATS, labels=(), choice="selected")
                 ax.set_xticklabels([str(d) for d in all_d])
                 ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
             else:
-                ax.text(0.5, 0.5, "no line reaches \u03b5 = %g" % eps, transform=ax.transAxes,
+                ax.text(0.5, 0.5, "no line reaches \u03b5 = %s" % eps_text, transform=ax.transAxes,
                         ha="center")
             ax.set_xlabel("d")
-            ax.set_ylabel("$n_\\varepsilon$ ($\\varepsilon$ = %g)" % eps)
+            ax.set_ylabel("$n_\\varepsilon$ ($\\varepsilon$ = %s)" % eps_text)
             ax.grid(True, which="both", alpha=0.25)
             title = target if len(targets) > 1 else ""
             if is_oracle(choice):

@@ -478,19 +478,25 @@ def fit_power_law(ds, ns, level=0.95):
 # the complexity table
 
 
-def complexity(data, eps=0.1, choice="selected", bootstrap=0, level=0.95, rng_seed=0,
-               ridge=None):
+def complexity(data, eps=0.1, choice="selected", bootstrap=1000, level=0.95, rng_seed=0,
+               eps_share=None, ridge=None):
     """n_eps(d) per line, its fitted exponent and the theory's exponent beside it.
 
     data: a DataFrame of frame.load (or a resultfile.Table); choice as in
     aggregate (default: the rows each run selected on its validation split).
     Returns a list of dicts, one per line (learner, input[, setting][, target]):
-    `per_d` maps d -> {n_eps, flag, text, n_min, n_max, seeds}; `fit` is
+    `per_d` maps d -> {n_eps, flag, text, n_min, n_max, seeds, eps}; `fit` is
     fit_power_law over the d where n_eps is reached (not "< n_min", which is
-    only a bound); `theory` and `theory_note` come from theory.theory_exponent;
-    with bootstrap > 0 `boot` holds a percentile interval from resampling seeds.
-    `ridge=` is the old name of `choice`.
+    only a bound), with d_used; `theory` and `theory_note` come from
+    theory.theory_exponent; `boot` is the bootstrap interval over seeds
+    (exponents.bootstrap_exponent; bootstrap = number of replicates, 0 for
+    none), `per_seed` the fit of each seed alone and `notes` the warnings
+    (fewer than four d, few seeds, dropped replicates).  With eps_share,
+    eps(d) = eps_share x the share of Var f* in the line's top harmonic degree
+    at d (exponents.top_share_eps) instead of eps. `ridge=` is the old name
+    of `choice`.
     """
+    from .exponents import bootstrap_exponent, exponent_notes, per_seed_fits, top_share_eps
     choice = normalize_choice(choice if ridge is None else ridge)
     df = as_frame(data)
     points = aggregate(df, choice)
@@ -506,14 +512,20 @@ def complexity(data, eps=0.1, choice="selected", bootstrap=0, level=0.95, rng_se
         theory, note = theory_exponent(learner, inp, p)
         if len(degrees) > 1:
             note = "mixed target degrees %s" % degrees
+        if eps_share is not None:
+            eps_of, eps_rule = top_share_eps(df[mask], eps_share)
+            line_eps = math.nan
+        else:
+            eps_of, eps_rule, line_eps = (lambda d: eps), "%g" % eps, eps
         row = {"learner": learner, "input": inp, "setting": setting, "target": target,
-               "line": key, "choice": points[0]["choice"], "eps": eps, "p": p,
-               "theory": theory, "theory_note": note, "per_d": {}}
+               "line": key, "choice": points[0]["choice"], "eps": line_eps, "eps_rule": eps_rule,
+               "eps_share": eps_share, "p": p, "theory": theory, "theory_note": note, "per_d": {}}
         fit_d, fit_n = [], []
         for d, pts in sorted(per_d.items()):
-            val, flag = n_eps([q["n"] for q in pts], [q["median"] for q in pts], eps)
+            e = eps_of(d)
+            val, flag = n_eps([q["n"] for q in pts], [q["median"] for q in pts], e)
             row["per_d"][d] = {"n_eps": val, "flag": flag, "text": format_n_eps(val, flag),
-                               "n_min": pts[0]["n"], "n_max": pts[-1]["n"],
+                               "n_min": pts[0]["n"], "n_max": pts[-1]["n"], "eps": e,
                                "seeds": int(max(len(set(q["seeds"].tolist())) for q in pts)),
                                "chosen": {q["n"]: q["chosen"] for q in pts}}
             if flag == "ok":
@@ -522,39 +534,8 @@ def complexity(data, eps=0.1, choice="selected", bootstrap=0, level=0.95, rng_se
         row["fit"] = fit_power_law(fit_d, fit_n, level)
         row["fit"]["d_used"] = fit_d
         if bootstrap:
-            row["boot"] = bootstrap_slope(per_d, eps, bootstrap, level, rng_seed)
+            row["boot"] = bootstrap_exponent(per_d, eps_of, fit_d, bootstrap, level, rng_seed)
+        row["per_seed"] = per_seed_fits(per_d, eps_of)
+        row["notes"] = exponent_notes(row)
         out.append(row)
     return out
-
-
-def bootstrap_slope(per_d, eps, n_boot, level=0.95, rng_seed=0):
-    """Percentile interval of the slope from resampling seeds within each d.
-
-    Seeds are resampled once per d and reused at every n of that d, keeping
-    the pairing of nested training sets (DESIGN 1.1).  Replicates where fewer
-    than two d reach eps are dropped and counted.
-    """
-    rng = np.random.default_rng(rng_seed)
-    slopes = []
-    for _ in range(n_boot):
-        ds, nes = [], []
-        for d, pts in sorted(per_d.items()):
-            seeds = np.unique(np.concatenate([q["seeds"] for q in pts]))
-            pick = rng.choice(seeds, size=seeds.size, replace=True)
-            meds = []
-            for q in pts:
-                vals = [q["values"][q["seeds"] == s] for s in pick]
-                vals = np.concatenate(vals) if vals else np.array([])
-                meds.append(quantile(vals, 0.5) if vals.size else math.inf)
-            val, flag = n_eps([q["n"] for q in pts], meds, eps)
-            if flag == "ok":
-                ds.append(d)
-                nes.append(val)
-        if len(set(ds)) >= 2:
-            slopes.append(fit_power_law(ds, nes)["slope"])
-    slopes = np.array(slopes)
-    alpha = (1.0 - level) / 2.0
-    if slopes.size == 0:
-        return {"ci_low": math.nan, "ci_high": math.nan, "replicates": 0, "requested": n_boot}
-    return {"ci_low": quantile(slopes, alpha), "ci_high": quantile(slopes, 1 - alpha),
-            "replicates": int(slopes.size), "requested": n_boot}
