@@ -533,21 +533,23 @@ Config typed(const toml::table& t) {
 
 Config parse_config(const std::string& toml_text, const std::vector<std::string>& overrides,
                     const std::string& origin, bool stored) {
-  toml::table user = parse_toml(toml_text, origin);
+  toml::table file = parse_toml(toml_text, origin);
+  toml::table user = file;
   for (const auto& o : overrides) apply_override(user, o);
   // Keys renamed since earlier versions keep working (users' files and
   // stored /config depend on them): read under the new name.
-  for (const auto& [section, old_name, new_name] : kRenamed) {
-    toml::table* sec = user[section].as_table();
-    if (!sec || !sec->contains(old_name)) continue;
-    if (sec->contains(new_name))
-      throw InputError(fmt::format("{}.{}: given together with '{}.{}', its earlier name; give it once", section,
-                                   new_name, section, old_name));
-    toml::table value;
-    value.insert_or_assign("v", *sec->get(old_name));
-    sec->erase(old_name);
-    sec->insert_or_assign(new_name, *value["v"].node());
-  }
+  for (toml::table* t : {&file, &user})
+    for (const auto& [section, old_name, new_name] : kRenamed) {
+      toml::table* sec = (*t)[section].as_table();
+      if (!sec || !sec->contains(old_name)) continue;
+      if (sec->contains(new_name))
+        throw InputError(fmt::format("{}.{}: given together with '{}.{}', its earlier name; give it once", section,
+                                     new_name, section, old_name));
+      toml::table value;
+      value.insert_or_assign("v", *sec->get(old_name));
+      sec->erase(old_name);
+      sec->insert_or_assign(new_name, *value["v"].node());
+    }
 
   // Unknown sections and keys are mistakes (a typo must not fall back to a default).
   for (const auto& [sname, snode] : user) {
@@ -576,17 +578,26 @@ Config parse_config(const std::string& toml_text, const std::vector<std::string>
     }
   }
   // A key given for another kind of learner or representation would be
-  // silently ignored: an error instead (a stored /config lists every key).
+  // silently ignored: in the configuration it is an error; from --set (which
+  // a campaign passes to all its configurations) it is ignored with a note
+  // and the key keeps its default. A stored /config lists every key.
+  std::vector<std::string> notes;
   if (!stored)
     for (const auto& k : schema()) {
       if (!user[k.section][k.name].node()) continue;
       const std::string applies = scope_mismatch(k.scope, resolved);
-      if (!applies.empty())
+      if (applies.empty()) continue;
+      if (file[k.section][k.name].node())
         throw InputError(fmt::format("{}.{}: applies only with {}; remove it from this configuration", k.section,
                                      k.name, applies));
+      notes.push_back(fmt::format("--set {}.{}: applies only with {}; ignored for {}", k.section, k.name, applies, origin));
+      toml::table def = toml::parse(std::string("v = ") + k.default_toml);
+      for (toml::table* t : {&resolved, &science})
+        if (t == &resolved || k.results) insert_canonical(*(*t)[k.section].as_table(), k, *def["v"].node());
     }
 
   Config c = typed(resolved);
+  c.notes = std::move(notes);
   validate(c);
 
   std::ostringstream os, ss;

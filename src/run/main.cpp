@@ -133,6 +133,8 @@ int main(int argc, char** argv) {
       }
       if (config_path.empty()) throw neurep::InputError("check: give a configuration file, or --help-config");
       const neurep::Config c = neurep::load_config(config_path, overrides);
+      if (root)
+        for (const auto& note : c.notes) fmt::print(stderr, "neurep: note: {}\n", note);
       if (root) fmt::print("# {}: valid\n{}", config_path, c.resolved_toml);
       return neurep::kExitOk;
     }
@@ -141,6 +143,8 @@ int main(int argc, char** argv) {
       return neurep::kExitOk;
     }
     const neurep::Config c = neurep::load_config(config_path, overrides);
+    if (root)
+      for (const auto& note : c.notes) fmt::print(stderr, "neurep: note: {}\n", note);
     neurep::RunOptions opt;
     opt.output = output.empty() ? neurep::default_output(config_path) : output;
     opt.resume = resume;

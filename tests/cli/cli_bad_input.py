@@ -51,9 +51,10 @@ def main():
                                           "--set", "representation.infinite=true"], "zca")
     expect_bad("ridge validation without a split", ["run", good, "-o", "o.h5", "--set", "learner.ridge_selection=\"validation\""],
                "learner.validation_fraction")
-    expect_bad("a key of another learner", ["run", good, "-o", "o.h5", "--set", "learner.steps=10"],
+    expect_bad("a key of another learner", ["run", r.write("steps.toml", GOOD + "[learner]\nsteps = 10\n"), "-o", "o.h5"],
                "learner.steps: applies only with learner.kind = \"taylor\"")
-    expect_bad("a key of another representation", ["run", good, "-o", "o.h5", "--set", "representation.width=64"],
+    expect_bad("a key of another representation",
+               ["run", r.write("width.toml", GOOD + "[representation]\nwidth = 64\n"), "-o", "o.h5"],
                "representation.width: applies only with representation.kind = \"random\"")
     expect_bad("malformed --set", ["run", good, "-o", "o.h5", "--set", "dim=3"], "section.key=value")
     expect_bad("grid that does not fit the ranks", ["run", good, "-o", "o.h5", "--set", "run.grid=\"3x3\""],
@@ -78,6 +79,11 @@ def main():
     rc, out, _ = r.run("check", good)
     r.check(rc == 0 and "[learner]" in out and "ridge" in out, "check prints the resolved configuration")
     expect_bad("check on a bad file", ["check", r.path("typo.toml")], "data.dim")
+    # A --set that does not apply (a campaign passes the same ones to all its configurations) is not
+    # silently ignored: a note names it, and the key keeps its default.
+    rc, out, err = r.run("check", good, "--set", "learner.steps=10")
+    r.check(rc == 0 and "note: --set learner.steps: applies only with learner.kind = \"taylor\"; ignored" in err
+            and "steps = 2000" in out, f"a --set of another learner's key is a note (rc {rc}: {err.strip()[:200]})")
     rc, out, _ = r.run("check", "--help-config")
     r.check(rc == 0 and out.count(" = ") >= 40 and "# " in out, "--help-config lists every key with a description")
     r.finish()

@@ -118,7 +118,12 @@ TEST_CASE("a key that does not apply to the chosen kind is an error naming it") 
   CHECK(starts(error_of("[learner]\nkernel = \"ntk\"\nsteps = 10\n"), "learner.steps"));
   CHECK(starts(error_of("[learner]\nkernel = \"ntk\"\nm = 10\n"), "learner.m"));
   CHECK(starts(error_of("[learner]\nkernel = \"ntk\"\nvalidation_fraction = 0.2\n"), "learner.validation_fraction"));
-  CHECK(starts(error_of("", {"learner.kind=taylor", "learner.solver=eigen"}), "learner.solver"));
+  // From --set (a campaign passes the same ones to all its configurations) it is a note, and the key keeps its default.
+  const Config noted = parse_config("", {"learner.kind=taylor", "learner.solver=eigen"});
+  REQUIRE(noted.notes.size() == 1);
+  CHECK(noted.notes[0].rfind("--set learner.solver: applies only with learner.kind = \"kernel\"; ignored", 0) == 0);
+  CHECK(noted.science_toml == parse_config("", {"learner.kind=taylor"}).science_toml);
+  CHECK(starts(error_of("[learner]\nsolver = \"eigen\"\n", {"learner.kind=taylor"}), "learner.solver"));
   // The keys of the chosen kinds are accepted, and so is a stored /config, which lists every key.
   CHECK(error_of("[representation]\nkind = \"random\"\nwidth = 64\n[learner]\nkernel = \"empirical-ntk\"\nm = 10\n").empty());
   CHECK(error_of("[learner]\nridge_selection = \"validation\"\nvalidation_fraction = 0.2\n").empty());

@@ -227,6 +227,8 @@ struct Config {
   // The part of resolved_toml that determines the results (everything but
   // run.grid, run.block and the checkpoint cadence).
   std::string science_toml;
+  // What reading it found worth a line to the user (a --set that does not apply).
+  std::vector<std::string> notes;
 
   // The dims to sweep: sweep.dims, or {data.dim} when it is empty.
   std::vector<int> dims() const;
