@@ -53,6 +53,13 @@ rc=$?
 check "installed jobs/local/run.sh runs the installed binary (status $rc; log $tmp/run.log)" test $rc -eq 0
 check "its results file is complete" bash -c "'$bin' info '$tmp/out.h5' | grep -q 'status complete'"
 
+# The Slurm scripts' shared body, with NEUREP_HOME=PREFIX/share/neurep as the
+# README says and no NEUREP_BIN, takes the installed binary.
+got=$(cd "$tmp" && env -u NEUREP_BIN PATH=/usr/bin:/bin NEUREP_HOME="$share" bash -c \
+  'source "$NEUREP_HOME/jobs/slurm/neurep_job.sh" && neurep_job_setup >/dev/null && echo "$NEUREP_BIN"' 2>&1)
+check "jobs/slurm/neurep_job.sh with NEUREP_HOME=share/neurep takes bin/neurep ('$got')" \
+  test "$(readlink -f "$got" 2>/dev/null)" = "$(readlink -f "$bin")"
+
 # The analysis package: whichever package analysis/ holds (neurep_analysis, or
 # the older analysis/ folder itself).
 py=$share/python
