@@ -59,7 +59,11 @@ const std::vector<KeySpec>& schema() {
       {"learner", "input_bias", Kind::Bool, "false", "append a constant coordinate to the learner's input u"},
       {"learner", "ridge", Kind::FloatList, "[1e-6]", "ridge lambda values, relative to the mean diagonal of K (one row each)", {}, 0, kInf},
       {"learner", "ridge_selection", Kind::String, "\"none\"", "choose the ridge on the training set: none (a row per ridge, no choice), loo (exact leave-one-out errors, needs the eigendecomposition) or validation (each ridge fitted by Cholesky on the first n - v points and scored on the last v = floor(validation_fraction n)); the error is in validation_error, the best ridge has selected = 1, every row's test error is of the fit on all n", {"none", "loo", "validation"}},
-      {"learner", "solver", Kind::String, "\"auto\"", "kernel solve: cholesky per ridge, one eigendecomposition for all ridges, or auto (eigen only for leave-one-out: on few cores it costs about as much as 50-100 Cholesky factorisations)", {"auto", "cholesky", "eigen"}},
+      {"learner", "solver", Kind::String, "\"auto\"", "kernel solve: cholesky per ridge, one eigendecomposition for all ridges, auto (eigen only for leave-one-out: on few cores it costs about as much as 50-100 Cholesky factorisations), mixed (float Cholesky refined to double accuracy) or pcg (matrix-free preconditioned conjugate gradients, K never stored)", {"auto", "cholesky", "eigen", "mixed", "pcg"}},
+      // Issue 17: mixed precision and matrix-free solvers.
+      {"learner", "tolerance", Kind::Float, "1e-10", "solver = mixed or pcg: stop when the residual |y - (K + n lambda' I) alpha| / |y| is below this (mixed also stops when the residual stops decreasing)", {}, 0, kInf},
+      {"learner", "max_iterations", Kind::Int, "1000", "solver = mixed or pcg: at most this many refinement or CG iterations", {}, 1, 1e9},
+      {"learner", "preconditioner_rank", Kind::Int, "256", "solver = pcg: rank r of the Nystrom preconditioner (landmarks by randomly pivoted Cholesky); 0 = none", {}, 0, 1e9},
       {"learner", "order", Kind::Order, "2", "Taylor model: 1 (linearised), 2 (quadratic, Quad) or \"full\" (the network)"},
       {"learner", "width", Kind::ExprList, "512", "m, hidden units of the trainable network: a number or an expression of d, or a list of candidates chosen on the validation split"},
       {"learner", "activation", Kind::String, "\"quadratic\"", "sigma of the trainable network", {"quadratic", "relu2", "relu", "tanh", "softplus"}},
@@ -366,6 +370,21 @@ void cross_validate(const Config& c) {
   if (l.ridge_selection == "loo" && l.solver == "cholesky")
     fail("learner.ridge_selection: leave-one-out needs the eigendecomposition; set learner.solver = \"eigen\" or \"auto\"");
   if (c.sweep.n_train.empty()) fail("sweep.n_train: at least one training-set size is needed");
+  // Issue 17: the iterative solvers' keys.
+  if (!(l.tolerance > 0)) fail(fmt::format("learner.tolerance: {} must be above 0", l.tolerance));
+  if (l.kind == "kernel" && (l.solver == "mixed" || l.solver == "pcg") && c.run.precision == "single")
+    fail(fmt::format("learner.solver: \"{}\" computes a double-precision answer; it needs run.precision = \"double\"", l.solver));
+  if (l.kind == "kernel" && (l.solver == "mixed" || l.solver == "pcg") && l.ridge_selection == "loo")
+    fail(fmt::format("learner.ridge_selection: leave-one-out needs the eigendecomposition, not learner.solver = \"{}\"", l.solver));
+  if (l.kind == "kernel" && l.solver == "pcg" && l.kernel == "empirical-ntk")
+    fail("learner.solver: \"pcg\" is not available for learner.kernel = \"empirical-ntk\"");
+  if (l.kind == "kernel" && l.solver == "pcg")
+    for (int64_t n : c.sweep.n_train) {
+      const int64_t fitted = l.ridge_selection == "validation" ? n - validation_size(l.validation_fraction, n) : n;
+      if (l.preconditioner_rank > fitted)
+        fail(fmt::format("learner.preconditioner_rank: {} exceeds n = {} training points fitted; use at most {}",
+                         l.preconditioner_rank, fitted, fitted));
+    }
   if (l.kind == "kernel" && l.ridge_selection == "validation")
     for (int64_t n : c.sweep.n_train) {
       const int64_t v = validation_size(l.validation_fraction, n);
@@ -459,6 +478,9 @@ Config parse_config(const std::string& toml_text, const std::vector<std::string>
   l.ridge = list<double>(t, "learner", "ridge");
   l.solver = str(t, "learner", "solver");
   l.ridge_selection = str(t, "learner", "ridge_selection");
+  l.tolerance = num(t, "learner", "tolerance");
+  l.max_iterations = i64(t, "learner", "max_iterations");
+  l.preconditioner_rank = i64(t, "learner", "preconditioner_rank");
   l.order = expr(t, "learner", "order");
   l.widths.clear();
   if (auto arr = t["learner"]["width"].as_array()) {

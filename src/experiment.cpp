@@ -81,6 +81,9 @@ void check_memory(const Config& c, const boost::mpi::communicator& comm) {
     // workspace (2 local n x n blocks: LWORK >= 1 + 6n + 2 np nq). The test
     // kernel (at most min(n_test, n) x n) only lives once K has been freed.
     words = n * n * (eigen ? 4.0 : 1.0) + std::min(nt, n) * n;
+    if (c.learner.solver == "mixed") words = n * n * 1.5 + std::min(nt, n) * n;  // K in double beside its float copy
+    if (c.learner.solver == "pcg")  // one block of kernel rows (<= 2^25 words per rank), F (n x r, on every rank), the test rows
+      words = (double(1 << 25) + n * static_cast<double>(c.learner.preconditioner_rank) + 8.0 * n) * comm.size() + std::min(nt, n) * n;
   } else {
     double m = 0;  // Z_0 terms and Z for the training and test sets (taylor.hpp)
     for (int d : c.dims()) m = std::max(m, static_cast<double>(evaluate_size(c.learner.width, d, "learner.width")));
@@ -302,6 +305,10 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
     kopt.leave_one_out = config.learner.ridge_selection == "loo";
     kopt.block = config.run.block;
     kopt.single_precision = config.run.precision == "single";
+    kopt.tolerance = config.learner.tolerance;  // issue 17: mixed, pcg
+    kopt.max_iterations = config.learner.max_iterations;
+    kopt.preconditioner_rank = config.learner.preconditioner_rank;
+    kopt.seed = static_cast<uint64_t>(config.run.seed) ^ (static_cast<uint64_t>(data.dim()) << 32);
     const double variance = data.target_variance();
     if (kopt.kernel == KernelKind::EmpiricalNtk) {  // W_0 of the order-1 network with learner.width, activation
       const TaylorModel model(network_options(config, data.dim()), u_fit.cols(), streams, grid);

@@ -8,10 +8,14 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <map>
 #include <numeric>
+#include <type_traits>
 
 #include "neurep/errors.hpp"
 #include "neurep/linalg.hpp"
+#include "neurep/solver_mixed.hpp"
+#include "neurep/solver_pcg.hpp"
 
 namespace neurep {
 
@@ -36,6 +40,14 @@ template void FeatureGram::test_rows(DistMatrix<float>&, int64_t) const;
 std::vector<double> FeatureGram::train_diagonal() const { return row_norms_squared(u_train_); }
 std::vector<double> FeatureGram::test_diagonal() const { return row_norms_squared(u_test_); }
 
+void GramSource::train_gram_rows(DistMatrix<double>&, const std::vector<int64_t>&) const {
+  throw InputError("learner.solver: \"pcg\" needs kernel rows on demand, which this kernel does not provide; use cholesky or mixed");
+}
+
+void FeatureGram::train_gram_rows(DistMatrix<double>& k, const std::vector<int64_t>& rows) const {
+  linalg::gemm(Op::N, Op::T, 1.0, linalg::select_rows(u_train_, rows), u_train_, 0.0, k);
+}
+
 double FeatureGram::flops() const {
   const double n = static_cast<double>(u_train_.rows()), q = static_cast<double>(u_train_.cols());
   return n * n * q + 2.0 * static_cast<double>(u_test_.rows()) * n * q;
@@ -45,7 +57,9 @@ KernelSolver parse_solver(const std::string& name) {
   if (name == "auto") return KernelSolver::Auto;
   if (name == "cholesky") return KernelSolver::Cholesky;
   if (name == "eigen") return KernelSolver::Eigen;
-  throw InputError(fmt::format("learner.solver: unknown solver \"{}\"; accepted: auto, cholesky, eigen", name));
+  if (name == "mixed") return KernelSolver::Mixed;
+  if (name == "pcg") return KernelSolver::Pcg;
+  throw InputError(fmt::format("learner.solver: unknown solver \"{}\"; accepted: auto, cholesky, eigen, mixed, pcg", name));
 }
 
 namespace {
@@ -84,6 +98,7 @@ struct Solution {
   std::vector<double> jitter;
   std::vector<std::string> status;
   std::vector<double> loo_sq;  // sums of squared leave-one-out residuals
+  std::vector<std::map<std::string, double>> extra = std::vector<std::map<std::string, double>>(coef.cols());  // solver's columns per ridge
   double flops = 0;
 };
 
@@ -200,6 +215,115 @@ void solve_eigen(const GramSource& gram, const KernelRegressionOptions& opt, con
   clock.stop(ph.solve);
 }
 
+// ---- Issue 17: the mixed-precision and matrix-free solvers (solver_mixed.hpp, solver_pcg.hpp) ----
+
+// Column l of `coef` set from the replicated vector v. Local.
+void set_column(DistMatrix<double>& coef, int64_t l, const double* v) {
+  coef.for_each_local([&](int64_t i, int64_t j, double& c) { if (j == l) c = v[i]; });
+}
+
+// Per ridge: K + shift I factored in float, the answer refined in double
+// against K kept in double; a ridge whose refinement does not converge is
+// solved again by double Cholesky (status "fallback-cholesky"). Memory: K's
+// lower triangle in double (pages of the upper one are never touched) and
+// the factor in float.
+void solve_mixed(const GramSource& gram, const KernelRegressionOptions& opt, const std::vector<double>& diag,
+                 const std::vector<double>& shift, double mean_diag, const std::vector<double>& y,
+                 const ProcessGrid& grid, Solution<double>& sol, Phases& ph) {
+  const int64_t n = gram.n_train(), nr = static_cast<int64_t>(shift.size());
+  const int nb = opt.block;
+  const double nd = static_cast<double>(n);
+  std::vector<int64_t> failed;
+  PhaseClock clock;
+  {
+    auto k = DistMatrix<double>::uninitialized(grid, n, n, nb, nb);
+    auto f = DistMatrix<float>::uninitialized(grid, n, n, nb, nb);
+    DistMatrix<double> b(grid, n, 1, nb, nb), x(grid, n, 1, nb, nb);
+    linalg::fill_columns(b, y);
+    clock.start();
+    build_train_kernel(gram, opt.kernel, diag, k);
+    clock.stop(ph.kernel);
+    for (int64_t l = 0; l < nr; ++l) {
+      clock.start();
+#pragma omp parallel for schedule(dynamic, 8)
+      for (int64_t lj = 0; lj < k.local_cols(); ++lj) {  // the lower triangle, rounded to float
+        const int64_t j = k.global_col(lj);
+        for (int64_t li = 0; li < k.local_rows(); ++li)
+          if (k.global_row(li) >= j) f.local(li, lj) = static_cast<float>(k.local(li, lj));
+      }
+      linalg::add_to_diagonal(f, shift[l]);
+      const int info = linalg::potrf_lower(f);
+      clock.stop(ph.factor);
+      sol.flops += nd * nd * nd / 3.0;
+      RefinementResult res;
+      res.residual = std::nan("");
+      if (info == 0) {
+        clock.start();
+        res = refine_mixed(k, shift[l], f, b, x, opt.tolerance, opt.max_iterations);
+        clock.stop(ph.solve);
+        sol.flops += (res.iterations + 1.0) * 4.0 * nd * nd;  // a triangular solve pair and a product each
+      }
+      sol.extra[l]["residual"] = res.residual;
+      sol.extra[l]["iterations"] = res.iterations;
+      if (info != 0 || !res.converged) {
+        failed.push_back(l);
+        continue;
+      }
+      const std::vector<double> alpha = linalg::gather_column(x, 0);
+      set_column(sol.coef, l, alpha.data());
+    }
+  }
+  if (failed.empty()) return;
+  // The float factorisation broke down or refinement did not converge (kappa eps_float >= 1): double Cholesky.
+  std::vector<double> fshift;
+  for (int64_t l : failed) fshift.push_back(shift[l]);
+  Solution<double> sub(grid, n, static_cast<int64_t>(failed.size()), nb);
+  solve_cholesky(gram, opt, diag, fshift, mean_diag, y, grid, sub, ph);
+  sol.flops += sub.flops + gram.flops();
+  for (size_t t = 0; t < failed.size(); ++t) {
+    const int64_t l = failed[t];
+    const std::vector<double> alpha = linalg::gather_column(sub.coef, static_cast<int64_t>(t));
+    set_column(sol.coef, l, alpha.data());
+    sol.jitter[l] = sub.jitter[t];
+    sol.status[l] = sub.status[t] == "ok" ? "fallback-cholesky"
+                    : sub.status[t] == "not-positive-definite" ? sub.status[t]
+                                                               : "fallback-cholesky," + sub.status[t];
+  }
+}
+
+// Matrix-free conjugate gradients for every ridge at once (one kernel
+// product per iteration serves them all), preconditioned by one Nystrom
+// approximation whose landmarks every ridge shares.
+void solve_pcg(const GramSource& gram, const KernelRegressionOptions& opt, const std::vector<double>& diag,
+               const std::vector<double>& shift, const std::vector<double>& y, const ProcessGrid& grid,
+               Solution<double>& sol, Phases& ph) {
+  const int64_t n = gram.n_train(), nr = static_cast<int64_t>(shift.size());
+  const double nd = static_cast<double>(n);
+  PhaseClock clock;
+  clock.start();
+  const KernelOperator op(gram, opt.kernel, diag, grid, opt.block);
+  NystromPreconditioner pre(op, std::min(opt.preconditioner_rank, n), opt.seed);
+  pre.prepare(shift);
+  clock.stop(ph.factor);
+  const double r = static_cast<double>(pre.rank());
+  sol.flops += r / 32.0 * op.product_flops() / nd * 32.0 + nd * r * r;  // kernel columns and the partial Cholesky
+  clock.start();
+  CgState st;
+  pcg_solve(op, pre, y, shift, opt.tolerance, opt.max_iterations, st, opt.after_cg_iteration);
+  clock.stop(ph.solve);
+  sol.flops += static_cast<double>(st.iteration) * (op.product_flops() + 4.0 * nd * r * static_cast<double>(nr));
+  for (int64_t l = 0; l < nr; ++l) {
+    set_column(sol.coef, l, &st.x[static_cast<size_t>(l * n)]);
+    sol.extra[l]["residual"] = st.residual[l];
+    sol.extra[l]["iterations"] = st.iterations[l];
+    sol.extra[l]["preconditioner_rank"] = r;
+    if (st.converged[l] == 0) sol.status[l] = "not-converged";
+    if (st.converged[l] < 0) sol.status[l] = "cg-breakdown";
+  }
+}
+
+// ---- end of issue 17's solvers ----
+
 // kernel_regression with K, its factor, the coefficients and the test kernel
 // stored as T.
 template <typename T>
@@ -230,7 +354,14 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
   sol.flops = gram.flops();
   const bool eigen = opt.solver == KernelSolver::Eigen || opt.leave_one_out;
   if (eigen) solve_eigen(gram, opt, a_train, shift, mean_diag, y_train, grid, sol, ph);
-  else solve_cholesky(gram, opt, a_train, shift, mean_diag, y_train, grid, sol, ph);
+  else if (opt.solver == KernelSolver::Mixed || opt.solver == KernelSolver::Pcg) {  // issue 17
+    if constexpr (std::is_same_v<T, double>) {
+      if (opt.solver == KernelSolver::Mixed) solve_mixed(gram, opt, a_train, shift, mean_diag, y_train, grid, sol, ph);
+      else solve_pcg(gram, opt, a_train, shift, y_train, grid, sol, ph);
+    } else {
+      throw InputError("learner.solver: \"mixed\" and \"pcg\" compute in double; they need run.precision = \"double\"");
+    }
+  } else solve_cholesky(gram, opt, a_train, shift, mean_diag, y_train, grid, sol, ph);
 
   // Training residuals are free: K alpha - y = -(shift + jitter) alpha.
   std::vector<double> train_sq(static_cast<size_t>(nr), 0.0), test_sq(static_cast<size_t>(nr), 0.0);
@@ -283,6 +414,7 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
     r.extra["seconds_factor"] = times[2];
     r.extra["seconds_solve"] = times[3];
     r.extra["seconds_predict"] = times[4];
+    for (const auto& [key, value] : sol.extra[l]) r.extra[key] = value;
     if (sol.status[l] == "not-positive-definite") r.train_error = r.test_error = std::nan("");
   }
   if (opt.leave_one_out) {

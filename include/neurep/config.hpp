@@ -45,8 +45,11 @@ struct LearnerConfig {
   std::string kernel = "ntk";
   bool input_bias = false;
   std::vector<double> ridge{1e-6};
-  std::string solver = "auto";  // auto | cholesky | eigen
+  std::string solver = "auto";  // auto | cholesky | eigen | mixed | pcg
   std::string ridge_selection = "none";  // none | loo
+  double tolerance = 1e-10;        // mixed, pcg: relative residual to stop at
+  int64_t max_iterations = 1000;   // mixed, pcg
+  int64_t preconditioner_rank = 256;  // pcg: Nystrom rank
   std::string order = "2";      // 1 | 2 | full
   std::string width = "512";    // m, an expression of d (the first candidate)
   std::vector<std::string> widths{"512"};  // all candidates

@@ -15,6 +15,7 @@
 // path runs on float storage (ps* routines; KernelRegressionOptions).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,11 @@ class GramSource {
   virtual std::vector<double> test_diagonal() const = 0;
   // Flops of one train_gram + test_gram (for the flop count of a point).
   virtual double flops() const = 0;
+  // Rows `rows` (global training indices) of the training Gram against every
+  // training sample, k being rows.size() x n_train(); the diagonal entries
+  // (rows[i], rows[i]) may differ from train_gram's by rounding. For the
+  // matrix-free solver (solver_pcg.hpp); InputError where a source has none. Collective.
+  virtual void train_gram_rows(DistMatrix<double>& k, const std::vector<int64_t>& rows) const;
 };
 
 // A GramSource whose two precisions are one member template each of Derived,
@@ -81,13 +87,16 @@ class FeatureGram : public TypedGramSource<FeatureGram> {
   std::vector<double> train_diagonal() const override;
   std::vector<double> test_diagonal() const override;
   double flops() const override;
+  void train_gram_rows(DistMatrix<double>& k, const std::vector<int64_t>& rows) const override;
 
  private:
   const DistMatrix<double>& u_train_;
   const DistMatrix<double>& u_test_;
 };
 
-enum class KernelSolver { Auto, Cholesky, Eigen };
+struct CgState;  // solver_pcg.hpp
+
+enum class KernelSolver { Auto, Cholesky, Eigen, Mixed, Pcg };
 KernelSolver parse_solver(const std::string& name);
 
 struct KernelRegressionOptions {
@@ -106,6 +115,15 @@ struct KernelRegressionOptions {
   // twice the n^2 fits; the kernel map's arithmetic, the error sums and every
   // reported number stay double.
   bool single_precision = false;
+  // solver = Mixed or Pcg (issue 17): stop at this relative residual, after
+  // at most max_iterations; Pcg: the Nystrom preconditioner's rank and the
+  // seed of its landmarks. Each row gets extra["residual"] and extra["iterations"].
+  double tolerance = 1e-10;
+  int64_t max_iterations = 1000;
+  int64_t preconditioner_rank = 256;
+  uint64_t seed = 0;
+  // Pcg: called on every rank after each iteration (checkpoints); may throw to stop.
+  std::function<void(const CgState&)> after_cg_iteration;
 };
 
 // Fits one model per ridge and returns a row each (ridge, errors, status;
