@@ -90,8 +90,8 @@ const std::vector<KeySpec>& schema() {
       {"run", "block", Kind::Int, "128", "block size of the block-cyclic layout", {}, 1, 1e6, false},
       {"run", "precision", Kind::String, "\"double\"", "storage and products of the learner's large matrices and the representation's whitening; single halves their memory (taylor: float products, W and optimiser in double; kernel: K, its Cholesky or eigendecomposition and the predictions in float, errors summed in double; representation: the zca product h = (g - mu) S^{-1/2} in float, the random layers and the whitening statistics in double)", {"double", "single"}},
       {"run", "save_data", Kind::Bool, "false", "store inputs, labels and features in /data"},
-      {"run", "checkpoint_every", Kind::Int, "0", "steps between checkpoints of iterative learners; 0 = off", {}, 0, 1e12, false},
-      {"run", "checkpoint_seconds", Kind::Float, "600", "seconds between checkpoints of iterative learners", {}, 0, kInf, false},
+      {"run", "checkpoint_every", Kind::Int, "0", "steps (pcg: iterations) between checkpoints of iterative learners; 0 = off", {}, 0, 1e12, false},
+      {"run", "checkpoint_seconds", Kind::Float, "600", "seconds between checkpoints of iterative learners (taylor, pcg)", {}, 0, kInf, false},
   };
   return keys;
 }

@@ -26,6 +26,7 @@
 #include "neurep/provenance.hpp"
 #include "neurep/representation.hpp"
 #include "neurep/signals.hpp"
+#include "neurep/solver_pcg.hpp"
 #include "neurep/taylor.hpp"
 #include "neurep/threads.hpp"
 
@@ -297,7 +298,7 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
                        streams, grid, curve, ck)};
   // Kernel regression on (u_fit, y_fit), scored against f_eval at u_eval.
   const auto fit_kernel = [&](const DistMatrix<double>& u_fit, const std::vector<double>& y_fit,
-                              const DistMatrix<double>& u_eval, const std::vector<double>& f_eval) {
+                              const DistMatrix<double>& u_eval, const std::vector<double>& f_eval, int fit_index) {
     KernelRegressionOptions kopt;
     kopt.kernel = parse_kernel(config.learner.kernel);
     kopt.ridges = config.learner.ridge;
@@ -310,6 +311,40 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
     kopt.preconditioner_rank = config.learner.preconditioner_rank;
     kopt.seed = static_cast<uint64_t>(config.run.seed) ^ (static_cast<uint64_t>(data.dim()) << 32);
     const double variance = data.target_variance();
+    // Issue 17: pcg's state checkpointed every run.checkpoint_every iterations
+    // (or checkpoint_seconds) and on a stop signal, as a Taylor model's; the
+    // fit on all n is fit 0, the refit for ridge_selection = "validation" fit 1.
+    CgState resumed;
+    const auto start = std::chrono::steady_clock::now();
+    auto last = start;
+    if (kopt.solver == KernelSolver::Pcg) {
+      if (ck.resume && ck.resume->scalars.count("cg_fit") && ck.resume->scalars.at("cg_fit") == fit_index) {
+        const Checkpoint& c = *ck.resume;
+        resumed.iteration = static_cast<int64_t>(c.scalars.at("iteration"));
+        resumed.x = c.vectors.at("x"), resumed.r = c.vectors.at("r"), resumed.p = c.vectors.at("p");
+        resumed.rz = c.vectors.at("rz"), resumed.residual = c.vectors.at("residual");
+        resumed.iterations = c.vectors.at("iterations"), resumed.converged = c.vectors.at("converged");
+        kopt.cg_resume = &resumed;
+      }
+      kopt.after_cg_iteration = [&, fit_index](const CgState& s) {
+        const auto now = std::chrono::steady_clock::now();
+        const bool due = (ck.every_steps > 0 && s.iteration % ck.every_steps == 0) ||
+                         (ck.every_seconds > 0 && std::chrono::duration<double>(now - last).count() >= ck.every_seconds);
+        const SafePoint sp = safe_point(grid.comm(), due);
+        if (!sp.stop && !sp.checkpoint) return;
+        Checkpoint c;
+        c.point = ck.point;
+        c.scalars = {{"cg_fit", double(fit_index)}, {"iteration", double(s.iteration)}, {"step", double(s.iteration)},
+                     {"seconds", std::chrono::duration<double>(now - start).count()}};
+        c.vectors = {{"x", s.x}, {"r", s.r}, {"p", s.p}, {"rz", s.rz}, {"residual", s.residual},
+                     {"iterations", s.iterations}, {"converged", s.converged}};
+        ck.results->set_checkpoint(c);
+        ck.results->commit(sp.stop ? "interrupted" : "running");
+        ck.results->clear_checkpoint();
+        last = std::chrono::steady_clock::now();
+        if (sp.stop) throw Interrupted{};
+      };
+    }
     if (kopt.kernel == KernelKind::EmpiricalNtk) {  // W_0 of the order-1 network with learner.width, activation
       const TaylorModel model(network_options(config, data.dim()), u_fit.cols(), streams, grid);
       kopt.kernel = KernelKind::Linear;  // the Gram already is the whole kernel
@@ -321,13 +356,13 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
       return kernel_regression(InfiniteGram(*k, u_fit, u_eval), y_fit, f_eval, variance, kopt, grid);
     return kernel_regression(FeatureGram(u_fit, u_eval), y_fit, f_eval, variance, kopt, grid);
   };
-  std::vector<FitResult> rows = fit_kernel(u_train, y, u_test, f_test);
+  std::vector<FitResult> rows = fit_kernel(u_train, y, u_test, f_test, 0);
   if (config.learner.ridge_selection == "validation") {
     // Every ridge refitted on the first n - v training points and scored on
     // the last v; the test errors stay those of the fits on all n.
     const int64_t n = u_train.rows(), v = validation_size(config.learner.validation_fraction, n);
     const std::vector<double> y_fit(y.begin(), y.end() - v), y_val(y.end() - v, y.end());
-    const auto val = fit_kernel(linalg::copy_rows(u_train, 0, n - v), y_fit, linalg::copy_rows(u_train, n - v, v), y_val);
+    const auto val = fit_kernel(linalg::copy_rows(u_train, 0, n - v), y_fit, linalg::copy_rows(u_train, n - v, v), y_val, 1);
     for (size_t l = 0; l < rows.size(); ++l) {
       rows[l].extra["validation_error"] = val[l].test_error;
       rows[l].seconds += val[l].seconds;

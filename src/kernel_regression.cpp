@@ -308,7 +308,7 @@ void solve_pcg(const GramSource& gram, const KernelRegressionOptions& opt, const
   const double r = static_cast<double>(pre.rank());
   sol.flops += r / 32.0 * op.product_flops() / nd * 32.0 + nd * r * r;  // kernel columns and the partial Cholesky
   clock.start();
-  CgState st;
+  CgState st = opt.cg_resume ? *opt.cg_resume : CgState{};
   pcg_solve(op, pre, y, shift, opt.tolerance, opt.max_iterations, st, opt.after_cg_iteration);
   clock.stop(ph.solve);
   sol.flops += static_cast<double>(st.iteration) * (op.product_flops() + 4.0 * nd * r * static_cast<double>(nr));

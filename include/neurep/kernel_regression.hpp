@@ -124,6 +124,8 @@ struct KernelRegressionOptions {
   uint64_t seed = 0;
   // Pcg: called on every rank after each iteration (checkpoints); may throw to stop.
   std::function<void(const CgState&)> after_cg_iteration;
+  // Pcg: the state to resume from (a checkpoint of an earlier run), or none.
+  const CgState* cg_resume = nullptr;
 };
 
 // Fits one model per ridge and returns a row each (ridge, errors, status;
