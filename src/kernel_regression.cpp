@@ -45,7 +45,9 @@ void GramSource::train_gram_rows(DistMatrix<double>&, const std::vector<int64_t>
 }
 
 void FeatureGram::train_gram_rows(DistMatrix<double>& k, const std::vector<int64_t>& rows) const {
-  linalg::gemm(Op::N, Op::T, 1.0, linalg::select_rows(u_train_, rows), u_train_, 0.0, k);
+  const DistMatrix<double> u = linalg::select_rows(u_train_, rows);
+  if (k.cols() == u_train_.rows()) linalg::gemm(Op::N, Op::T, 1.0, u, u_train_, 0.0, k);
+  else linalg::gemm(Op::N, Op::T, 1.0, u, linalg::copy_rows(u_train_, 0, k.cols()), 0.0, k);
 }
 
 double FeatureGram::flops() const {
@@ -306,7 +308,7 @@ void solve_pcg(const GramSource& gram, const KernelRegressionOptions& opt, const
   pre.prepare(shift);
   clock.stop(ph.factor);
   const double r = static_cast<double>(pre.rank());
-  sol.flops += r / 32.0 * op.product_flops() / nd * 32.0 + nd * r * r;  // kernel columns and the partial Cholesky
+  sol.flops += r * op.product_flops() / nd + nd * r * r;  // r kernel columns and the partial Cholesky
   clock.start();
   CgState st = opt.cg_resume ? *opt.cg_resume : CgState{};
   pcg_solve(op, pre, y, shift, opt.tolerance, opt.max_iterations, st, opt.after_cg_iteration);

@@ -35,7 +35,7 @@ double dot(const double* a, const double* b, int64_t n) {
 }  // namespace
 
 KernelOperator::KernelOperator(const GramSource& gram, KernelKind kind, std::vector<double> diag,
-                               const ProcessGrid& grid, int block)
+                               const ProcessGrid& grid, int block, int64_t rows_per_block)
     : gram_(gram), kind_(kind), diag_(std::move(diag)), grid_(grid), block_(block), n_(gram.n_train()) {
   kdiag_.resize(diag_.size());
   for (size_t i = 0; i < diag_.size(); ++i) kdiag_[i] = kernel_value(kind, diag_[i], diag_[i], diag_[i]);
@@ -43,15 +43,22 @@ KernelOperator::KernelOperator(const GramSource& gram, KernelKind kind, std::vec
   // 2^25 words (256 MB) per rank.
   const int64_t unit = static_cast<int64_t>(block) * grid.rows();
   const int64_t budget = (int64_t(1) << 25) * grid.size() / std::max<int64_t>(n_, 1);
-  chunk_ = std::max(unit, budget / unit * unit);
+  // Up to 16 blocks of at least 1024 rows (fewer, larger blocks only cost
+  // kernel entries: a product computes (1 + 1/blocks)/2 of K; more, smaller
+  // ones cost the per-block overheads of the product of the inputs).
+  const int64_t sixteenth = (std::max<int64_t>(n_ / 16, 1024) + unit - 1) / unit * unit;
+  chunk_ = rows_per_block > 0 ? (rows_per_block + unit - 1) / unit * unit
+                              : std::max(unit, std::min(budget / unit * unit, sixteenth));
   chunk_ = std::min(chunk_, (n_ + unit - 1) / unit * unit);
+  // The Gram source's flops are those of its training half (n^2 q, a
+  // triangle) plus the test kernel; a product computes the same triangle.
   const double n = static_cast<double>(n_);
-  flops_ = gram.flops() * n * n / (n * n + 2.0 * static_cast<double>(gram.n_test()) * n) * 2.0 + 2.0 * n * n;
+  flops_ = gram.flops() * n / (n + 2.0 * static_cast<double>(gram.n_test())) + 2.0 * n * n;
 }
 
-DistMatrix<double> KernelOperator::rows(const std::vector<int64_t>& idx) const {
+DistMatrix<double> KernelOperator::rows(const std::vector<int64_t>& idx, int64_t ncols) const {
   const int64_t m = static_cast<int64_t>(idx.size());
-  auto g = DistMatrix<double>::uninitialized(grid_, m, n_, block_, block_);
+  auto g = DistMatrix<double>::uninitialized(grid_, m, ncols, block_, block_);
   gram_.train_gram_rows(g, idx);
   std::vector<double> a(static_cast<size_t>(m));
   for (int64_t i = 0; i < m; ++i) a[i] = diag_[static_cast<size_t>(idx[i])];
@@ -59,33 +66,52 @@ DistMatrix<double> KernelOperator::rows(const std::vector<int64_t>& idx) const {
   // K(i, i) exactly as the stored kernel has it (t = 1 without rounding).
   for (int64_t li = 0; li < g.local_rows(); ++li) {
     const int64_t i = idx[static_cast<size_t>(g.global_row(li))];
-    if (g.col_owner(i) == grid_.col()) g.local(li, g.local_col(i)) = kdiag_[static_cast<size_t>(i)];
+    if (i < ncols && g.col_owner(i) == grid_.col()) g.local(li, g.local_col(i)) = kdiag_[static_cast<size_t>(i)];
   }
   return g;
 }
 
 std::vector<double> KernelOperator::apply(const std::vector<double>& x, int64_t ncols) const {
+  // K is symmetric: each block of rows [first, first + m) is built only up
+  // to its last column, G = K(rows, 0 : first + m), and serves twice:
+  // y(rows) += G x(0 : first + m) and y(0 : first) += G(:, 0 : first)^T x(rows).
   std::vector<double> y(static_cast<size_t>(n_ * ncols), 0.0);
-  std::vector<double> xl, yl;
+  std::vector<double> xl, xr, yl, yt;
+  int64_t ldx = 0;
+  const int inc = static_cast<int>(ncols);
+  const double one = 1, zero = 0;
   for (int64_t first = 0; first < n_; first += chunk_) {
     const int64_t m = std::min(chunk_, n_ - first);
     std::vector<int64_t> idx(static_cast<size_t>(m));
     std::iota(idx.begin(), idx.end(), first);
-    const DistMatrix<double> g = rows(idx);
+    const DistMatrix<double> g = rows(idx, first + m);
     const int64_t lr = g.local_rows(), lc = g.local_cols();
-    if (lr == 0 || lc == 0) continue;
-    if (xl.empty()) {  // the rows of X for the local columns (the same in every block)
-      xl.resize(static_cast<size_t>(lc * ncols));
+    if (xl.empty()) {  // the rows of X for every local column of a whole row of K
+      ldx = local_extent(n_, block_, grid_.col(), grid_.cols());
+      xl.resize(static_cast<size_t>(std::max<int64_t>(ldx, 1) * ncols));
       for (int64_t c = 0; c < ncols; ++c)
-        for (int64_t lj = 0; lj < lc; ++lj) xl[lj + c * lc] = x[static_cast<size_t>(g.global_col(lj) + c * n_)];
+        for (int64_t lj = 0; lj < ldx; ++lj)
+          xl[lj + c * ldx] = x[static_cast<size_t>(global_index(lj, block_, grid_.col(), grid_.cols()) + c * n_)];
     }
+    if (lr == 0 || lc == 0) continue;
+    const int ilr = static_cast<int>(lr), ilc = static_cast<int>(lc), lda = static_cast<int>(g.lld());
+    const int ildx = static_cast<int>(std::max<int64_t>(ldx, 1));
     yl.assign(static_cast<size_t>(lr * ncols), 0.0);
-    const int ilr = static_cast<int>(lr), ilc = static_cast<int>(lc), inc = static_cast<int>(ncols);
-    const int lda = static_cast<int>(g.lld());
-    const double one = 1, zero = 0;
-    dgemm_("N", "N", &ilr, &inc, &ilc, &one, g.data(), &lda, xl.data(), &ilc, &zero, yl.data(), &ilr);
+    dgemm_("N", "N", &ilr, &inc, &ilc, &one, g.data(), &lda, xl.data(), &ildx, &zero, yl.data(), &ilr);
     for (int64_t c = 0; c < ncols; ++c)
       for (int64_t li = 0; li < lr; ++li) y[static_cast<size_t>(first + g.global_row(li) + c * n_)] += yl[li + c * lr];
+    // The columns left of the block: the transpose.
+    int64_t left = 0;  // local columns with a global index below `first` (a prefix)
+    while (left < lc && g.global_col(left) < first) ++left;
+    if (left == 0) continue;
+    xr.resize(static_cast<size_t>(lr * ncols));
+    for (int64_t c = 0; c < ncols; ++c)
+      for (int64_t li = 0; li < lr; ++li) xr[li + c * lr] = x[static_cast<size_t>(first + g.global_row(li) + c * n_)];
+    yt.assign(static_cast<size_t>(left * ncols), 0.0);
+    const int ileft = static_cast<int>(left);
+    dgemm_("T", "N", &ileft, &inc, &ilr, &one, g.data(), &lda, xr.data(), &ilr, &zero, yt.data(), &ileft);
+    for (int64_t c = 0; c < ncols; ++c)
+      for (int64_t lj = 0; lj < left; ++lj) y[static_cast<size_t>(g.global_col(lj) + c * n_)] += yt[lj + c * left];
   }
   shared_sum(grid_.comm(), y);
   return y;
@@ -93,7 +119,7 @@ std::vector<double> KernelOperator::apply(const std::vector<double>& x, int64_t 
 
 std::vector<double> KernelOperator::columns(const std::vector<int64_t>& idx) const {
   const int64_t m = static_cast<int64_t>(idx.size());
-  const std::vector<double> all = linalg::gather_all(rows(idx));  // m x n, column-major
+  const std::vector<double> all = linalg::gather_all(rows(idx, n_));  // m x n, column-major
   std::vector<double> out(static_cast<size_t>(n_ * m));
   for (int64_t j = 0; j < n_; ++j)
     for (int64_t r = 0; r < m; ++r) out[static_cast<size_t>(j + r * n_)] = all[static_cast<size_t>(r + j * m)];

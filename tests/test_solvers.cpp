@@ -150,20 +150,29 @@ TEST_CASE("KernelOperator: products and columns of the kernel that is never stor
     std::vector<double> dense = linalg::gather_all(k);
     for (int j = 0; j < p.n; ++j)
       for (int i = 0; i < j; ++i) dense[i + j * p.n] = dense[j + i * p.n];
-    const KernelOperator op(gram, KernelKind::NtkFull, diag, grid, block);
     std::vector<double> x(2 * p.n);
     for (int i = 0; i < 2 * p.n; ++i) x[i] = test::entry(i, 7);
-    const auto y = op.apply(x, 2);
-    double err = 0, norm = 0;
-    for (int c = 0; c < 2; ++c)
-      for (int i = 0; i < p.n; ++i) {
-        double s = 0;
-        for (int j = 0; j < p.n; ++j) s += dense[i + j * p.n] * x[j + c * p.n];
-        err = std::max(err, std::abs(s - y[i + c * p.n]));
-        norm = std::max(norm, std::abs(s));
-      }
-    INFO("grid " << shape.rows << "x" << shape.cols << " max error " << err << " of " << norm);
-    CHECK(err <= 1e-13 * norm);
+    double norm = 0;
+    // One block of rows (the default at this n), and blocks of one and three
+    // units of rows: the lower triangle and its transpose.
+    for (int64_t rows_per_block : {int64_t(0), int64_t(1), int64_t(3 * block * shape.rows)}) {
+      const KernelOperator op(gram, KernelKind::NtkFull, diag, grid, block, rows_per_block);
+      if (rows_per_block > 0) CHECK(op.rows_per_block() < p.n);
+      const auto y = op.apply(x, 2);
+      double err = 0;
+      for (int c = 0; c < 2; ++c)
+        for (int i = 0; i < p.n; ++i) {
+          double s = 0;
+          for (int j = 0; j < p.n; ++j) s += dense[i + j * p.n] * x[j + c * p.n];
+          err = std::max(err, std::abs(s - y[i + c * p.n]));
+          norm = std::max(norm, std::abs(s));
+        }
+      INFO("grid " << shape.rows << "x" << shape.cols << " rows per block " << op.rows_per_block() << " max error "
+                   << err << " of " << norm);
+      CHECK(err <= 1e-13 * norm);
+      CHECK(std::isfinite(err));
+    }
+    const KernelOperator op(gram, KernelKind::NtkFull, diag, grid, block);
     const std::vector<int64_t> idx{7, 3, 149, 0};
     const auto cols = op.columns(idx);
     double cerr = 0;

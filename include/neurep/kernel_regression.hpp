@@ -50,10 +50,11 @@ class GramSource {
   virtual std::vector<double> test_diagonal() const = 0;
   // Flops of one train_gram + test_gram (for the flop count of a point).
   virtual double flops() const = 0;
-  // Rows `rows` (global training indices) of the training Gram against every
-  // training sample, k being rows.size() x n_train(); the diagonal entries
-  // (rows[i], rows[i]) may differ from train_gram's by rounding. For the
-  // matrix-free solver (solver_pcg.hpp); InputError where a source has none. Collective.
+  // Rows `rows` (global training indices) of the training Gram against the
+  // first k.cols() training samples (all of them or a prefix), k being
+  // rows.size() x k.cols(); the diagonal entries (rows[i], rows[i]) may differ
+  // from train_gram's by rounding. For the matrix-free solver
+  // (solver_pcg.hpp); InputError where a source has none. Collective.
   virtual void train_gram_rows(DistMatrix<double>& k, const std::vector<int64_t>& rows) const;
 };
 

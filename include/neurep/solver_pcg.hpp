@@ -1,9 +1,10 @@
 // Matrix-free preconditioned conjugate gradients for kernel ridge regression
 // (learner.solver = "pcg", issue 17): (K + shift I) alpha = y where K is never
-// stored. Each product K X builds K in blocks of rows from the Gram source
-// (one product of the inputs plus the kernel map per block) and accumulates
-// the block times X, so the memory per rank is one block of rows (at most
-// 256 MB) besides the inputs and the vectors. The preconditioner is a rank-r
+// stored. Each product K X builds K's lower triangle in blocks of rows from
+// the Gram source (one product of the inputs plus the kernel map per block)
+// and accumulates the block times X and its transpose times X, so the memory
+// per rank is one block of rows (at most 256 MB) besides the inputs, the
+// preconditioner and the vectors. The preconditioner is a rank-r
 // Nystrom approximation K ~ F F^T whose landmarks are chosen by randomly
 // pivoted Cholesky (Chen, Epperly, Tropp, Webber 2023; blocks of pivots) or
 // uniformly, applied by the Woodbury identity
@@ -28,8 +29,10 @@ namespace neurep {
 class KernelOperator {
  public:
   // diag: the Gram source's train_diagonal() (the inner products' diagonal).
+  // rows_per_block: rows of K per block of a product, rounded up to whole
+  // units of block x grid rows; 0: as many as fit in 2^25 words (256 MB) per rank.
   KernelOperator(const GramSource& gram, KernelKind kind, std::vector<double> diag, const ProcessGrid& grid,
-                 int block);
+                 int block, int64_t rows_per_block = 0);
   int64_t size() const { return n_; }
   const ProcessGrid& grid() const { return grid_; }
   // K(i, i) of the outer kernel, replicated.
@@ -44,7 +47,8 @@ class KernelOperator {
   double product_flops() const { return flops_; }
 
  private:
-  DistMatrix<double> rows(const std::vector<int64_t>& idx) const;
+  // K(idx, 0 : ncols) with the kernel map applied and K(i, i) exact.
+  DistMatrix<double> rows(const std::vector<int64_t>& idx, int64_t ncols) const;
   const GramSource& gram_;
   KernelKind kind_;
   std::vector<double> diag_, kdiag_;

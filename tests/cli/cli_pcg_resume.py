@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 
 from cli_kill_resume import kill_run, start
-from common import Runner, parse_args
+from common import Runner, parse_args, run_checks
 
 CONFIG = """
 [data]
@@ -116,4 +116,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_checks(main)
