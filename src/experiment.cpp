@@ -83,8 +83,8 @@ void check_memory(const Config& c, const boost::mpi::communicator& comm) {
     // kernel (at most min(n_test, n) x n) only lives once K has been freed.
     words = n * n * (eigen ? 4.0 : 1.0) + std::min(nt, n) * n;
     if (c.learner.solver == "mixed") words = n * n * 1.5 + std::min(nt, n) * n;  // K in double beside its float copy
-    if (c.learner.solver == "pcg")  // one block of kernel rows (<= 2^25 words per rank), F (n x r, on every rank), the test rows
-      words = (double(1 << 25) + n * static_cast<double>(c.learner.preconditioner_rank) + 8.0 * n) * comm.size() + std::min(nt, n) * n;
+    if (c.learner.solver == "pcg")  // a block of kernel rows and one of test rows (<= 2^25 words per rank each), F (n x r) and vectors on every rank
+      words = (2.0 * double(1 << 25) + n * static_cast<double>(c.learner.preconditioner_rank) + 8.0 * n) * comm.size();
   } else {
     double m = 0;  // Z_0 terms and Z for the training and test sets (taylor.hpp)
     for (int d : c.dims()) m = std::max(m, static_cast<double>(evaluate_size(c.learner.width, d, "learner.width")));

@@ -376,7 +376,9 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
   // test rows (K is freed by now, so the test kernel never needs more).
   clock.start();
   const int64_t unit = static_cast<int64_t>(nb) * grid.rows();
-  const int64_t chunk = std::min(nt, std::max(unit, n / unit * unit));
+  int64_t chunk = std::min(nt, std::max(unit, n / unit * unit));
+  if (opt.solver == KernelSolver::Pcg)  // issue 17: K was never stored; keep to pcg's block of 2^25 words per rank
+    chunk = std::min(chunk, std::max(unit, (int64_t(1) << 25) * grid.size() / n / unit * unit));
   for (int64_t first = 0; first < nt; first += chunk) {
     const int64_t rows = std::min(chunk, nt - first);
     DistMatrix<T> kt = DistMatrix<T>::uninitialized(grid, rows, n, nb, nb), pred(grid, rows, nr, nb, nb);
