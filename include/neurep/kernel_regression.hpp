@@ -9,6 +9,9 @@
 // leave-one-out: one eigendecomposition (pdsyevd) serves all ridges and gives
 // exact leave-one-out errors for choosing a ridge on the training set alone;
 // on few cores it costs as much as 50-100 factorisations (bench/RESULTS.md).
+// solver = Mixed: a float factorisation refined to double accuracy
+// (solver_mixed.hpp); solver = Pcg: matrix-free preconditioned conjugate
+// gradients, K never stored (solver_pcg.hpp).
 // Test predictions for all ridges are one pdgemm per block of test rows; the
 // blocks are at most n rows, so the test kernel never needs more memory than
 // K did. In single precision the same
