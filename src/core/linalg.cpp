@@ -473,3 +473,42 @@ NEUREP_LINALG_HELPERS(float)
 #undef NEUREP_LINALG_HELPERS
 
 }  // namespace neurep::linalg
+
+namespace neurep::linalg {
+
+void symm_lower(double alpha, const DistMatrix<double>& a, const DistMatrix<double>& b, double beta,
+                DistMatrix<double>& c) {
+  const int m = static_cast<int>(c.rows()), n = static_cast<int>(c.cols());
+  if (m == 0 || n == 0) return;
+  if (a.grid().size() == 1) {
+    const int lda = static_cast<int>(a.lld()), ldb = static_cast<int>(b.lld()), ldc = static_cast<int>(c.lld());
+    dsymm_("L", "L", &m, &n, &alpha, a.data(), &lda, b.data(), &ldb, &beta, c.data(), &ldc);
+    return;
+  }
+  const int one = 1;
+  const auto da = a.descriptor(), db = b.descriptor(), dc = c.descriptor();
+  pdsymm_("L", "L", &m, &n, &alpha, a.data(), &one, &one, da.data(), b.data(), &one, &one, db.data(), &beta,
+          c.data(), &one, &one, dc.data());
+}
+
+DistMatrix<double> select_rows(const DistMatrix<double>& a, const std::vector<int64_t>& rows) {
+  const int64_t count = static_cast<int64_t>(rows.size());
+  bool contiguous = count > 0;
+  for (int64_t i = 1; i < count && contiguous; ++i) contiguous = rows[i] == rows[0] + i;
+  if (contiguous) return copy_rows(a, rows[0], count);
+  // Each rank contributes the entries it owns; the sum is the rows, on every rank.
+  std::vector<double> part(static_cast<size_t>(count * a.cols()), 0.0), all(part.size());
+  for (int64_t r = 0; r < count; ++r) {
+    const int64_t i = rows[r];
+    if (i < 0 || i >= a.rows()) throw RuntimeError(fmt::format("select_rows: row {} of {}", i, a.rows()));
+    if (a.row_owner(i) != a.grid().row()) continue;
+    const int64_t li = a.local_row(i);
+    for (int64_t lj = 0; lj < a.local_cols(); ++lj) part[static_cast<size_t>(r + a.global_col(lj) * count)] = a.local(li, lj);
+  }
+  boost::mpi::all_reduce(a.grid().comm(), part.data(), static_cast<int>(part.size()), all.data(), std::plus<double>());
+  DistMatrix<double> b(a.grid(), count, a.cols(), a.row_block(), a.col_block());
+  b.for_each_local([&](int64_t i, int64_t j, double& v) { v = all[static_cast<size_t>(i + j * count)]; });
+  return b;
+}
+
+}  // namespace neurep::linalg

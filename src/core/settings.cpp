@@ -40,7 +40,11 @@ NEUREP_ENUM_TABLE(KernelKind, {{"ntk", KernelKind::Ntk},
                                {"linear", KernelKind::Linear},
                                {"empirical-ntk", KernelKind::EmpiricalNtk}})
 NEUREP_ENUM_TABLE(KernelSolver,
-                  {{"auto", KernelSolver::Auto}, {"cholesky", KernelSolver::Cholesky}, {"eigen", KernelSolver::Eigen}})
+                  {{"auto", KernelSolver::Auto},
+                   {"cholesky", KernelSolver::Cholesky},
+                   {"eigen", KernelSolver::Eigen},
+                   {"mixed", KernelSolver::Mixed},
+                   {"pcg", KernelSolver::Pcg}})
 NEUREP_ENUM_TABLE(RidgeSelection, {{"none", RidgeSelection::None},
                                    {"loo", RidgeSelection::LeaveOneOut},
                                    {"validation", RidgeSelection::Validation}})

@@ -25,8 +25,10 @@ enum class Scope {
   Random,          // representation.kind = "random"
   Kernel,          // learner.kind = "kernel"
   Taylor,          // learner.kind = "taylor"
-  Network,         // taylor, or kernel = "empirical-ntk"
-  ValidationSplit  // taylor, or kernel with ridge_selection = "validation"
+  Network,          // taylor, or kernel = "empirical-ntk"
+  ValidationSplit,  // taylor, or kernel with ridge_selection = "validation"
+  Iterative,        // kernel with solver = "mixed" or "pcg"
+  Pcg               // kernel with solver = "pcg"
 };
 
 constexpr bool kScience = true;
@@ -87,7 +89,10 @@ const std::vector<KeySpec>& schema() {
       {"learner", "input_bias", Kind::Bool, "false", "append a constant coordinate to the learner's input u"},
       scoped({"learner", "ridge", Kind::FloatList, "[1e-6]", "ridge lambda values, relative to the mean diagonal of K (one row each)", {}, 0, kInf}, Scope::Kernel),
       scoped({"learner", "ridge_selection", Kind::String, "\"none\"", "choose the ridge on the training set: none (a row per ridge, no choice), loo (exact leave-one-out errors, needs the eigendecomposition) or validation (each ridge fitted by Cholesky on the first n - v points and scored on the last v = floor(validation_fraction n)); the error is in validation_error, the best ridge has selected = 1, every row's test error is of the fit on all n", names_of<RidgeSelection>()}, Scope::Kernel),
-      scoped({"learner", "solver", Kind::String, "\"auto\"", "kernel solve: cholesky per ridge, one eigendecomposition for all ridges, or auto (eigen only for leave-one-out: on few cores it costs about as much as 50-100 Cholesky factorisations)", names_of<KernelSolver>()}, Scope::Kernel),
+      scoped({"learner", "solver", Kind::String, "\"auto\"", "kernel solve: cholesky per ridge, one eigendecomposition for all ridges, auto (eigen only for leave-one-out: on few cores it costs about as much as 50-100 Cholesky factorisations), mixed (float Cholesky refined to double accuracy) or pcg (matrix-free preconditioned conjugate gradients, K never stored)", names_of<KernelSolver>()}, Scope::Kernel),
+      scoped({"learner", "tolerance", Kind::Float, "1e-10", "solver = mixed or pcg: stop when the residual |y - (K + n lambda' I) alpha| / |y| is below this (mixed also stops when the residual stops decreasing)", {}, 0, kInf}, Scope::Iterative),
+      scoped({"learner", "max_iterations", Kind::Int, "1000", "solver = mixed or pcg: at most this many refinement or CG iterations", {}, 1, 1e9}, Scope::Iterative),
+      scoped({"learner", "preconditioner_rank", Kind::Int, "256", "solver = pcg: rank r of the Nystrom preconditioner (landmarks by randomly pivoted Cholesky); 0 = none", {}, 0, 1e9}, Scope::Pcg),
       scoped({"learner", "order", Kind::Order, "2", "Taylor model: 1 (linearised), 2 (quadratic, Quad) or \"full\" (the network)"}, Scope::Taylor),
       scoped({"learner", "m", Kind::ExprList, "512", "m, hidden units of the trainable network (the m column): a number or an expression of d, or a list of candidates chosen on the validation split"}, Scope::Network),
       scoped({"learner", "activation", Kind::String, "\"quadratic\"", "sigma of the trainable network", names_of<Activation>()}, Scope::Network),
@@ -114,8 +119,8 @@ const std::vector<KeySpec>& schema() {
       {"run", "block", Kind::Int, "128", "block size of the block-cyclic layout", {}, 1, 1e6, false},
       {"run", "precision", Kind::String, "\"double\"", "storage and products of the learner's large matrices and the representation's whitening; single halves their memory (taylor: float products, W and optimiser in double; kernel: K, its Cholesky or eigendecomposition and the predictions in float, errors summed in double; representation: the zca product h = (g - mu) S^{-1/2} in float, the random layers and the whitening statistics in double)", names_of<Precision>()},
       {"run", "save_data", Kind::Bool, "false", "store inputs, labels and features in /data"},
-      {"run", "checkpoint_every", Kind::Int, "0", "steps between checkpoints of iterative learners; 0 = off", {}, 0, 1e12, false},
-      {"run", "checkpoint_seconds", Kind::Float, "600", "seconds between checkpoints of iterative learners", {}, 0, kInf, false},
+      {"run", "checkpoint_every", Kind::Int, "0", "steps (pcg: iterations) between checkpoints of iterative learners; 0 = off", {}, 0, 1e12, false},
+      {"run", "checkpoint_seconds", Kind::Float, "600", "seconds between checkpoints of iterative learners (taylor, pcg)", {}, 0, kInf, false},
   };
   // clang-format on
   return keys;
@@ -388,6 +393,12 @@ std::string scope_mismatch(Scope scope, const toml::table& t) {
     case Scope::ValidationSplit:
       return taylor || str(t, "learner", "ridge_selection") == "validation"
                  ? "" : "learner.kind = \"taylor\" or learner.ridge_selection = \"validation\"";
+    case Scope::Iterative: {
+      const std::string solver = str(t, "learner", "solver");
+      return kernel && (solver == "mixed" || solver == "pcg") ? "" : "learner.solver = \"mixed\" or \"pcg\"";
+    }
+    case Scope::Pcg:
+      return kernel && str(t, "learner", "solver") == "pcg" ? "" : "learner.solver = \"pcg\"";
   }
   return "";
 }
@@ -450,6 +461,28 @@ void validate(const Config& c) {
                            "n = {} training points; it needs at least one on each side, e.g. validation_fraction = 0.2",
                            l.validation_fraction, n, v, n));
       }
+    // The iterative solvers (mixed, pcg).
+    const bool iterative = kernel->solver == KernelSolver::Mixed || kernel->solver == KernelSolver::Pcg;
+    if (iterative) {
+      const std::string solver = name_of(kernel->solver);
+      if (!(kernel->iterative.tolerance > 0))
+        fail(fmt::format("learner.tolerance: {} must be above 0", kernel->iterative.tolerance));
+      if (c.run.precision == Precision::Single)
+        fail(fmt::format("learner.solver: \"{}\" computes a double-precision answer; it needs run.precision = \"double\"", solver));
+      if (kernel->ridge_selection == RidgeSelection::LeaveOneOut)
+        fail(fmt::format("learner.ridge_selection: leave-one-out needs the eigendecomposition, not learner.solver = \"{}\"", solver));
+    }
+    if (kernel->solver == KernelSolver::Pcg) {
+      if (kernel->kernel == KernelKind::EmpiricalNtk)
+        fail("learner.solver: \"pcg\" is not available for learner.kernel = \"empirical-ntk\"");
+      for (int64_t n : c.sweep.n_train) {
+        const int64_t fitted =
+            kernel->ridge_selection == RidgeSelection::Validation ? n - validation_size(l.validation_fraction, n) : n;
+        if (kernel->iterative.preconditioner_rank > fitted)
+          fail(fmt::format("learner.preconditioner_rank: {} exceeds n = {} training points fitted; use at most {}",
+                           kernel->iterative.preconditioner_rank, fitted, fitted));
+      }
+    }
   }
 }
 
@@ -498,6 +531,9 @@ Config typed(const toml::table& t) {
     k.ridges = list<double>(t, "learner", "ridge");
     k.solver = choice<KernelSolver>(t, "learner", "solver");
     k.ridge_selection = choice<RidgeSelection>(t, "learner", "ridge_selection");
+    k.iterative.tolerance = num(t, "learner", "tolerance");
+    k.iterative.max_iterations = i64(t, "learner", "max_iterations");
+    k.iterative.preconditioner_rank = i64(t, "learner", "preconditioner_rank");
     if (k.kernel == KernelKind::EmpiricalNtk) k.network = network();
     l.method = std::move(k);
   } else {

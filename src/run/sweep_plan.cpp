@@ -67,9 +67,12 @@ void check_resources(const Config& c, const Learners& learners, const boost::mpi
   const double n = static_cast<double>(n_max);
   const double nt = static_cast<double>(c.data.n_test);
   // The learner's big matrices (in 8-byte words), at the largest point.
-  double words = 0;
+  double words = 0, rank_words = 0;
   for (int d : c.dims())
-    for (const auto& l : learners) words = std::max(words, l->memory_words(d, n_max, c.data.n_test));
+    for (const auto& l : learners) {
+      words = std::max(words, l->memory_words(d, n_max, c.data.n_test));
+      rank_words = std::max(rank_words, l->rank_words(d, n_max, c.data.n_test));
+    }
   const RandomRepresentationConfig* r = c.representation.random();
   if (r && !r->infinite) {  // H_train, H_test next to the learner; before them the whitening
     double rep_words = 0, features = 0, worst_w = 0, worst_nu = 0;  // estimate: G_unl and its centred copy, Sigma, Z, Z s, S^{-1/2}
@@ -88,7 +91,7 @@ void check_resources(const Config& c, const Learners& learners, const boost::mpi
                                    "ranks; use more ranks, a smaller width or n_unlabeled", worst_w, worst_nu,
                                    need / (1 << 30), available / (1 << 30), ranks_here));
   }
-  const double per_rank = 8.0 * words / comm.size();
+  const double per_rank = 8.0 * words / comm.size() + 8.0 * rank_words;
   const double available = node_bytes / ranks_here;
   if (per_rank > 0.9 * available)
     throw InputError(fmt::format("sweep.n_train: n = {:.0f} needs about {:.1f} GiB of memory per rank for the {} "

@@ -86,6 +86,15 @@ def main():
             and "steps = 2000" in out, f"a --set of another learner's key is a note (rc {rc}: {err.strip()[:200]})")
     rc, out, _ = r.run("check", "--help-config")
     r.check(rc == 0 and out.count(" = ") >= 40 and "# " in out, "--help-config lists every key with a description")
+    # Issue 17: the iterative solvers' keys.
+    expect_bad("tolerance 0", ["run", good, "-o", "o.h5", "--set", "learner.solver=\"mixed\"", "--set", "learner.tolerance=0"],
+               "learner.tolerance")
+    expect_bad("negative tolerance", ["run", good, "-o", "o.h5", "--set", "learner.solver=\"pcg\"", "--set", "learner.tolerance=-1e-8"],
+               "learner.tolerance")
+    expect_bad("preconditioner rank above n", ["run", good, "-o", "o.h5", "--set", "learner.solver=\"pcg\"",
+                                               "--set", "learner.preconditioner_rank=41"], "learner.preconditioner_rank")
+    expect_bad("mixed solver in single precision", ["run", good, "-o", "o.h5", "--set", "learner.solver=\"mixed\"",
+                                                    "--set", "run.precision=\"single\""], "learner.solver")
     r.finish()
 
 

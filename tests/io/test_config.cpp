@@ -143,10 +143,10 @@ TEST_CASE("the differences between two configurations name each key with its old
 }
 
 TEST_CASE("every choice is one enum table: names round-trip, unknown names list the accepted ones") {
-  for (auto s : {KernelSolver::Auto, KernelSolver::Cholesky, KernelSolver::Eigen})
+  for (auto s : {KernelSolver::Auto, KernelSolver::Cholesky, KernelSolver::Eigen, KernelSolver::Mixed, KernelSolver::Pcg})
     CHECK(parse_enum<KernelSolver>("learner.solver", name_of(s)) == s);
   CHECK(names_of<RidgeSelection>() == std::vector<std::string>{"none", "loo", "validation"});
-  CHECK(error_of("[learner]\nsolver = \"lu\"\n") == "learner.solver: unknown value \"lu\"; accepted: auto, cholesky, eigen");
+  CHECK(error_of("[learner]\nsolver = \"lu\"\n") == "learner.solver: unknown value \"lu\"; accepted: auto, cholesky, eigen, mixed, pcg");
   CHECK(parse_config("", {"run.grid=\"2x3\""}).run.grid.rows == 2);
   CHECK(error_of("", {"run.grid=\"2by3\""}).rfind("run.grid:", 0) == 0);
 }
@@ -159,4 +159,34 @@ TEST_CASE("one name per quantity: learner.m (was learner.width) and the regulari
   CHECK(stored.learner.taylor()->network.widths.at(0).text() == "2*d");
   CHECK(stored.science_toml == parse_config("[learner]\nkind = \"taylor\"\nm = \"2*d\"\n", {}).science_toml);
   CHECK(config_reference().find("\nm = 512") != std::string::npos);
+}
+
+TEST_CASE("the iterative solvers' keys: typed, scoped to their solvers, validated") {
+  const Config c = parse_config("[learner]\nsolver = \"pcg\"\ntolerance = 1e-8\nmax_iterations = 77\npreconditioner_rank = 12\n"
+                                "[sweep]\nn_train = [64]\n", {});
+  REQUIRE(c.learner.kernel());
+  CHECK(c.learner.kernel()->solver == KernelSolver::Pcg);
+  CHECK(c.learner.kernel()->iterative.tolerance == 1e-8);
+  CHECK(c.learner.kernel()->iterative.max_iterations == 77);
+  CHECK(c.learner.kernel()->iterative.preconditioner_rank == 12);
+  const Config d = parse_config("[learner]\nsolver = \"mixed\"\n", {});
+  CHECK(d.learner.kernel()->iterative.tolerance == 1e-10);  // the schema's defaults
+  CHECK(d.learner.kernel()->iterative.max_iterations == 1000);
+  auto starts = [](const std::string& message, const std::string& prefix) { return message.rfind(prefix, 0) == 0; };
+  // Scope: only with the solvers that use them.
+  CHECK(starts(error_of("[learner]\ntolerance = 1e-8\n"), "learner.tolerance: applies only with learner.solver = \"mixed\" or \"pcg\""));
+  CHECK(starts(error_of("[learner]\nsolver = \"mixed\"\npreconditioner_rank = 4\n"),
+               "learner.preconditioner_rank: applies only with learner.solver = \"pcg\""));
+  // Rules.
+  CHECK(starts(error_of("[learner]\nsolver = \"mixed\"\ntolerance = 0.0\n"), "learner.tolerance: 0 must be above 0"));
+  CHECK(starts(error_of("[learner]\nsolver = \"pcg\"\npreconditioner_rank = 65\n[sweep]\nn_train = [32, 64]\n"),
+               "learner.preconditioner_rank: 65 exceeds n = 32"));
+  CHECK(starts(error_of("[learner]\nsolver = \"pcg\"\npreconditioner_rank = 30\nridge_selection = \"validation\"\n"
+                        "validation_fraction = 0.25\n[sweep]\nn_train = [32]\n"),
+               "learner.preconditioner_rank: 30 exceeds n = 24"));
+  CHECK(starts(error_of("[learner]\nsolver = \"mixed\"\n[run]\nprecision = \"single\"\n"), "learner.solver: \"mixed\""));
+  CHECK(starts(error_of("[learner]\nsolver = \"pcg\"\npreconditioner_rank = 8\nridge_selection = \"loo\"\n"),
+               "learner.ridge_selection: leave-one-out"));
+  CHECK(starts(error_of("[learner]\nsolver = \"pcg\"\npreconditioner_rank = 8\nkernel = \"empirical-ntk\"\n"),
+               "learner.solver: \"pcg\" is not available"));
 }

@@ -61,6 +61,15 @@ void InfiniteGram::test_rows(DistMatrix<T>& k, int64_t first) const {
   map(k, part(sq_test_), part(m_test_), sq_train_, m_train_, /*lower_only=*/false);
 }
 
+void InfiniteGram::train_gram_rows(DistMatrix<double>& k, const std::vector<int64_t>& rows) const {
+  const DistMatrix<double> x = linalg::select_rows(x_train_, rows);
+  if (k.cols() == x_train_.rows()) linalg::gemm(Op::N, Op::T, 1.0, x, x_train_, 0.0, k);
+  else linalg::gemm(Op::N, Op::T, 1.0, x, linalg::copy_rows(x_train_, 0, k.cols()), 0.0, k);  // map reads sq, m by column index
+  std::vector<double> sq(rows.size()), m(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) sq[i] = sq_train_[static_cast<size_t>(rows[i])], m[i] = m_train_[static_cast<size_t>(rows[i])];
+  map(k, sq, m, sq_train_, m_train_, /*lower_only=*/false);
+}
+
 template void InfiniteGram::train(DistMatrix<double>&) const;
 template void InfiniteGram::train(DistMatrix<float>&) const;
 template void InfiniteGram::test_rows(DistMatrix<double>&, int64_t) const;

@@ -6,6 +6,7 @@
 #include "neurep/empirical_ntk.hpp"
 #include "neurep/infinite_gram.hpp"
 #include "neurep/kernel_regression.hpp"
+#include "neurep/kernel_solver.hpp"
 #include "neurep/linalg.hpp"
 #include "neurep/taylor.hpp"
 
@@ -16,7 +17,7 @@ class KernelLearner : public Learner {
  public:
   explicit KernelLearner(const Config& c)
       : k_(*c.learner.kernel()), validation_fraction_(c.learner.validation_fraction), block_(c.run.block),
-        single_(c.run.precision == Precision::Single) {}
+        single_(c.run.precision == Precision::Single), seed_(static_cast<uint64_t>(c.run.seed)) {}
 
   std::string label() const override { return "kernel:" + name_of(k_.kernel); }
   GridWork grid_work() const override { return GridWork::Square; }
@@ -27,7 +28,18 @@ class KernelLearner : public Learner {
     // kernel (at most min(n_test, n) x n) only lives once K has been freed.
     const bool eigen = k_.solver == KernelSolver::Eigen || k_.ridge_selection == RidgeSelection::LeaveOneOut;
     const double nn = static_cast<double>(n), nt = static_cast<double>(n_test);
+    if (k_.solver == KernelSolver::Mixed) return nn * nn * 1.5 + std::min(nt, nn) * nn;  // K in double beside its float copy
+    if (k_.solver == KernelSolver::Pcg) return 0;  // K is never stored: rank_words
     return (nn * nn * (eigen ? 4.0 : 1.0) + std::min(nt, nn) * nn) * (single_ ? 0.5 : 1.0);
+  }
+
+  double rank_words(int, int64_t n, int64_t) const override {
+    if (k_.solver != KernelSolver::Pcg) return 0;
+    // A block of kernel rows and one of test rows (at most kMatrixFreeBlockWords
+    // per rank each), F (n x r) and the CG vectors, replicated.
+    const double nn = static_cast<double>(n);
+    return 2.0 * static_cast<double>(kMatrixFreeBlockWords) + nn * static_cast<double>(k_.iterative.preconditioner_rank) +
+           8.0 * nn;
   }
 
   double cost(int, int64_t n, int64_t n_test) const override {
@@ -36,10 +48,10 @@ class KernelLearner : public Learner {
 
   bool selects_rows() const override { return k_.ridge_selection == RidgeSelection::Validation; }
 
-  PointOutputs fit(const PointInputs& in, PointCheckpoints&) const override {
+  PointOutputs fit(const PointInputs& in, PointCheckpoints& checkpoints) const override {
     const LearnerData& data = in.data;
     PointOutputs out;
-    out.rows = fit_kernel(in, data.u_train, data.y_train, data.u_test, data.f_test);
+    out.rows = fit_kernel(in, checkpoints, 0, data.u_train, data.y_train, data.u_test, data.f_test);
     if (k_.ridge_selection == RidgeSelection::Validation) {
       // Every ridge refitted on the first n - v training points and scored on
       // the last v; the test errors stay those of the fits on all n.
@@ -47,7 +59,8 @@ class KernelLearner : public Learner {
       const std::vector<double>& y = data.y_train;
       const int64_t n = u.rows(), v = validation_size(validation_fraction_, n);
       const std::vector<double> y_fit(y.begin(), y.end() - v), y_val(y.end() - v, y.end());
-      const auto val = fit_kernel(in, linalg::copy_rows(u, 0, n - v), y_fit, linalg::copy_rows(u, n - v, v), y_val);
+      const auto val =
+          fit_kernel(in, checkpoints, 1, linalg::copy_rows(u, 0, n - v), y_fit, linalg::copy_rows(u, n - v, v), y_val);
       for (size_t l = 0; l < out.rows.size(); ++l) {
         out.rows[l].extra["validation_error"] = val[l].test_error;
         out.rows[l].seconds += val[l].seconds;
@@ -58,8 +71,10 @@ class KernelLearner : public Learner {
   }
 
  private:
-  // Kernel regression on (u_fit, y_fit), scored against f_eval at u_eval. Collective.
-  std::vector<FitResult> fit_kernel(const PointInputs& in, const DistMatrix<double>& u_fit,
+  // Kernel regression on (u_fit, y_fit), scored against f_eval at u_eval;
+  // `fit` numbers the fits of a point for an iterative solver's checkpoints. Collective.
+  std::vector<FitResult> fit_kernel(const PointInputs& in, PointCheckpoints& checkpoints, int fit,
+                                    const DistMatrix<double>& u_fit,
                                     const std::vector<double>& y_fit, const DistMatrix<double>& u_eval,
                                     const std::vector<double>& f_eval) const {
     KernelRegressionOptions opt;
@@ -69,6 +84,10 @@ class KernelLearner : public Learner {
     opt.leave_one_out = k_.ridge_selection == RidgeSelection::LeaveOneOut;
     opt.block = block_;
     opt.single_precision = single_;
+    opt.iterative = k_.iterative;
+    opt.seed = seed_ ^ (static_cast<uint64_t>(in.d) << 32);  // pcg's landmarks
+    opt.checkpoints = &checkpoints;
+    opt.fit = fit;
     const double variance = in.data.target_variance;
     if (k_.kernel == KernelKind::EmpiricalNtk) {  // W_0 of the order-1 network with learner.m, activation
       const TaylorModel model(network_options(k_.network, in.d, block_), u_fit.cols(), in.streams, in.grid);
@@ -86,6 +105,7 @@ class KernelLearner : public Learner {
   double validation_fraction_;
   int block_;
   bool single_;
+  uint64_t seed_;  // run.seed
 };
 
 }  // namespace

@@ -37,6 +37,16 @@ template void FeatureGram::test_rows(DistMatrix<float>&, int64_t) const;
 std::vector<double> FeatureGram::train_diagonal() const { return row_norms_squared(u_train_); }
 std::vector<double> FeatureGram::test_diagonal() const { return row_norms_squared(u_test_); }
 
+void GramSource::train_gram_rows(DistMatrix<double>&, const std::vector<int64_t>&) const {
+  throw InputError("learner.solver: \"pcg\" needs kernel rows on demand, which this kernel does not provide; use cholesky or mixed");
+}
+
+void FeatureGram::train_gram_rows(DistMatrix<double>& k, const std::vector<int64_t>& rows) const {
+  const DistMatrix<double> u = linalg::select_rows(u_train_, rows);
+  if (k.cols() == u_train_.rows()) linalg::gemm(Op::N, Op::T, 1.0, u, u_train_, 0.0, k);
+  else linalg::gemm(Op::N, Op::T, 1.0, u, linalg::copy_rows(u_train_, 0, k.cols()), 0.0, k);
+}
+
 double FeatureGram::flops() const {
   const double n = static_cast<double>(u_train_.rows()), q = static_cast<double>(u_train_.cols());
   return n * n * q + 2.0 * static_cast<double>(u_test_.rows()) * n * q;
@@ -56,6 +66,9 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
   const int nb = opt.block;
   if (opt.leave_one_out && opt.solver == KernelSolver::Cholesky)
     throw InputError("learner.ridge_selection: leave-one-out needs the eigendecomposition; set learner.solver = \"eigen\" or \"auto\"");
+  if (opt.leave_one_out && (opt.solver == KernelSolver::Mixed || opt.solver == KernelSolver::Pcg))
+    throw InputError(fmt::format("learner.ridge_selection: leave-one-out needs the eigendecomposition, not learner.solver = \"{}\"",
+                                 name_of(opt.solver)));
   Phases ph;
   PhaseClock clock;
 
@@ -72,8 +85,10 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
 
   Solution<T> sol(grid, n, nr, nb);
   sol.flops = gram.flops();
-  const SolveProblem problem{gram, opt.kernel, a_train, shift, mean_diag, y_train, grid, nb, opt.leave_one_out};
-  make_ridge_solver(opt.solver, opt.leave_one_out)->solve(problem, sol, ph);
+  const SolveProblem problem{gram,   opt.kernel,          a_train,  shift,           mean_diag, y_train, grid, nb,
+                             opt.leave_one_out, opt.iterative, opt.seed, opt.checkpoints, opt.fit};
+  const std::unique_ptr<RidgeSolver> solver = make_ridge_solver(opt.solver, opt.leave_one_out);
+  solver->solve(problem, sol, ph);
 
   // Training residuals are free: K alpha - y = -(shift + jitter) alpha.
   std::vector<double> train_sq(static_cast<size_t>(nr), 0.0), test_sq(static_cast<size_t>(nr), 0.0);
@@ -86,7 +101,9 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
   // test rows (K is freed by now, so the test kernel never needs more).
   clock.start();
   const int64_t unit = static_cast<int64_t>(nb) * grid.rows();
-  const int64_t chunk = std::min(nt, std::max(unit, n / unit * unit));
+  int64_t chunk = std::min(nt, std::max(unit, n / unit * unit));
+  if (solver->matrix_free())  // K was never stored: keep to the solver's block of rows
+    chunk = std::min(chunk, std::max(unit, kMatrixFreeBlockWords * grid.size() / n / unit * unit));
   for (int64_t first = 0; first < nt; first += chunk) {
     const int64_t rows = std::min(chunk, nt - first);
     DistMatrix<T> kt = DistMatrix<T>::uninitialized(grid, rows, n, nb, nb), pred(grid, rows, nr, nb, nb);
@@ -126,6 +143,7 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
     r.extra["seconds_factor"] = times[2];
     r.extra["seconds_solve"] = times[3];
     r.extra["seconds_predict"] = times[4];
+    for (const auto& [key, value] : sol.extra[l]) r.extra[key] = value;
     if (sol.status[l] == "not-positive-definite") r.train_error = r.test_error = std::nan("");
   }
   if (opt.leave_one_out) {

@@ -25,6 +25,8 @@ std::unique_ptr<RidgeSolver> make_ridge_solver(KernelSolver kind, bool leave_one
   static const std::vector<std::pair<KernelSolver, std::function<std::unique_ptr<RidgeSolver>()>>> registry = {
       {KernelSolver::Cholesky, make_cholesky_solver},
       {KernelSolver::Eigen, make_eigen_solver},
+      {KernelSolver::Mixed, make_mixed_solver},
+      {KernelSolver::Pcg, make_pcg_solver},
   };
   for (const auto& [k, make] : registry)
     if (k == kind) return make();

@@ -126,3 +126,17 @@ class Rounded {
 };
 
 }  // namespace neurep::linalg
+
+namespace neurep::linalg {
+
+// C = alpha A B + beta C with A symmetric, given by its lower triangle
+// (the upper one is never read). Collective. (Issue 17: mixed-precision residuals.)
+void symm_lower(double alpha, const DistMatrix<double>& a, const DistMatrix<double>& b, double beta,
+                DistMatrix<double>& c);
+
+// Rows `rows` (global indices, any order) of `a` as a matrix of their own,
+// with a's blocks and grid: copy_rows for a contiguous range, else the rows
+// are summed onto every rank (|rows| x a.cols() words). Collective.
+DistMatrix<double> select_rows(const DistMatrix<double>& a, const std::vector<int64_t>& rows);
+
+}  // namespace neurep::linalg

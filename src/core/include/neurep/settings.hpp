@@ -22,7 +22,7 @@ enum class FeatureActivation { Step, Relu, Tanh, Erf, Quadratic };    // represe
 enum class WhitenKind { Zca, Center, None };                         // representation.whiten
 enum class LearnerKind { Kernel, Taylor };                           // learner.kind
 enum class KernelKind { Ntk, NtkFull, Nngp, Linear, EmpiricalNtk };  // learner.kernel
-enum class KernelSolver { Auto, Cholesky, Eigen };                   // learner.solver
+enum class KernelSolver { Auto, Cholesky, Eigen, Mixed, Pcg };       // learner.solver
 enum class RidgeSelection { None, LeaveOneOut, Validation };         // learner.ridge_selection
 enum class TaylorOrder { Linear, Quadratic, Full };                  // learner.order
 enum class Activation { Quadratic, Relu2, Relu, Tanh, Softplus };    // learner.activation
@@ -158,13 +158,22 @@ struct NetworkConfig {
   Activation activation{};
 };
 
+// learner.solver = "mixed" or "pcg": when the iteration stops, and pcg's
+// preconditioner.
+struct IterativeSolverConfig {
+  double tolerance{};            // relative residual |y - (K + n lambda' I) alpha| / |y| to stop at
+  int64_t max_iterations{};      // refinement steps (mixed) or CG iterations (pcg)
+  int64_t preconditioner_rank{};  // pcg: rank of the Nystrom preconditioner; 0 = none
+};
+
 // learner.kind = "kernel".
 struct KernelLearnerConfig {
   KernelKind kernel{};
   std::vector<double> ridges;
   KernelSolver solver{};
   RidgeSelection ridge_selection{};
-  NetworkConfig network;  // kernel = "empirical-ntk" only
+  IterativeSolverConfig iterative;  // solver = "mixed" or "pcg" only
+  NetworkConfig network;            // kernel = "empirical-ntk" only
 };
 
 // learner.kind = "taylor".

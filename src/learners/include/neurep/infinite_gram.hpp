@@ -32,6 +32,7 @@ class InfiniteGram : public TypedGramSource<InfiniteGram> {
   std::vector<double> train_diagonal() const override;
   std::vector<double> test_diagonal() const override;
   double flops() const override;
+  void train_gram_rows(DistMatrix<double>& k, const std::vector<int64_t>& rows) const override;
 
  private:
   // K(i, j) from the raw inner product, in place on the local entries.

@@ -9,6 +9,9 @@
 // leave-one-out: one eigendecomposition (pdsyevd) serves all ridges and gives
 // exact leave-one-out errors for choosing a ridge on the training set alone;
 // on few cores it costs as much as 50-100 factorisations (bench/RESULTS.md).
+// solver = Mixed: a float factorisation refined to double accuracy
+// (kernel_solver_mixed.hpp); solver = Pcg: matrix-free preconditioned conjugate
+// gradients, K never stored (kernel_solver_pcg.hpp).
 // Test predictions for all ridges are one pdgemm per block of test rows; the
 // blocks are at most n rows, so the test kernel never needs more memory than
 // K did. In single precision the same
@@ -49,6 +52,12 @@ class GramSource {
   virtual std::vector<double> test_diagonal() const = 0;
   // Flops of one train_gram + test_gram (for the flop count of a point).
   virtual double flops() const = 0;
+  // Rows `rows` (global training indices) of the training Gram against the
+  // first k.cols() training samples (all of them or a prefix), k being
+  // rows.size() x k.cols(); the diagonal entries (rows[i], rows[i]) may differ
+  // from train_gram's by rounding. For the matrix-free solver
+  // (kernel_solver_pcg.hpp); InputError where a source has none. Collective.
+  virtual void train_gram_rows(DistMatrix<double>& k, const std::vector<int64_t>& rows) const;
 };
 
 // A GramSource whose two precisions are one member template each of Derived,
@@ -81,6 +90,7 @@ class FeatureGram : public TypedGramSource<FeatureGram> {
   std::vector<double> train_diagonal() const override;
   std::vector<double> test_diagonal() const override;
   double flops() const override;
+  void train_gram_rows(DistMatrix<double>& k, const std::vector<int64_t>& rows) const override;
 
  private:
   const DistMatrix<double>& u_train_;
@@ -103,6 +113,17 @@ struct KernelRegressionOptions {
   // twice the n^2 fits; the kernel map's arithmetic, the error sums and every
   // reported number stay double.
   bool single_precision = false;
+  // solver = Mixed or Pcg: stop at this relative residual, after at most
+  // max_iterations; Pcg: the Nystrom preconditioner's rank and the seed of
+  // its landmarks. Each row gets extra["residual"] and extra["iterations"]
+  // (Pcg also extra["preconditioner_rank"], the rank it reached).
+  IterativeSolverConfig iterative{1e-10, 1000, 256};
+  uint64_t seed = 0;
+  // Pcg: where its state is checkpointed and an earlier run's is found (null:
+  // nowhere), and which fit of the point this is (0: all n, 1: the refit of
+  // ridge_selection = "validation").
+  PointCheckpoints* checkpoints = nullptr;
+  int fit = 0;
 };
 
 // Fits one model per ridge and returns a row each (ridge, errors, status;

@@ -3,7 +3,8 @@
 // per ridge and the labels, a RidgeSolver produces the coefficients alpha
 // (a column per ridge) with, per ridge, the jitter it needed and a status.
 // Each solver is one class in its own file (kernel_solver_cholesky.cpp,
-// kernel_solver_eigen.cpp); make_ridge_solver is the registry. Adding one:
+// kernel_solver_eigen.cpp, kernel_solver_mixed.cpp, kernel_solver_pcg.cpp);
+// make_ridge_solver is the registry. Adding one:
 //   1. a KernelSolver value and its name in settings (learner.solver),
 //   2. a class deriving from TypedRidgeSolver<It> with
 //        template <typename T> void run(const SolveProblem&, Solution<T>&, Phases&) const;
@@ -13,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,17 +37,27 @@ struct SolveProblem {
   const ProcessGrid& grid;
   int block;
   bool leave_one_out;  // also the exact leave-one-out residuals (solvers that can)
+  // The iterative solvers (mixed, pcg): when to stop, pcg's preconditioner
+  // and the seed of its landmarks.
+  const IterativeSolverConfig& iterative;
+  uint64_t seed;
+  // Where an iterative solver (pcg) checkpoints its state and finds an
+  // earlier run's, or null; `fit` tells the fits of one point apart (0: on
+  // all n, 1: the refit for ridge_selection = "validation").
+  PointCheckpoints* checkpoints;
+  int fit;
 };
 
 // The coefficients alpha (n x L, a column per ridge, stored as T) and what the solve found.
 template <typename T>
 struct Solution {
   Solution(const ProcessGrid& grid, int64_t n, int64_t nr, int nb)
-      : coef(grid, n, nr, nb, nb), jitter(nr, 0.0), status(nr, "ok"), loo_sq(nr, 0.0) {}
+      : coef(grid, n, nr, nb, nb), jitter(nr, 0.0), status(nr, "ok"), loo_sq(nr, 0.0), extra(nr) {}
   DistMatrix<T> coef;
   std::vector<double> jitter;
   std::vector<std::string> status;
   std::vector<double> loo_sq;  // sums of squared leave-one-out residuals (this rank's rows)
+  std::vector<std::map<std::string, double>> extra;  // the solver's own columns per ridge (residual, iterations)
   double flops = 0;
 };
 
@@ -91,7 +103,13 @@ class RidgeSolver {
   // Fills `sol` for every ridge of p.shift. Collective.
   virtual void solve(const SolveProblem& p, Solution<double>& sol, Phases& ph) const = 0;
   virtual void solve(const SolveProblem& p, Solution<float>& sol, Phases& ph) const = 0;
+  // Does it work without storing K (then the test kernel is predicted in
+  // blocks of at most kMatrixFreeBlockWords words per rank)?
+  virtual bool matrix_free() const { return false; }
 };
+
+// The largest block of kernel rows a matrix-free solver holds, per rank (256 MB).
+constexpr int64_t kMatrixFreeBlockWords = int64_t(1) << 25;
 
 // A RidgeSolver whose two precisions are one member template of Derived,
 //   template <typename T> void run(const SolveProblem&, Solution<T>&, Phases&) const;
@@ -112,5 +130,7 @@ std::unique_ptr<RidgeSolver> make_ridge_solver(KernelSolver kind, bool leave_one
 // The solvers (one file each).
 std::unique_ptr<RidgeSolver> make_cholesky_solver();
 std::unique_ptr<RidgeSolver> make_eigen_solver();
+std::unique_ptr<RidgeSolver> make_mixed_solver();
+std::unique_ptr<RidgeSolver> make_pcg_solver();
 
 }  // namespace neurep

@@ -126,6 +126,9 @@ class Learner {
   virtual GridWork grid_work() const = 0;
   // 8-byte words of its largest arrays at a point, summed over all ranks (the memory check).
   virtual double memory_words(int d, int64_t n, int64_t n_test) const = 0;
+  // 8-byte words every rank holds in full besides its share of memory_words
+  // (replicated vectors, a per-rank block; e.g. the matrix-free kernel solver's).
+  virtual double rank_words(int d, int64_t n, int64_t n_test) const { return 0; }
   // Expected flops of a point (for the ETA only).
   virtual double cost(int d, int64_t n, int64_t n_test) const = 0;
   // Do its rows carry a validation_error on which the driver marks the selected row?

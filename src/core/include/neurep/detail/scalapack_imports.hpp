@@ -83,4 +83,13 @@ void ssyevd_(const char* jobz, const char* uplo, const int* n, float* a, const i
              float* work, const int* lwork, int* iwork, const int* liwork, int* info);
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w,
              double* work, const int* lwork, int* iwork, const int* liwork, int* info);
+
+// Symmetric products (issue 17: the mixed-precision solver's residual).
+void pdsymm_(const char* side, const char* uplo, const int* m, const int* n, const double* alpha, const double* a,
+             const int* ia, const int* ja, const int* desca, const double* b, const int* ib, const int* jb,
+             const int* descb, const double* beta, double* c, const int* ic, const int* jc, const int* descc);
+void dgemv_(const char* trans, const int* m, const int* n, const double* alpha, const double* a, const int* lda,
+            const double* x, const int* incx, const double* beta, double* y, const int* incy);
+void dsymm_(const char* side, const char* uplo, const int* m, const int* n, const double* alpha, const double* a,
+            const int* lda, const double* b, const int* ldb, const double* beta, double* c, const int* ldc);
 }

@@ -1,0 +1,124 @@
+// The matrix-free kernel solver (learner.solver = "pcg", issue 17), a
+// RidgeSolver of kernel_solver.hpp: preconditioned conjugate gradients for
+// (K + shift I) alpha = y where K is never stored. Each product K X builds K's lower triangle in blocks of rows from
+// the Gram source (one product of the inputs plus the kernel map per block)
+// and accumulates the block times X and its transpose times X, so the memory
+// per rank is one block of rows (at most 256 MB) besides the inputs, the
+// preconditioner and the vectors. The preconditioner is a rank-r
+// Nystrom approximation K ~ F F^T whose landmarks are chosen by randomly
+// pivoted Cholesky (Chen, Epperly, Tropp, Webber 2023; blocks of pivots) or
+// uniformly, applied by the Woodbury identity
+//   (F F^T + s I)^{-1} v = (v - F (s I + F^T F)^{-1} F^T v) / s.
+// Vectors (n x L, a column per ridge) are replicated on every rank; products
+// are summed on rank 0 and broadcast, and every decision (pivots, convergence)
+// is taken on rank 0 and broadcast, so all ranks follow the same path. The CG
+// state (CgState) is checkpointed through PointCheckpoints like a Taylor
+// model's (save_state/load_state) and resumed bit-identically.
+#pragma once
+
+#include <boost/mpi/communicator.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "neurep/kernel_regression.hpp"
+#include "neurep/kernels.hpp"
+#include "neurep/learner.hpp"
+
+namespace neurep {
+
+// K of the training samples as an operator. Keeps a reference to `gram`.
+class KernelOperator {
+ public:
+  // diag: the Gram source's train_diagonal() (the inner products' diagonal).
+  // rows_per_block: rows of K per block of a product, rounded up to whole
+  // units of block x grid rows; 0: as many as fit in 2^25 words (256 MB) per rank.
+  KernelOperator(const GramSource& gram, KernelKind kind, std::vector<double> diag, const ProcessGrid& grid,
+                 int block, int64_t rows_per_block = 0);
+  int64_t size() const { return n_; }
+  const ProcessGrid& grid() const { return grid_; }
+  // K(i, i) of the outer kernel, replicated.
+  const std::vector<double>& kernel_diagonal() const { return kdiag_; }
+  // K X for X n x ncols, column-major and the same on every rank; the result likewise. Collective.
+  std::vector<double> apply(const std::vector<double>& x, int64_t ncols) const;
+  // K(:, idx), n x |idx| column-major, on every rank. Collective.
+  std::vector<double> columns(const std::vector<int64_t>& idx) const;
+  // Rows of K per block of a product.
+  int64_t rows_per_block() const { return chunk_; }
+  // Flops of one product with one column (Gram product and the accumulation).
+  double product_flops() const { return flops_; }
+
+ private:
+  // K(idx, 0 : ncols) with the kernel map applied and K(i, i) exact.
+  DistMatrix<double> rows(const std::vector<int64_t>& idx, int64_t ncols) const;
+  const GramSource& gram_;
+  KernelKind kind_;
+  std::vector<double> diag_, kdiag_;
+  const ProcessGrid& grid_;
+  int block_;
+  int64_t n_, chunk_;
+  double flops_ = 0;
+};
+
+enum class Landmarks { RandomlyPivotedCholesky, Uniform };
+
+// The rank-r Nystrom preconditioner, F (n x r) replicated.
+class NystromPreconditioner {
+ public:
+  // Collective. rank = 0: no preconditioner (identity). Pivots whose residual
+  // diagonal is below 1e-12 of K's largest diagonal entry are rejected, so the
+  // accepted rank can be below the requested one when K has lower numerical rank.
+  NystromPreconditioner(const KernelOperator& k, int64_t rank, uint64_t seed,
+                        Landmarks how = Landmarks::RandomlyPivotedCholesky);
+  int64_t rank() const { return r_; }
+  const std::vector<int64_t>& landmarks() const { return landmarks_; }
+  // Factors s_l I + F^T F for every shift (on rank 0, broadcast). Collective.
+  void prepare(const std::vector<double>& shifts);
+  // In place, column l of v (n x L) <- (F F^T + s_l I)^{-1} v_l for the
+  // columns with active[l]. Local.
+  void apply(std::vector<double>& v, const std::vector<char>& active) const;
+  // |K - F F^T|'s trace: the residual diagonal's sum after the last pivot.
+  double residual_trace() const { return residual_trace_; }
+
+ private:
+  int64_t n_, r_ = 0;
+  std::vector<double> f_;  // n x r, column-major
+  std::vector<int64_t> landmarks_;
+  std::vector<double> shifts_;
+  std::vector<std::vector<double>> factors_;  // Cholesky factors of s_l I + F^T F (r x r)
+  double residual_trace_ = 0;
+  const boost::mpi::communicator* shared_comm_ = nullptr;
+};
+
+// The state of the iteration for every ridge (all vectors n x L column-major),
+// everything needed to resume it.
+struct CgState {
+  int64_t iteration = 0;
+  std::vector<double> x, r, p;           // solution, residual, search direction
+  std::vector<double> rz;                // r . z per ridge
+  std::vector<double> residual;          // |r| / |y| per ridge
+  std::vector<double> iterations;        // iterations each ridge took (stops growing when it converges)
+  std::vector<double> converged;         // 1 when |r| / |y| <= tolerance
+  bool started() const { return !x.empty(); }
+};
+
+// A CG state as a /checkpoint (the driver names the point) and back, by one
+// list of its fields; `fit` tells the fits of a point apart (0: on all n,
+// 1: the refit of ridge_selection = "validation") and is saved with it.
+// load_state returns false (and leaves `state` alone) when `checkpoint` is
+// not a CG state of that fit.
+Checkpoint save_state(const CgState& state, int fit);
+bool load_state(const Checkpoint& checkpoint, int fit, CgState& state);
+
+// (K + shifts[l] I) x_l = y for every shift, from `state` (fresh when
+// !state.started(), else resumed as saved). After each iteration
+// `after_iteration(state)` is called on every rank (checkpoints, signals; it
+// may throw to stop). Stops when every ridge converged or after max_iterations.
+// Collective.
+void pcg_solve(const KernelOperator& k, const NystromPreconditioner& pre, const std::vector<double>& y,
+               const std::vector<double>& shifts, double tolerance, int64_t max_iterations, CgState& state,
+               const std::function<void(const CgState&)>& after_iteration = {});
+
+}  // namespace neurep

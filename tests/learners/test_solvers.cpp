@@ -1,0 +1,276 @@
+// The mixed-precision and matrix-free kernel solvers (issue 17) against
+// double Cholesky, on every grid shape of the ranks the test runs on.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+
+#include "neurep/detail/scalapack_imports.hpp"
+#include "neurep/kernel_regression.hpp"
+#include "neurep/linalg.hpp"
+#include "neurep/infinite_gram.hpp"
+#include "neurep/kernel_solver_mixed.hpp"
+#include "neurep/kernel_solver_pcg.hpp"
+#include "test_helpers.hpp"
+
+using namespace neurep;
+
+namespace {
+
+struct Problem {
+  int n = 150, nt = 60, q = 6;
+  std::vector<double> y, f;
+  Problem() {
+    y.resize(n), f.resize(nt);
+    for (int i = 0; i < n; ++i) y[i] = test::entry(i, 99) * 2;
+    for (int i = 0; i < nt; ++i) f[i] = test::entry(i + 500, 99) * 2;
+  }
+  std::pair<DistMatrix<double>, DistMatrix<double>> inputs(const ProcessGrid& grid, int block) const {
+    DistMatrix<double> a(grid, n, q, block, block), b(grid, nt, q, block, block);
+    a.for_each_local([&](int64_t i, int64_t j, double& v) { v = test::entry(i, j, 0.25); });
+    b.for_each_local([&](int64_t i, int64_t j, double& v) { v = test::entry(i + 500, j, 0.25); });
+    return {std::move(a), std::move(b)};
+  }
+};
+
+double relative(double a, double b) { return std::abs(a - b) / std::abs(b); }
+
+std::vector<FitResult> fit(const GramSource& gram, const Problem& p, KernelRegressionOptions opt, KernelSolver solver,
+                           const ProcessGrid& grid) {
+  opt.solver = solver;
+  return kernel_regression(gram, p.y, p.f, 1.0, opt, grid);
+}
+
+}  // namespace
+
+TEST_CASE("refine_mixed: a float factor refined to the double solution of an SPD system") {
+  boost::mpi::communicator world;
+  const int n = 97;
+  // A Gaussian kernel on points of a line plus 1e-3 I: condition ~1e4-1e5, so
+  // float alone is accurate to ~1e-3 and refinement reaches double accuracy.
+  std::vector<double> a(n * n);
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < n; ++i) a[i + j * n] = std::exp(-std::pow((i - j) / 10.0, 2)) + (i == j ? 1e-3 : 0);
+  std::vector<double> b(n);
+  for (int i = 0; i < n; ++i) b[i] = test::entry(i, 3);
+  std::vector<double> chol = a, ref = b;
+  int info = 0, one = 1;
+  dpotrf_("L", &n, chol.data(), &n, &info);
+  REQUIRE(info == 0);
+  dpotrs_("L", &n, &one, chol.data(), &n, ref.data(), &n, &info);
+  double ref_norm = 0;
+  for (double v : ref) ref_norm += v * v;
+  for (GridShape shape : test::all_shapes(world.size())) {
+    ProcessGrid grid(world, shape);
+    for (int block : {4, 16}) {
+      const double shift = 0.25;  // A = K + shift I with K = a - shift I
+      DistMatrix<double> k(grid, n, n, block, block), db(grid, n, 1, block, block), x(grid, n, 1, block, block);
+      k.for_each_local([&](int64_t i, int64_t j, double& v) { v = a[i + j * n] - (i == j ? shift : 0); });
+      db.for_each_local([&](int64_t i, int64_t, double& v) { v = b[i]; });
+      DistMatrix<float> f(grid, n, n, block, block);
+      linalg::convert(k, f);
+      linalg::add_to_diagonal(f, shift);
+      REQUIRE(linalg::potrf_lower(f) == 0);
+      const RefinementResult r = refine_mixed(k, shift, f, db, x, 1e-14, 50);
+      const auto sol = linalg::gather_column(x, 0);
+      double err = 0;
+      for (int i = 0; i < n; ++i) err += (sol[i] - ref[i]) * (sol[i] - ref[i]);
+      INFO("grid " << shape.rows << "x" << shape.cols << " block " << block << " residual " << r.residual
+                   << " iterations " << r.iterations << " error " << std::sqrt(err / ref_norm));
+      CHECK(r.converged);
+      CHECK(r.iterations >= 1);  // the float solve alone is not enough
+      CHECK(r.residual < 1e-13);
+      CHECK(std::sqrt(err / ref_norm) < 1e-11);
+    }
+  }
+}
+
+TEST_CASE("mixed solver: the double Cholesky results on every grid") {
+  boost::mpi::communicator world;
+  const Problem p;
+  for (KernelKind kind : {KernelKind::Ntk, KernelKind::Nngp, KernelKind::Linear}) {
+    for (GridShape shape : test::all_shapes(world.size())) {
+      ProcessGrid grid(world, shape);
+      for (int block : {4, 32}) {
+        const auto [u, ut] = p.inputs(grid, block);
+        KernelRegressionOptions opt;
+        opt.kernel = kind;
+        opt.ridges = {1e-4, 1e-2};
+        opt.block = block;
+        opt.iterative.tolerance = 1e-14;
+        const auto chol = fit(FeatureGram(u, ut), p, opt, KernelSolver::Cholesky, grid);
+        const auto mixed = fit(FeatureGram(u, ut), p, opt, KernelSolver::Mixed, grid);
+        for (size_t l = 0; l < 2; ++l) {
+          INFO(name_of(kind) << " ridge " << opt.ridges[l] << " grid " << shape.rows << "x" << shape.cols
+                                 << " block " << block << " status " << mixed[l].status << " residual "
+                                 << mixed[l].extra.at("residual") << " iterations " << mixed[l].extra.at("iterations"));
+          CHECK(mixed[l].status == "ok");
+          CHECK(mixed[l].extra.at("residual") < 1e-12);
+          CHECK(mixed[l].extra.at("iterations") >= 1);
+          // Double-precision agreement, not float's (~1e-5 at these ridges).
+          CHECK(relative(mixed[l].test_error, chol[l].test_error) < 1e-10);
+          CHECK(relative(mixed[l].train_error, chol[l].train_error) < 1e-9);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("mixed solver: kappa eps_float >= 1 is recorded and falls back to double Cholesky") {
+  boost::mpi::communicator world;
+  const Problem p;  // linear kernel of rank 6: with a ridge of 1e-10 the condition is ~1e10
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  const auto [u, ut] = p.inputs(grid, 16);
+  KernelRegressionOptions opt;
+  opt.kernel = KernelKind::Linear;
+  opt.ridges = {1e-10, 1e-2};
+  opt.block = 16;
+  const auto chol = fit(FeatureGram(u, ut), p, opt, KernelSolver::Cholesky, grid);
+  const auto mixed = fit(FeatureGram(u, ut), p, opt, KernelSolver::Mixed, grid);
+  INFO("status " << mixed[0].status << " residual " << mixed[0].extra.at("residual"));
+  CHECK(mixed[0].status.rfind("fallback-cholesky", 0) == 0);
+  CHECK(mixed[0].test_error == Approx(chol[0].test_error).epsilon(1e-12));
+  CHECK(mixed[1].status == "ok");  // the other ridge is unaffected
+  CHECK(relative(mixed[1].test_error, chol[1].test_error) < 1e-10);
+}
+
+TEST_CASE("KernelOperator: products and columns of the kernel that is never stored") {
+  boost::mpi::communicator world;
+  const Problem p;
+  for (GridShape shape : test::all_shapes(world.size())) {
+    ProcessGrid grid(world, shape);
+    const int block = 8;
+    const auto [u, ut] = p.inputs(grid, block);
+    const FeatureGram gram(u, ut);
+    const std::vector<double> diag = gram.train_diagonal();
+    // The stored kernel as Cholesky builds it (lower triangle, symmetrised here).
+    DistMatrix<double> k(grid, p.n, p.n, block, block);
+    gram.train_gram(k);
+    apply_kernel(KernelKind::NtkFull, k, diag, diag, true);
+    std::vector<double> dense = linalg::gather_all(k);
+    for (int j = 0; j < p.n; ++j)
+      for (int i = 0; i < j; ++i) dense[i + j * p.n] = dense[j + i * p.n];
+    std::vector<double> x(2 * p.n);
+    for (int i = 0; i < 2 * p.n; ++i) x[i] = test::entry(i, 7);
+    double norm = 0;
+    // One block of rows (the default at this n), and blocks of one and three
+    // units of rows: the lower triangle and its transpose.
+    for (int64_t rows_per_block : {int64_t(0), int64_t(1), int64_t(3 * block * shape.rows)}) {
+      const KernelOperator op(gram, KernelKind::NtkFull, diag, grid, block, rows_per_block);
+      if (rows_per_block > 0) CHECK(op.rows_per_block() < p.n);
+      const auto y = op.apply(x, 2);
+      double err = 0;
+      for (int c = 0; c < 2; ++c)
+        for (int i = 0; i < p.n; ++i) {
+          double s = 0;
+          for (int j = 0; j < p.n; ++j) s += dense[i + j * p.n] * x[j + c * p.n];
+          err = std::max(err, std::abs(s - y[i + c * p.n]));
+          norm = std::max(norm, std::abs(s));
+        }
+      INFO("grid " << shape.rows << "x" << shape.cols << " rows per block " << op.rows_per_block() << " max error "
+                   << err << " of " << norm);
+      CHECK(err <= 1e-13 * norm);
+      CHECK(std::isfinite(err));
+    }
+    const KernelOperator op(gram, KernelKind::NtkFull, diag, grid, block);
+    const std::vector<int64_t> idx{7, 3, 149, 0};
+    const auto cols = op.columns(idx);
+    double cerr = 0;
+    for (size_t t = 0; t < idx.size(); ++t)
+      for (int i = 0; i < p.n; ++i) cerr = std::max(cerr, std::abs(cols[i + t * p.n] - dense[i + idx[t] * p.n]));
+    CHECK(cerr <= 1e-14 * norm);
+    // The diagonal exactly as the stored kernel has it.
+    for (size_t t = 0; t < idx.size(); ++t) CHECK(cols[idx[t] + t * p.n] == dense[idx[t] + idx[t] * p.n]);
+  }
+}
+
+TEST_CASE("Nystrom by randomly pivoted Cholesky: exact for a low-rank kernel") {
+  boost::mpi::communicator world;
+  const Problem p;  // the linear kernel has rank q = 6
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  const auto [u, ut] = p.inputs(grid, 8);
+  const FeatureGram gram(u, ut);
+  const KernelOperator op(gram, KernelKind::Linear, gram.train_diagonal(), grid, 8);
+  for (Landmarks how : {Landmarks::RandomlyPivotedCholesky, Landmarks::Uniform}) {
+    NystromPreconditioner pre(op, 20, 5, how);
+    INFO("rank " << pre.rank() << " residual trace " << pre.residual_trace());
+    CHECK(pre.rank() == p.q);  // the pivots beyond the rank are rejected
+    double trace = 0;
+    for (double v : op.kernel_diagonal()) trace += v;
+    CHECK(pre.residual_trace() < 1e-10 * trace);
+  }
+}
+
+TEST_CASE("pcg solver: the double Cholesky results on every grid, with and without a preconditioner") {
+  boost::mpi::communicator world;
+  const Problem p;
+  for (KernelKind kind : {KernelKind::Ntk, KernelKind::NtkFull, KernelKind::Linear}) {
+    for (GridShape shape : test::all_shapes(world.size())) {
+      ProcessGrid grid(world, shape);
+      for (int block : {4, 32}) {
+        const auto [u, ut] = p.inputs(grid, block);
+        KernelRegressionOptions opt;
+        opt.kernel = kind;
+        opt.ridges = {1e-4, 1e-2};
+        opt.block = block;
+        opt.iterative.tolerance = 1e-12;
+        const auto chol = fit(FeatureGram(u, ut), p, opt, KernelSolver::Cholesky, grid);
+        double iterations[2] = {0, 0};
+        for (int64_t rank : {int64_t(0), int64_t(40)}) {
+          opt.iterative.preconditioner_rank = rank;
+          const auto pcg = fit(FeatureGram(u, ut), p, opt, KernelSolver::Pcg, grid);
+          for (size_t l = 0; l < 2; ++l) {
+            INFO(name_of(kind) << " ridge " << opt.ridges[l] << " rank " << rank << " grid " << shape.rows << "x"
+                                   << shape.cols << " block " << block << " status " << pcg[l].status << " residual "
+                                   << pcg[l].extra.at("residual") << " iterations " << pcg[l].extra.at("iterations"));
+            CHECK(pcg[l].status == "ok");
+            CHECK(pcg[l].extra.at("residual") <= 1e-12);
+            CHECK(relative(pcg[l].test_error, chol[l].test_error) < 1e-8);
+            CHECK(relative(pcg[l].train_error, chol[l].train_error) < 1e-6);
+          }
+          iterations[rank > 0] = pcg[0].extra.at("iterations");
+        }
+        INFO(name_of(kind) << ": iterations without/with the preconditioner " << iterations[0] << " / " << iterations[1]);
+        CHECK(iterations[1] < iterations[0]);
+      }
+    }
+  }
+}
+
+TEST_CASE("pcg solver: the closed-form infinite-width kernel rows") {
+  boost::mpi::communicator world;
+  const Problem p;
+  for (GridShape shape : test::all_shapes(world.size())) {
+    ProcessGrid grid(world, shape);
+    const auto [u, ut] = p.inputs(grid, 16);
+    const InfiniteKernel kernel(FeatureActivation::Relu, true, 2, p.q);
+    KernelRegressionOptions opt;
+    opt.ridges = {1e-3};
+    opt.block = 16;
+    opt.iterative.tolerance = 1e-12;
+    opt.iterative.preconditioner_rank = 30;
+    const auto chol = fit(InfiniteGram(kernel, u, ut), p, opt, KernelSolver::Cholesky, grid);
+    const auto pcg = fit(InfiniteGram(kernel, u, ut), p, opt, KernelSolver::Pcg, grid);
+    INFO("grid " << shape.rows << "x" << shape.cols << " " << pcg[0].status << " iterations " << pcg[0].extra.at("iterations"));
+    CHECK(pcg[0].status == "ok");
+    CHECK(relative(pcg[0].test_error, chol[0].test_error) < 1e-8);
+  }
+}
+
+TEST_CASE("pcg solver: max_iterations too small is recorded as not converged") {
+  boost::mpi::communicator world;
+  const Problem p;
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  const auto [u, ut] = p.inputs(grid, 16);
+  KernelRegressionOptions opt;
+  opt.ridges = {1e-5};
+  opt.block = 16;
+  opt.iterative.tolerance = 1e-14;
+  opt.iterative.max_iterations = 3;
+  opt.iterative.preconditioner_rank = 0;
+  const auto pcg = fit(FeatureGram(u, ut), p, opt, KernelSolver::Pcg, grid);
+  CHECK(pcg[0].status == "not-converged");
+  CHECK(pcg[0].extra.at("iterations") == 3);
+  CHECK(pcg[0].extra.at("residual") > 1e-14);
+  CHECK(std::isfinite(pcg[0].test_error));
+}
