@@ -3,7 +3,10 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "neurep/detail/scalapack_imports.hpp"
 #include "neurep/kernel_regression.hpp"
@@ -273,4 +276,76 @@ TEST_CASE("pcg solver: max_iterations too small is recorded as not converged") {
   CHECK(pcg[0].extra.at("iterations") == 3);
   CHECK(pcg[0].extra.at("residual") > 1e-14);
   CHECK(std::isfinite(pcg[0].test_error));
+}
+
+namespace {
+
+// PointCheckpoints that stops the solve (as a signal would) after iteration
+// `stop_at`, keeping what it saved, and offers `earlier` as an earlier run's state.
+class StopAfter : public PointCheckpoints {
+ public:
+  StopAfter(int64_t stop_at, const Checkpoint* earlier) : stop_at_(stop_at), earlier_(earlier) {}
+  const Checkpoint* earlier() const override { return earlier_; }
+  void load_matrix(const std::string& name, DistMatrix<double>&) const override {
+    throw std::logic_error("the CG state has no matrices, asked for " + name);
+  }
+  void after_step(int64_t step, const std::function<Checkpoint()>& save) override {
+    if (first_step < 0) first_step = step;
+    if (step != stop_at_) return;
+    saved = save();
+    throw Interrupted{};
+  }
+  int64_t first_step = -1;
+  Checkpoint saved;
+
+ private:
+  int64_t stop_at_;
+  const Checkpoint* earlier_;
+};
+
+}  // namespace
+
+TEST_CASE("pcg solver: stopped after a checkpoint and resumed from it, the same rows bit for bit") {
+  boost::mpi::communicator world;
+  const Problem p;
+  for (GridShape shape : test::all_shapes(world.size())) {
+    ProcessGrid grid(world, shape);
+    const auto [u, ut] = p.inputs(grid, 16);
+    KernelRegressionOptions opt;
+    opt.ridges = {1e-5, 1e-2};
+    opt.block = 16;
+    opt.iterative.tolerance = 1e-12;
+    opt.iterative.preconditioner_rank = 0;
+    const auto ref = fit(FeatureGram(u, ut), p, opt, KernelSolver::Pcg, grid);
+    REQUIRE(ref[0].extra.at("iterations") > 8);
+
+    StopAfter stop(6, nullptr);
+    opt.checkpoints = &stop;
+    CHECK_THROWS_AS(fit(FeatureGram(u, ut), p, opt, KernelSolver::Pcg, grid), Interrupted);
+    CHECK(stop.first_step == 1);
+    CHECK(stop.saved.scalars.at("iteration") == 6);
+    CHECK(stop.saved.scalars.at("cg_fit") == 0);
+    CHECK(stop.saved.vectors.at("x").size() == 2u * p.n);
+
+    StopAfter resume(-1, &stop.saved);
+    opt.checkpoints = &resume;
+    const auto got = fit(FeatureGram(u, ut), p, opt, KernelSolver::Pcg, grid);
+    INFO("grid " << shape.rows << "x" << shape.cols);
+    CHECK(resume.first_step == 7);  // continued from the checkpoint, not from the start
+    for (size_t l = 0; l < 2; ++l) {
+      CHECK(got[l].test_error == ref[l].test_error);
+      CHECK(got[l].train_error == ref[l].train_error);
+      CHECK(got[l].extra.at("iterations") == ref[l].extra.at("iterations"));
+      CHECK(got[l].extra.at("residual") == ref[l].extra.at("residual"));
+    }
+
+    // A state of the other fit of the point (the validation refit) is not this fit's.
+    Checkpoint other = stop.saved;
+    other.scalars["cg_fit"] = 1;
+    StopAfter fresh(-1, &other);
+    opt.checkpoints = &fresh;
+    const auto again = fit(FeatureGram(u, ut), p, opt, KernelSolver::Pcg, grid);
+    CHECK(fresh.first_step == 1);
+    CHECK(again[0].test_error == ref[0].test_error);
+  }
 }
