@@ -9,11 +9,11 @@
 #include <string>
 
 #include "neurep/detail/scalapack_imports.hpp"
-#include "neurep/kernel_regression.hpp"
-#include "neurep/linalg.hpp"
 #include "neurep/infinite_gram.hpp"
+#include "neurep/kernel_regression.hpp"
 #include "neurep/kernel_solver_mixed.hpp"
 #include "neurep/kernel_solver_pcg.hpp"
+#include "neurep/linalg.hpp"
 #include "test_helpers.hpp"
 
 using namespace neurep;
@@ -36,7 +36,9 @@ struct Problem {
   }
 };
 
-double relative(double a, double b) { return std::abs(a - b) / std::abs(b); }
+double relative(double a, double b) {
+  return std::abs(a - b) / std::abs(b);
+}
 
 std::vector<FitResult> fit(const GramSource& gram, const Problem& p, KernelRegressionOptions opt, KernelSolver solver,
                            const ProcessGrid& grid) {
@@ -104,9 +106,9 @@ TEST_CASE("mixed solver: the double Cholesky results on every grid") {
         const auto chol = fit(FeatureGram(u, ut), p, opt, KernelSolver::Cholesky, grid);
         const auto mixed = fit(FeatureGram(u, ut), p, opt, KernelSolver::Mixed, grid);
         for (size_t l = 0; l < 2; ++l) {
-          INFO(name_of(kind) << " ridge " << opt.ridges[l] << " grid " << shape.rows << "x" << shape.cols
-                                 << " block " << block << " status " << mixed[l].status << " residual "
-                                 << mixed[l].extra.at("residual") << " iterations " << mixed[l].extra.at("iterations"));
+          INFO(name_of(kind) << " ridge " << opt.ridges[l] << " grid " << shape.rows << "x" << shape.cols << " block "
+                             << block << " status " << mixed[l].status << " residual " << mixed[l].extra.at("residual")
+                             << " iterations " << mixed[l].extra.at("iterations"));
           CHECK(mixed[l].status == "ok");
           CHECK(mixed[l].extra.at("residual") < 1e-12);
           CHECK(mixed[l].extra.at("iterations") >= 1);
@@ -224,8 +226,8 @@ TEST_CASE("pcg solver: the double Cholesky results on every grid, with and witho
           const auto pcg = fit(FeatureGram(u, ut), p, opt, KernelSolver::Pcg, grid);
           for (size_t l = 0; l < 2; ++l) {
             INFO(name_of(kind) << " ridge " << opt.ridges[l] << " rank " << rank << " grid " << shape.rows << "x"
-                                   << shape.cols << " block " << block << " status " << pcg[l].status << " residual "
-                                   << pcg[l].extra.at("residual") << " iterations " << pcg[l].extra.at("iterations"));
+                               << shape.cols << " block " << block << " status " << pcg[l].status << " residual "
+                               << pcg[l].extra.at("residual") << " iterations " << pcg[l].extra.at("iterations"));
             CHECK(pcg[l].status == "ok");
             CHECK(pcg[l].extra.at("residual") <= 1e-12);
             CHECK(relative(pcg[l].test_error, chol[l].test_error) < 1e-8);
@@ -233,7 +235,8 @@ TEST_CASE("pcg solver: the double Cholesky results on every grid, with and witho
           }
           iterations[rank > 0] = pcg[0].extra.at("iterations");
         }
-        INFO(name_of(kind) << ": iterations without/with the preconditioner " << iterations[0] << " / " << iterations[1]);
+        INFO(name_of(kind) << ": iterations without/with the preconditioner " << iterations[0] << " / "
+                           << iterations[1]);
         CHECK(iterations[1] < iterations[0]);
       }
     }
@@ -254,7 +257,8 @@ TEST_CASE("pcg solver: the closed-form infinite-width kernel rows") {
     opt.iterative.preconditioner_rank = 30;
     const auto chol = fit(InfiniteGram(kernel, u, ut), p, opt, KernelSolver::Cholesky, grid);
     const auto pcg = fit(InfiniteGram(kernel, u, ut), p, opt, KernelSolver::Pcg, grid);
-    INFO("grid " << shape.rows << "x" << shape.cols << " " << pcg[0].status << " iterations " << pcg[0].extra.at("iterations"));
+    INFO("grid " << shape.rows << "x" << shape.cols << " " << pcg[0].status << " iterations "
+                 << pcg[0].extra.at("iterations"));
     CHECK(pcg[0].status == "ok");
     CHECK(relative(pcg[0].test_error, chol[0].test_error) < 1e-8);
   }

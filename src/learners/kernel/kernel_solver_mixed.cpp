@@ -46,8 +46,10 @@ RefinementResult refine_mixed(const DistMatrix<double>& k, double shift, const D
     const int64_t j = k.global_col(lj);
     for (int64_t li = 0; li < k.local_rows(); ++li) {
       const int64_t i = k.global_row(li);
-      if (i > j) a_sq += 2 * k.local(li, lj) * k.local(li, lj);
-      else if (i == j) a_sq += (k.local(li, lj) + shift) * (k.local(li, lj) + shift);
+      if (i > j)
+        a_sq += 2 * k.local(li, lj) * k.local(li, lj);
+      else if (i == j)
+        a_sq += (k.local(li, lj) + shift) * (k.local(li, lj) + shift);
     }
   }
   const auto norms0 = shared_sums(grid.comm(), {a_sq, local_sum_squares(b)});
@@ -70,7 +72,7 @@ RefinementResult refine_mixed(const DistMatrix<double>& k, double shift, const D
       for (int64_t li = 0; li < r.local_rows(); ++li) r.local(li, lj) -= shift * x.local(li, lj);
     const auto s = shared_sums(grid.comm(), {local_sum_squares(r), local_sum_squares(x)});
     const double rel = b_norm > 0 ? std::sqrt(s[0]) / b_norm : std::sqrt(s[0]);
-    if (!(rel <= 0.5 * prev)) {  // stalled (or NaN)
+    if (!(rel <= 0.5 * prev)) {                        // stalled (or NaN)
       const bool revert = step > 0 && !(rel <= prev);  // the previous iterate was better: keep it
       if (revert) std::copy(x_prev.data(), x_prev.data() + x.lld() * x.local_cols(), x.data());
       res.residual = revert ? prev : rel;
@@ -101,7 +103,9 @@ namespace {
 
 // Column l of `coef` set from the replicated vector v. Local.
 void set_column(DistMatrix<double>& coef, int64_t l, const double* v) {
-  coef.for_each_local([&](int64_t i, int64_t j, double& c) { if (j == l) c = v[i]; });
+  coef.for_each_local([&](int64_t i, int64_t j, double& c) {
+    if (j == l) c = v[i];
+  });
 }
 
 // Per ridge: K + shift I factored in float, the answer refined in double
@@ -114,7 +118,8 @@ class MixedSolver : public TypedRidgeSolver<MixedSolver> {
   template <typename T>
   void run(const SolveProblem& p, Solution<T>& sol, Phases& ph) const {
     if constexpr (!std::is_same_v<T, double>) {
-      throw InputError("learner.solver: \"mixed\" computes a double-precision answer; it needs run.precision = \"double\"");
+      throw InputError(
+          "learner.solver: \"mixed\" computes a double-precision answer; it needs run.precision = \"double\"");
     } else {
       solve_double(p, sol, ph);
     }
@@ -169,7 +174,7 @@ class MixedSolver : public TypedRidgeSolver<MixedSolver> {
     // The float factorisation broke down or refinement did not converge (kappa eps_float >= 1): double Cholesky.
     std::vector<double> fshift;
     for (int64_t l : failed) fshift.push_back(p.shift[l]);
-    const SolveProblem sub_problem{p.gram, p.kernel,     p.diag,          fshift,          p.mean_diag, p.y, p.grid,
+    const SolveProblem sub_problem{p.gram,  p.kernel,        p.diag,      fshift, p.mean_diag,   p.y,  p.grid,
                                    p.block, p.leave_one_out, p.iterative, p.seed, p.checkpoints, p.fit};
     Solution<double> sub(p.grid, n, static_cast<int64_t>(failed.size()), nb);
     make_cholesky_solver()->solve(sub_problem, sub, ph);
@@ -188,6 +193,8 @@ class MixedSolver : public TypedRidgeSolver<MixedSolver> {
 
 }  // namespace
 
-std::unique_ptr<RidgeSolver> make_mixed_solver() { return std::make_unique<MixedSolver>(); }
+std::unique_ptr<RidgeSolver> make_mixed_solver() {
+  return std::make_unique<MixedSolver>();
+}
 
 }  // namespace neurep

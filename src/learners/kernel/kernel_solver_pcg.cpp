@@ -1,13 +1,13 @@
 #include "neurep/kernel_solver_pcg.hpp"
 
-#include <boost/mpi/collectives.hpp>
 #include <fmt/core.h>
+#include <boost/mpi/collectives.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <numeric>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <type_traits>
 
@@ -23,8 +23,10 @@ namespace {
 // Sums of `part` over the ranks, reduced on rank 0 and broadcast: the same bits everywhere.
 void shared_sum(const boost::mpi::communicator& comm, std::vector<double>& v) {
   std::vector<double> total(comm.rank() == 0 ? v.size() : 0);
-  if (comm.rank() == 0) boost::mpi::reduce(comm, v.data(), static_cast<int>(v.size()), total.data(), std::plus<double>(), 0);
-  else boost::mpi::reduce(comm, v.data(), static_cast<int>(v.size()), std::plus<double>(), 0);
+  if (comm.rank() == 0)
+    boost::mpi::reduce(comm, v.data(), static_cast<int>(v.size()), total.data(), std::plus<double>(), 0);
+  else
+    boost::mpi::reduce(comm, v.data(), static_cast<int>(v.size()), std::plus<double>(), 0);
   if (comm.rank() == 0) v.swap(total);
   boost::mpi::broadcast(comm, v.data(), static_cast<int>(v.size()), 0);
 }
@@ -243,7 +245,8 @@ void NystromPreconditioner::prepare(const std::vector<double>& shifts) {
       dpotrf_("L", &ir, m.data(), &ir, &info);
     }
     boost::mpi::broadcast(*shared_comm_, info, 0);
-    if (info != 0) throw RuntimeError(fmt::format("Nystrom preconditioner: s I + F^T F is not positive definite (info = {})", info));
+    if (info != 0)
+      throw RuntimeError(fmt::format("Nystrom preconditioner: s I + F^T F is not positive definite (info = {})", info));
     boost::mpi::broadcast(*shared_comm_, m.data(), static_cast<int>(m.size()), 0);
   }
 }
@@ -366,7 +369,8 @@ class PcgSolver : public TypedRidgeSolver<PcgSolver> {
   template <typename T>
   void run(const SolveProblem& p, Solution<T>& sol, Phases& ph) const {
     if constexpr (!std::is_same_v<T, double>) {
-      throw InputError("learner.solver: \"pcg\" computes a double-precision answer; it needs run.precision = \"double\"");
+      throw InputError(
+          "learner.solver: \"pcg\" computes a double-precision answer; it needs run.precision = \"double\"");
     } else {
       solve_double(p, sol, ph);
     }
@@ -399,7 +403,9 @@ class PcgSolver : public TypedRidgeSolver<PcgSolver> {
     sol.flops += static_cast<double>(st.iteration) * (op.product_flops() + 4.0 * nd * r * static_cast<double>(nr));
     for (int64_t l = 0; l < nr; ++l) {
       const double* x = &st.x[static_cast<size_t>(l * n)];
-      sol.coef.for_each_local([&](int64_t i, int64_t j, double& c) { if (j == l) c = x[i]; });
+      sol.coef.for_each_local([&](int64_t i, int64_t j, double& c) {
+        if (j == l) c = x[i];
+      });
       sol.extra[l]["residual"] = st.residual[l];
       sol.extra[l]["iterations"] = st.iterations[l];
       sol.extra[l]["preconditioner_rank"] = r;
@@ -427,6 +433,8 @@ bool load_state(const Checkpoint& c, int fit, CgState& s) {
   return true;
 }
 
-std::unique_ptr<RidgeSolver> make_pcg_solver() { return std::make_unique<PcgSolver>(); }
+std::unique_ptr<RidgeSolver> make_pcg_solver() {
+  return std::make_unique<PcgSolver>();
+}
 
 }  // namespace neurep

@@ -16,9 +16,9 @@
 namespace neurep {
 
 struct RefinementResult {
-  double residual = 0;    // |b - A x| / |b| of the returned x
-  int iterations = 0;     // refinement steps (corrections) applied after x_0
-  bool converged = false; // tolerance reached, or stalled at double-precision backward error
+  double residual = 0;     // |b - A x| / |b| of the returned x
+  int iterations = 0;      // refinement steps (corrections) applied after x_0
+  bool converged = false;  // tolerance reached, or stalled at double-precision backward error
 };
 
 // b, x: n x 1 with k's blocks; k: K's lower triangle in double (not changed);

@@ -35,8 +35,8 @@ class KernelOperator {
   // diag: the Gram source's train_diagonal() (the inner products' diagonal).
   // rows_per_block: rows of K per block of a product, rounded up to whole
   // units of block x grid rows; 0: as many as fit in 2^25 words (256 MB) per rank.
-  KernelOperator(const GramSource& gram, KernelKind kind, std::vector<double> diag, const ProcessGrid& grid,
-                 int block, int64_t rows_per_block = 0);
+  KernelOperator(const GramSource& gram, KernelKind kind, std::vector<double> diag, const ProcessGrid& grid, int block,
+                 int64_t rows_per_block = 0);
   int64_t size() const { return n_; }
   const ProcessGrid& grid() const { return grid_; }
   // K(i, i) of the outer kernel, replicated.
@@ -96,11 +96,11 @@ class NystromPreconditioner {
 // everything needed to resume it.
 struct CgState {
   int64_t iteration = 0;
-  std::vector<double> x, r, p;           // solution, residual, search direction
-  std::vector<double> rz;                // r . z per ridge
-  std::vector<double> residual;          // |r| / |y| per ridge
-  std::vector<double> iterations;        // iterations each ridge took (stops growing when it converges)
-  std::vector<double> converged;         // 1 when |r| / |y| <= tolerance
+  std::vector<double> x, r, p;     // solution, residual, search direction
+  std::vector<double> rz;          // r . z per ridge
+  std::vector<double> residual;    // |r| / |y| per ridge
+  std::vector<double> iterations;  // iterations each ridge took (stops growing when it converges)
+  std::vector<double> converged;   // 1 when |r| / |y| <= tolerance
   bool started() const { return !x.empty(); }
 };
 
