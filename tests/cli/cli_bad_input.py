@@ -88,13 +88,13 @@ def main():
     r.check(rc == 0 and out.count(" = ") >= 40 and "# " in out, "--help-config lists every key with a description")
     # Issue 17: the iterative solvers' keys.
     expect_bad("tolerance 0", ["run", good, "-o", "o.h5", "--set", "learner.solver=\"mixed\"", "--set", "learner.tolerance=0"],
-               "learner.tolerance")
+               "learner.tolerance: 0 must be above 0")
     expect_bad("negative tolerance", ["run", good, "-o", "o.h5", "--set", "learner.solver=\"pcg\"", "--set", "learner.tolerance=-1e-8"],
-               "learner.tolerance")
+               "learner.tolerance: -1e-08 is out of range")
     expect_bad("preconditioner rank above n", ["run", good, "-o", "o.h5", "--set", "learner.solver=\"pcg\"",
-                                               "--set", "learner.preconditioner_rank=41"], "learner.preconditioner_rank")
+                                               "--set", "learner.preconditioner_rank=41"], "learner.preconditioner_rank: 41 exceeds n = 40")
     expect_bad("mixed solver in single precision", ["run", good, "-o", "o.h5", "--set", "learner.solver=\"mixed\"",
-                                                    "--set", "run.precision=\"single\""], "learner.solver")
+                                                    "--set", "run.precision=\"single\""], "learner.solver: \"mixed\" computes a double-precision answer")
     r.finish()
 
 
