@@ -230,7 +230,8 @@ Checkpoint pack_state(const std::string& point, const TrainerState& s, double se
   c.scalars = {{"step", double(s.step)}, {"best_evaluation", double(s.best_evaluation)},
                {"evaluations_since_best", double(s.evaluations_since_best)}, {"finished", double(s.finished)},
                {"diverged", double(s.diverged)}, {"stopped_early", double(s.stopped_early)},
-               {"seconds", seconds}, {"flops", s.flops}};
+               {"seconds", seconds}, {"flops", s.flops}, {"bias", s.bias}, {"bias_velocity", s.bias_velocity},
+               {"best_bias", s.best_bias}};
   const TrainingCurve& k = s.curve;
   c.vectors = {{"curve_step", k.step}, {"curve_train_loss", k.train_loss}, {"curve_train_error", k.train_error},
                {"curve_validation_error", k.validation_error}, {"curve_test_error", k.test_error},
@@ -246,6 +247,7 @@ void restore_state(const Checkpoint& c, const std::string& path, TrainerState& s
   s.evaluations_since_best = static_cast<int64_t>(num("evaluations_since_best"));
   s.finished = num("finished") != 0, s.diverged = num("diverged") != 0, s.stopped_early = num("stopped_early") != 0;
   s.seconds = num("seconds"), s.flops = num("flops");
+  if (c.scalars.count("bias")) s.bias = num("bias"), s.bias_velocity = num("bias_velocity"), s.best_bias = num("best_bias");
   TrainingCurve& k = s.curve;
   k.step = c.vectors.at("curve_step"), k.train_loss = c.vectors.at("curve_train_loss");
   k.train_error = c.vectors.at("curve_train_error"), k.validation_error = c.vectors.at("curve_validation_error");
@@ -256,10 +258,11 @@ void restore_state(const Checkpoint& c, const std::string& path, TrainerState& s
 }
 
 // Gradient descent on one point, checkpointed every `every_steps` steps or
-// `every_seconds`, and stopped cleanly on a signal. Collective.
+// `every_seconds`, and stopped cleanly on a signal; T is the storage type. Collective.
+template <typename T>
 FitResult fit_taylor(const LearnerData& data, const TaylorOptions& options, const RandomStreams& streams,
                      const ProcessGrid& grid, TrainingCurve& curve, const Checkpointing& ck) {
-  TaylorTrainer trainer(data, options, streams, grid);
+  TaylorTrainer<T> trainer(data, options, streams, grid);
   TrainerState state = trainer.initial_state();
   if (ck.resume) restore_state(*ck.resume, ck.results->path(), state);
   using clock = std::chrono::steady_clock;
@@ -289,9 +292,13 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
                                  const std::vector<double>& y, const DistMatrix<double>& u_test,
                                  const std::vector<double>& f_test, const ProcessGrid& grid,
                                  const RandomStreams& streams, TrainingCurve& curve, const Checkpointing& ck) {
-  if (config.learner.kind == "taylor")
-    return {fit_taylor({u_train, y, u_test, f_test, data.target_variance()}, network_options(config, data.dim()),
-                       streams, grid, curve, ck)};
+  if (config.learner.kind == "taylor") {
+    const TaylorOptions options = network_options(config, data.dim());
+    return {with_taylor_precision(options, [&](auto precision) {
+      return fit_taylor<decltype(precision)>({u_train, y, u_test, f_test, data.target_variance()}, options, streams,
+                                             grid, curve, ck);
+    })};
+  }
   // Kernel regression on (u_fit, y_fit), scored against f_eval at u_eval.
   const auto fit_kernel = [&](const DistMatrix<double>& u_fit, const std::vector<double>& y_fit,
                               const DistMatrix<double>& u_eval, const std::vector<double>& f_eval) {
