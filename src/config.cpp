@@ -76,6 +76,8 @@ const std::vector<KeySpec>& schema() {
       {"learner", "eval_every", Kind::Int, "50", "steps between evaluations (curve points)", {}, 1, 1e12},
       {"learner", "validation_fraction", Kind::Float, "0.0", "share of the n training points (the last ones) held out to choose among candidates: the step count, rate, m and regulariser of a Taylor model, the ridge of kernel regression with ridge_selection = validation", {}, 0, 0.9},
       {"learner", "patience", Kind::Int, "0", "evaluations without validation improvement before stopping; 0 = never stop early", {}, 0, 1e12},
+      {"learner", "output_bias", Kind::Bool, "false", "a trained scalar offset c added to the Taylor model's output f(u) (any order; its value is in the output_bias column)"},
+      {"learner", "refit", Kind::Bool, "false", "Taylor models: once the validation split has chosen m, learning rate, regulariser and step count, train again on all n points with them and report that fit (an extra row with refit = 1 and selected = 1), as kernel learners report their fit on all n"},
 
       {"sweep", "dims", Kind::IntList, "[]", "input dimensions d to sweep; empty: just data.dim", {}, 1, 1e6},
       {"sweep", "n_train", Kind::IntList, "[256, 512, 1024]", "training-set sizes (nested prefixes of one stream)", {}, 1, 1e12},
@@ -358,6 +360,12 @@ void cross_validate(const Config& c) {
   if (l.kind == "taylor" || (l.kind == "kernel" && l.kernel == "empirical-ntk"))
     for (const auto& w : l.widths)
       for (int d : c.dims()) (void)evaluate_size(w, d, "learner.width");  // m of the network
+  if (l.kind != "taylor" && l.output_bias)
+    fail("learner.output_bias: the trained offset belongs to the Taylor models; set learner.kind = \"taylor\"");
+  if (l.kind != "taylor" && l.refit)
+    fail("learner.refit: kernel learners always report their fit on all n; refit is for learner.kind = \"taylor\"");
+  if (l.refit && !(l.validation_fraction > 0))
+    fail("learner.refit: refitting on all n points needs the choices of a validation split; set learner.validation_fraction above 0, e.g. 0.2");
   const size_t candidates = learner_candidates(l).size();
   if (candidates > 1 && !(l.validation_fraction > 0))
     fail(fmt::format("learner.validation_fraction: choosing among {} candidate settings (lists in learner.learning_rate, "
@@ -483,6 +491,8 @@ Config parse_config(const std::string& toml_text, const std::vector<std::string>
   l.eval_every = i64(t, "learner", "eval_every");
   l.validation_fraction = num(t, "learner", "validation_fraction");
   l.patience = i64(t, "learner", "patience");
+  l.output_bias = flag(t, "learner", "output_bias");
+  l.refit = flag(t, "learner", "refit");
 
   c.sweep.dims = list<int>(t, "sweep", "dims");
   c.sweep.n_train = list<int64_t>(t, "sweep", "n_train");

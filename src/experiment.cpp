@@ -39,6 +39,13 @@ std::string default_output(const std::string& config_path) {
 namespace {
 
 using PointKey = std::tuple<int64_t, int64_t, int64_t, int64_t>;  // (d, n, seed, candidate)
+// The candidate index of the point that refits the chosen candidate on all n (learner.refit).
+constexpr int64_t kRefitPoint = -1;
+
+bool is_refit(const ResultRow& r) {
+  const auto it = r.extra.find("refit");
+  return it != r.extra.end() && it->second == 1.0;
+}
 
 // The network of a taylor learner, or the order-1 network whose empirical
 // NTK a kernel learner uses (learner.width, learner.activation).
@@ -190,22 +197,29 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
 }
 
 PointKey point_key(const ResultRow& r) {
+  if (is_refit(r)) return {r.d, r.n, r.seed, kRefitPoint};
   const auto it = r.extra.find("candidate");
   return {r.d, r.n, r.seed, it == r.extra.end() || !std::isfinite(it->second) ? 0 : std::llround(it->second)};
 }
 
 // Among the candidate settings of (d, n, seed) trained so far, the one with
 // the smallest validation error gets selected = 1, the others 0; a candidate
-// without a finite validation error is never selected.
+// without a finite validation error is never selected. A refit row, once
+// there, stands for the candidate it refitted and is the selected one.
 void mark_selected_candidate(std::vector<ResultRow>& rows, int64_t d, int64_t n, int64_t seed) {
-  ResultRow* best = nullptr;
+  ResultRow *best = nullptr, *refit = nullptr;
   for (auto& r : rows) {
     if (r.d != d || r.n != n || r.seed != seed) continue;
     r.extra["selected"] = 0.0;
+    if (is_refit(r)) {
+      refit = &r;
+      continue;
+    }
     const auto it = r.extra.find("validation_error");
     if (it == r.extra.end() || !std::isfinite(it->second)) continue;
     if (!best || it->second < best->extra.at("validation_error")) best = &r;
   }
+  if (refit) best = refit;
   if (best) best->extra["selected"] = 1.0;
 }
 
@@ -337,6 +351,44 @@ std::vector<FitResult> fit_point(const Config& config, const Dataset& data, cons
   return rows;
 }
 
+// learner.refit: the candidate that the validation split chose for (d, n,
+// seed) among `rows`, trained again on all n points (no validation split)
+// for the number of steps it chose; its row has refit = 1, the chosen
+// candidate's validation error and the fit's test error. Without a choice
+// (every candidate failed) a row of status "no-choice". The choice is rank
+// 0's, broadcast. Collective.
+std::vector<FitResult> refit_point(const Config& config, const std::vector<LearnerConfig>& candidates,
+                                   const std::vector<ResultRow>& rows, int64_t d, int64_t n, int64_t seed,
+                                   const LearnerData& data, const RandomStreams& streams, const ProcessGrid& grid,
+                                   TrainingCurve& curve, const Checkpointing& ck) {
+  double choice[3] = {-1, 0, std::nan("")};  // candidate, best step, validation error
+  for (const auto& r : rows)
+    if (r.d == d && r.n == n && r.seed == seed && !is_refit(r) && r.extra.count("selected") &&
+        r.extra.at("selected") == 1.0) {
+      const auto c = r.extra.find("candidate");
+      choice[0] = c == r.extra.end() ? 0.0 : c->second;
+      choice[1] = r.extra.at("best_step"), choice[2] = r.extra.at("validation_error");
+    }
+  boost::mpi::broadcast(grid.comm(), choice, 3, 0);
+  FitResult fit;
+  if (choice[0] < 0) {
+    fit.status = "no-choice";
+  } else {
+    Config chosen = config;
+    chosen.learner = candidates[static_cast<size_t>(choice[0])];
+    chosen.learner.validation_fraction = 0, chosen.learner.patience = 0;
+    TaylorOptions options = network_options(chosen, static_cast<int>(d));
+    options.stop_step = std::llround(choice[1]);
+    fit = with_taylor_precision(options, [&](auto precision) {
+      return fit_taylor<decltype(precision)>(data, options, streams, grid, curve, ck);
+    });
+  }
+  fit.extra["refit"] = 1.0;
+  fit.extra["validation_error"] = choice[2];
+  if (candidates.size() > 1) fit.extra["candidate"] = choice[0] < 0 ? std::nan("") : choice[0];
+  return {fit};
+}
+
 }  // namespace
 
 int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi::communicator& comm) {
@@ -377,6 +429,9 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
 
   const std::vector<LearnerConfig> candidates = learner_candidates(config.learner);
   const int64_t nc = static_cast<int64_t>(candidates.size());
+  std::vector<int64_t> points;  // per (d, n, seed): the candidates, then with learner.refit the refit
+  for (int64_t c = 0; c < nc; ++c) points.push_back(c);
+  if (config.learner.refit) points.push_back(kRefitPoint);
   std::set<PointKey> done;
   if (have_earlier)
     for (const auto& r : earlier.rows) done.insert(point_key(r));
@@ -387,7 +442,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   for (int d : dims)
     for (int64_t seed : config.sweep.seeds)
       for (int64_t n : config.sweep.n_train)
-        for (int64_t c = 0; c < nc; ++c)
+        for (int64_t c : points)
           if (!done.count({d, n, seed, c})) total_cost += point_cost(config, d, n), ++remaining;
   if (have_earlier && earlier.status == "complete" && remaining == 0) {
     // Nothing left: the file, and the provenance of the binary that wrote it, stay as they are.
@@ -400,13 +455,13 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   const int64_t n_max = *std::max_element(config.sweep.n_train.begin(), config.sweep.n_train.end());
   const int block = config.run.block;
   const std::string learner = learner_label(config);
-  const size_t total_points = dims.size() * config.sweep.seeds.size() * config.sweep.n_train.size() * candidates.size();
+  const size_t total_points = dims.size() * config.sweep.seeds.size() * config.sweep.n_train.size() * points.size();
 
   for (int d : dims) {
     for (int64_t seed : config.sweep.seeds) {
       bool todo = false;
       for (int64_t n : config.sweep.n_train)
-        for (int64_t c = 0; c < nc; ++c) todo = todo || !done.count({d, n, seed, c});
+        for (int64_t c : points) todo = todo || !done.count({d, n, seed, c});
       const RandomStreams streams(static_cast<uint64_t>(config.run.seed), static_cast<uint64_t>(seed));
       const Dataset data(config.data, d, streams);
       if (!results) {
@@ -430,25 +485,29 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
 
       for (int64_t n : config.sweep.n_train) {
         bool n_todo = false;
-        for (int64_t c = 0; c < nc; ++c) n_todo = n_todo || !done.count({d, n, seed, c});
+        for (int64_t c : points) n_todo = n_todo || !done.count({d, n, seed, c});
         if (!n_todo) continue;
         const DistMatrix<double> u_train = rep.inputs(Split::Train, n, bias);
         const std::vector<double> y = data.labels(n);
 
-        for (int64_t c = 0; c < nc; ++c) {
+        for (int64_t c : points) {
           if (done.count({d, n, seed, c})) continue;
           Config point_config = config;
-          point_config.learner = candidates[c];
+          if (c != kRefitPoint) point_config.learner = candidates[c];
           TrainingCurve curve;
           Checkpointing ck;
-          ck.point = nc > 1 ? fmt::format("d{}_n{}_s{}_c{}", d, n, seed, c) : fmt::format("d{}_n{}_s{}", d, n, seed);
+          ck.point = c == kRefitPoint ? fmt::format("d{}_n{}_s{}_refit", d, n, seed)
+                     : nc > 1     ? fmt::format("d{}_n{}_s{}_c{}", d, n, seed, c) : fmt::format("d{}_n{}_s{}", d, n, seed);
           ck.results = results.get();
           ck.every_steps = config.run.checkpoint_every;
           ck.every_seconds = config.run.checkpoint_seconds;
           if (have_earlier && earlier.checkpoint.point == ck.point) ck.resume = &earlier.checkpoint;
           std::vector<FitResult> fits;
           try {
-            fits = fit_point(point_config, data, rep, u_train, y, u_test, f_test, grid, streams, curve, ck);
+            fits = c == kRefitPoint
+                       ? refit_point(config, candidates, results->mutable_rows(), d, n, seed,
+                                     {u_train, y, u_test, f_test, data.target_variance()}, streams, grid, curve, ck)
+                       : fit_point(point_config, data, rep, u_train, y, u_test, f_test, grid, streams, curve, ck);
           } catch (const Interrupted&) {
             if (root) fmt::print(stderr, "stopped by a signal inside point {} ({} of {} points done); rerun with --resume to continue\n",
                                  ck.point, done.size(), total_points);
@@ -466,11 +525,12 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
             row.extra = f.extra;
             row.extra["target_mean"] = data.raw_mean();
             row.extra["target_sd"] = data.raw_sd();
-            if (nc > 1) row.extra["candidate"] = static_cast<double>(c);
+            if (nc > 1 && c != kRefitPoint) row.extra["candidate"] = static_cast<double>(c);
+            if (config.learner.refit) row.extra.emplace("refit", 0.0);
             results->add_row(row);
           }
           done.insert({d, n, seed, c});
-          if (nc > 1 || config.learner.ridge_selection == "validation")
+          if (nc > 1 || config.learner.ridge_selection == "validation" || config.learner.refit)
             mark_selected_candidate(results->mutable_rows(), d, n, seed);
           std::string summary;  // this point's test errors, the selected one marked *
           const auto& all_rows = results->mutable_rows();

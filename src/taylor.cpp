@@ -122,6 +122,7 @@ TaylorOptions taylor_options(const LearnerConfig& c, int d, int block) {
   o.eval_every = c.eval_every;
   o.validation_fraction = c.validation_fraction;
   o.patience = c.patience;
+  o.output_bias = c.output_bias;
   o.block = block;
   return o;
 }

@@ -66,6 +66,8 @@ struct LearnerConfig {
   int64_t eval_every = 50;
   double validation_fraction = 0.0;
   int64_t patience = 0;
+  bool output_bias = false;  // the trained offset c of a Taylor model
+  bool refit = false;        // a Taylor model trained again on all n with the validated choices
 };
 
 struct SweepConfig {
