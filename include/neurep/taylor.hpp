@@ -238,7 +238,7 @@ using StepHook = std::function<void(const TrainerState&)>;
 template <typename T>
 class TaylorTrainer {
  public:
-  // Collective: prepares the training and test batches (two pdgemm). The
+  // Collective: prepares the training and test batches (two p?gemm). The
   // matrices and vectors `data` refers to must outlive the trainer.
   TaylorTrainer(const LearnerData& data, const TaylorOptions& options, const RandomStreams& streams,
                 const ProcessGrid& grid);
