@@ -3,7 +3,7 @@ the grids 1x4, 2x2 and 4x1 (relative 1e-10), bit-identical results on the
 same grid, and --resume of a finished run recomputes nothing."""
 import numpy as np
 
-from common import Runner, parse_args, read_results
+from common import Runner, parse_args, read_results, run_checks
 
 CONFIG = """
 [data]
@@ -100,4 +100,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_checks(main)
