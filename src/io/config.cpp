@@ -104,6 +104,8 @@ const std::vector<KeySpec>& schema() {
       scoped({"learner", "eval_every", Kind::Int, "50", "steps between evaluations (curve points)", {}, 1, 1e12}, Scope::Taylor),
       scoped({"learner", "validation_fraction", Kind::Float, "0.0", "share of the n training points (the last ones) held out to choose among candidates: the step count, rate, m and regulariser of a Taylor model, the ridge of kernel regression with ridge_selection = validation", {}, 0, 0.9}, Scope::ValidationSplit),
       scoped({"learner", "patience", Kind::Int, "0", "evaluations without validation improvement before stopping; 0 = never stop early", {}, 0, 1e12}, Scope::Taylor),
+      scoped({"learner", "output_bias", Kind::Bool, "false", "a trained scalar offset c added to the Taylor model's output f(u) (any order; its value is in the output_bias column)"}, Scope::Taylor),
+      scoped({"learner", "refit", Kind::Bool, "false", "Taylor models: once the validation split has chosen m, learning rate, regulariser and step count, train again on all n points with them and report that fit (an extra row with refit = 1 and selected = 1), as kernel learners report their fit on all n"}, Scope::Taylor),
 
       {"sweep", "dims", Kind::IntList, "[]", "input dimensions d to sweep; empty: just data.dim", {}, 1, 1e6},
       {"sweep", "n_train", Kind::IntList, "[256, 512, 1024]", "training-set sizes (nested prefixes of one stream)", {}, 1, 1e12},
@@ -433,6 +435,8 @@ void validate(const Config& c) {
     if (taylor->reg_power != 4 && taylor->reg_power != 8)
       fail(fmt::format("learner.reg_power: expected 4 or 8, got {}", taylor->reg_power));
   }
+  if (taylor && taylor->refit && !(l.validation_fraction > 0))
+    fail("learner.refit: refitting on all n points needs the choices of a validation split; set learner.validation_fraction above 0, e.g. 0.2");
   const size_t candidates = learner_candidates(l).size();
   if (candidates > 1 && !(l.validation_fraction > 0))
     fail(fmt::format("learner.validation_fraction: choosing among {} candidate settings (lists in learner.learning_rate, "
@@ -516,6 +520,8 @@ Config typed(const toml::table& t) {
     m.steps = i64(t, "learner", "steps");
     m.eval_every = i64(t, "learner", "eval_every");
     m.patience = i64(t, "learner", "patience");
+    m.output_bias = flag(t, "learner", "output_bias");
+    m.refit = flag(t, "learner", "refit");
     l.method = std::move(m);
   }
 

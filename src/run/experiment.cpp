@@ -98,26 +98,74 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
   grid.comm().barrier();
 }
 
+bool is_refit(const ResultRow& r) {
+  const auto it = r.extra.find("refit");
+  return it != r.extra.end() && it->second == 1.0;
+}
+
 PointKey point_key(const ResultRow& r) {
+  if (is_refit(r)) return {r.d, r.n, r.seed, SweepPlan::kRefit};
   const auto it = r.extra.find("candidate");
   return {r.d, r.n, r.seed, it == r.extra.end() || !std::isfinite(it->second) ? 0 : std::llround(it->second)};
 }
 
 // Among the rows of (d, n, seed) so far (candidates, or a kernel's ridges),
 // the one with the smallest finite validation error gets selected = 1, the
-// others 0 (smallest_finite: a NaN is never selected).
+// others 0 (smallest_finite: a NaN is never selected). A refit row, once
+// there, stands for the candidate it refitted and is the selected one.
 void mark_selected(std::vector<ResultRow>& rows, int64_t d, int64_t n, int64_t seed) {
   std::vector<ResultRow*> group;
   std::vector<double> errors;
+  ResultRow* refit = nullptr;
   for (auto& r : rows) {
     if (r.d != d || r.n != n || r.seed != seed) continue;
     r.extra["selected"] = 0.0;
+    if (is_refit(r)) {
+      refit = &r;
+      continue;
+    }
     const auto it = r.extra.find("validation_error");
     group.push_back(&r);
     errors.push_back(it == r.extra.end() ? std::nan("") : it->second);
   }
   const int64_t best = smallest_finite(errors);
-  if (best >= 0) group[static_cast<size_t>(best)]->extra["selected"] = 1.0;
+  if (refit)
+    refit->extra["selected"] = 1.0;
+  else if (best >= 0)
+    group[static_cast<size_t>(best)]->extra["selected"] = 1.0;
+}
+
+// learner.refit: the candidate that the validation split chose for (d, n,
+// seed) among `rows`, trained again on all n points for the number of steps
+// it chose (Learner::refit); its row has refit = 1, the chosen candidate and
+// its validation error, and the fit's test error. Without a choice (no
+// candidate has a finite validation error) a row of status "no-choice". The
+// choice is rank 0's, broadcast. Collective; may throw Interrupted.
+PointOutputs refit_point(const Learners& learners, const std::vector<ResultRow>& rows, int64_t d, int64_t n,
+                         int64_t seed, const PointInputs& inputs, PointCheckpoints& checkpoints) {
+  double choice[3] = {-1, 0, std::nan("")};  // candidate, best step, validation error
+  for (const auto& r : rows)
+    if (r.d == d && r.n == n && r.seed == seed && !is_refit(r) && r.extra.count("selected") &&
+        r.extra.at("selected") == 1.0) {
+      const auto c = r.extra.find("candidate");
+      choice[0] = c == r.extra.end() ? 0.0 : c->second;
+      choice[1] = r.extra.at("best_step"), choice[2] = r.extra.at("validation_error");
+    }
+  boost::mpi::broadcast(inputs.grid.comm(), choice, 3, 0);
+  const std::unique_ptr<Learner> refit =
+      choice[0] < 0 ? nullptr : learners[static_cast<size_t>(choice[0])]->refit(std::llround(choice[1]));
+  PointOutputs out;
+  if (refit) {
+    out = refit->fit(inputs, checkpoints);
+  } else {
+    out.rows.resize(1);
+    out.rows[0].status = "no-choice";
+  }
+  FitResult& fit = out.rows.front();
+  fit.extra["refit"] = 1.0;
+  fit.extra["validation_error"] = choice[2];
+  if (learners.size() > 1) fit.extra["candidate"] = choice[0] < 0 ? std::nan("") : choice[0];
+  return out;
 }
 
 // Checkpoints of the point in progress, committed to the results file every
@@ -241,6 +289,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   const int block = config.run.block;
   const std::string learner = first.label();
   const int64_t nc = plan.candidates();
+  const bool refits = plan.points().back() == SweepPlan::kRefit;  // learner.refit
 
   for (int d : config.dims()) {
     for (int64_t seed : config.sweep.seeds) {
@@ -272,15 +321,16 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
         const PointInputs inputs{{u_train, y, u_test, f_test, data.target_variance()}, d, streams, grid,
                                  rep.infinite_kernel()};
 
-        for (int64_t c = 0; c < nc; ++c) {
+        for (int64_t c : plan.points()) {
           if (!plan.pending(d, seed, n, c)) continue;
-          const Learner& fitter = *learners[static_cast<size_t>(c)];
+          const bool is_refit_point = c == SweepPlan::kRefit;
           const std::string point = plan.point_name(d, n, seed, c);
           ResultsCheckpoints checkpoints(point, have_earlier && earlier.checkpoint.point == point ? &earlier.checkpoint : nullptr,
                                          *results, grid, config.run);
           PointOutputs out;
           try {
-            out = fitter.fit(inputs, checkpoints);
+            out = is_refit_point ? refit_point(learners, results->rows(), d, n, seed, inputs, checkpoints)
+                                 : learners[static_cast<size_t>(c)]->fit(inputs, checkpoints);
           } catch (const Interrupted&) {
             if (root) fmt::print(stderr, "stopped by a signal inside point {} ({} of {} points done); rerun with --resume to continue\n",
                                  point, plan.done(), plan.total());
@@ -294,11 +344,12 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
           }
           for (const auto& f : out.rows) {
             ResultRow row = make_row(f, d, n, seed, learner, rep, data);
-            if (nc > 1) row.extra["candidate"] = static_cast<double>(c);
+            if (nc > 1 && !is_refit_point) row.extra["candidate"] = static_cast<double>(c);
+            if (refits) row.extra.emplace("refit", 0.0);
             results->add_row(std::move(row));
           }
           plan.mark_done(d, seed, n, c);
-          if (nc > 1 || fitter.selects_rows()) mark_selected(results->mutable_rows(), d, n, seed);
+          if (nc > 1 || first.selects_rows()) mark_selected(results->mutable_rows(), d, n, seed);
           results->commit("running");
           progress.point_done(plan.cost(d, n, c),
                               fmt::format("[{}/{}] {} {} on {}: test error{} ({:.2f} s)", plan.done(), plan.total(),

@@ -21,10 +21,12 @@ Learners make_learners(const Config& config) {
 
 SweepPlan::SweepPlan(const Config& config, const Learners& learners, std::set<PointKey> done)
     : config_(config), learners_(learners), candidates_(static_cast<int64_t>(learners.size())), done_(std::move(done)) {
+  for (int64_t c = 0; c < candidates_; ++c) points_.push_back(c);
+  if (const TaylorLearnerConfig* t = config.learner.taylor(); t && t->refit) points_.push_back(kRefit);
   for (int d : config.dims())
     for (int64_t seed : config.sweep.seeds)
       for (int64_t n : config.sweep.n_train)
-        for (int64_t c = 0; c < candidates_; ++c) {
+        for (int64_t c : points_) {
           ++total_;
           if (pending(d, seed, n, c)) remaining_cost_ += cost(d, n, c), ++remaining_;
         }
@@ -33,7 +35,7 @@ SweepPlan::SweepPlan(const Config& config, const Learners& learners, std::set<Po
 bool SweepPlan::pending(int d, int64_t seed, int64_t n, int64_t c) const { return !done_.count({d, n, seed, c}); }
 
 bool SweepPlan::pending(int d, int64_t seed, int64_t n) const {
-  for (int64_t c = 0; c < candidates_; ++c)
+  for (int64_t c : points_)
     if (pending(d, seed, n, c)) return true;
   return false;
 }
@@ -49,10 +51,12 @@ void SweepPlan::mark_done(int d, int64_t seed, int64_t n, int64_t c) {
 }
 
 double SweepPlan::cost(int d, int64_t n, int64_t c) const {
-  return learners_[static_cast<size_t>(c)]->cost(d, n, config_.data.n_test);
+  // A refit costs about what a candidate does (which one is chosen is known only then).
+  return learners_[static_cast<size_t>(c == kRefit ? 0 : c)]->cost(d, n, config_.data.n_test);
 }
 
 std::string SweepPlan::point_name(int d, int64_t n, int64_t seed, int64_t c) const {
+  if (c == kRefit) return fmt::format("d{}_n{}_s{}_refit", d, n, seed);
   return candidates_ > 1 ? fmt::format("d{}_n{}_s{}_c{}", d, n, seed, c) : fmt::format("d{}_n{}_s{}", d, n, seed);
 }
 
