@@ -74,7 +74,7 @@ void check_memory(const Config& c, const boost::mpi::communicator& comm) {
   // Bytes per entry of the learner's big matrices: K and K_test (kernel),
   // Z and the sigma terms (taylor) are float in single precision.
   const double learner_bytes = c.run.precision == "single" ? 4.0 : 8.0;
-  double words = 0;
+  double words = 0, m = 0;
   if (c.learner.kind == "kernel") {
     const bool eigen = c.learner.solver == "eigen" || c.learner.ridge_selection == "loo";
     // K; or for the eigendecomposition K, its eigenvectors and pdsyevd's
@@ -82,7 +82,7 @@ void check_memory(const Config& c, const boost::mpi::communicator& comm) {
     // kernel (at most min(n_test, n) x n) only lives once K has been freed.
     words = n * n * (eigen ? 4.0 : 1.0) + std::min(nt, n) * n;
   } else {
-    double m = 0;  // Z_0 terms and Z for the training and test sets (taylor.hpp)
+    // Z_0 terms and Z for the training and test sets (taylor.hpp)
     for (int d : c.dims()) m = std::max(m, static_cast<double>(evaluate_size(c.learner.width, d, "learner.width")));
     words = 2.0 * (n + nt) * m;
   }
@@ -106,26 +106,43 @@ void check_memory(const Config& c, const boost::mpi::communicator& comm) {
                                    "ranks; use more ranks, a smaller width or n_unlabeled", worst_w, worst_nu,
                                    need / (1 << 30), available / (1 << 30), ranks_here));
   }
-  const double per_rank = 8.0 * words / comm.size();
+  // The inputs (n + n_test) x (d + 1), distributed, and the labels and targets, on every rank.
+  const auto dims = c.dims();
+  words += (n + nt) * (*std::max_element(dims.begin(), dims.end()) + 1);
+  const double per_rank = 8.0 * (words / comm.size() + 2.0 * (n + nt));
   const double available = node_bytes / ranks_here;
-  if (per_rank > 0.9 * available)
-    throw InputError(fmt::format("sweep.n_train: n = {:.0f} needs about {:.1f} GiB of memory per rank for the {} "
-                                 "matrices, but this node has {:.1f} GiB for each of its {} ranks; use more ranks "
-                                 "on more nodes or a smaller n", n, per_rank / (1 << 30), c.learner.kind, available / (1 << 30), ranks_here));
+  if (per_rank > 0.9 * available) {
+    // Name the size that dominates: the training set, the test set or the network's width.
+    const char* key = m > std::max(n, nt) ? "learner.width" : nt > n ? "data.n_test" : "sweep.n_train";
+    throw InputError(fmt::format("{}: the largest point (n = {:.0f}, n_test = {:.0f}{}) needs about {:.1f} GiB of memory "
+                                 "per rank, but this node has {:.1f} GiB for each of its {} ranks; use more ranks on "
+                                 "more nodes or a smaller {}", key, n, nt, m > 0 ? fmt::format(", m = {:.0f}", m) : "",
+                                 per_rank / (1 << 30), available / (1 << 30), ranks_here, key));
+  }
 }
 
 // Decides on rank 0 whether the output may be written, so every rank agrees.
 void check_output(const RunOptions& opt, const boost::mpi::communicator& comm) {
   std::string error;
-  if (comm.rank() == 0) {
-    const bool exists = fs::exists(opt.output);
+  if (comm.rank() == 0) try {
     const fs::path dir = fs::absolute(opt.output).parent_path();
+    const std::string name = fs::path(opt.output).filename().string();
+    // FILE.prev, FILE.lock and FILE.data/ sit beside it: the longest suffix must fit.
+    const long name_max = fs::is_directory(dir) ? ::pathconf(dir.c_str(), _PC_NAME_MAX) : 255;
+    const bool exists = fs::exists(opt.output);
     if (opt.resume && opt.overwrite)
       error = "--resume and --overwrite exclude each other";
+    else if (name.empty() || fs::is_directory(opt.output))
+      error = fmt::format("{}: the output is a folder; give a file name (-o FOLDER/NAME.h5)", opt.output);
+    else if (name_max > 0 && static_cast<long>(name.size() + std::string(".prev").size()) > name_max)
+      error = fmt::format("{}: the output's file name has {} bytes; with \".prev\" added it must fit the file "
+                          "system's limit of {} bytes", opt.output, name.size(), name_max);
     else if (exists && !opt.resume && !opt.overwrite)
       error = fmt::format("{}: the output exists; pass --resume to continue it or --overwrite to replace it", opt.output);
     else if (!fs::is_directory(dir))
       error = fmt::format("{}: the output folder {} does not exist", opt.output, dir.string());
+  } catch (const fs::filesystem_error& e) {
+    error = fmt::format("{}: unusable output path: {}", opt.output, e.code().message());
   }
   boost::mpi::broadcast(comm, error, 0);
   if (!error.empty()) throw InputError(error);
@@ -456,6 +473,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
             row.learner = learner, row.input = rep.label(), row.width = rep.width();
             row.test_error = f.test_error, row.train_error = f.train_error;
             row.seconds = f.seconds, row.flops = f.flops, row.status = f.status;
+            if (row.status == "ok" && !std::isfinite(row.test_error)) row.status = "non-finite";  // never NaN with ok
             row.extra = f.extra;
             row.extra["target_mean"] = data.raw_mean();
             row.extra["target_sd"] = data.raw_sd();

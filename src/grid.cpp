@@ -1,5 +1,6 @@
 #include "neurep/grid.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <fmt/core.h>
 
@@ -7,6 +8,26 @@
 #include "neurep/errors.hpp"
 
 namespace neurep {
+
+GridShape parse_grid_spec(const std::string& spec) {
+  if (spec == "auto") return {0, 0};
+  GridShape s;
+  const auto x = spec.find('x');
+  try {
+    if (x == std::string::npos) throw std::invalid_argument("no x");
+    size_t p1 = 0, p2 = 0;
+    s.rows = std::stoi(spec.substr(0, x), &p1);
+    s.cols = std::stoi(spec.substr(x + 1), &p2);
+    if (p1 != x || p2 != spec.size() - x - 1 || !std::isdigit(static_cast<unsigned char>(spec[0])) ||
+        !std::isdigit(static_cast<unsigned char>(spec[x + 1])))
+      throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    throw InputError(fmt::format("run.grid: '{}' is not \"auto\" or \"PrxPc\" (e.g. \"2x2\")", spec));
+  }
+  if (s.rows < 1 || s.cols < 1 || s.rows > 1 << 20 || s.cols > 1 << 20)
+    throw InputError(fmt::format("run.grid: '{}': Pr and Pc must be positive", spec));
+  return s;
+}
 
 GridShape parse_grid_shape(const std::string& spec, int nranks, GridWork work) {
   GridShape s;
@@ -21,17 +42,8 @@ GridShape parse_grid_shape(const std::string& spec, int nranks, GridWork work) {
     s.cols = nranks / r;
     return s;
   }
-  auto x = spec.find('x');
-  try {
-    if (x == std::string::npos) throw std::invalid_argument("no x");
-    size_t p1 = 0, p2 = 0;
-    s.rows = std::stoi(spec.substr(0, x), &p1);
-    s.cols = std::stoi(spec.substr(x + 1), &p2);
-    if (p1 != x || p2 != spec.size() - x - 1) throw std::invalid_argument("trailing");
-  } catch (const std::exception&) {
-    throw InputError(fmt::format("run.grid: '{}' is not \"auto\" or \"PrxPc\" (e.g. \"2x2\")", spec));
-  }
-  if (s.rows < 1 || s.cols < 1 || s.rows * s.cols != nranks)
+  s = parse_grid_spec(spec);
+  if (s.rows * s.cols != nranks)
     throw InputError(fmt::format("run.grid: {}x{} needs {} ranks, but the job has {}", s.rows,
                                  s.cols, s.rows * s.cols, nranks));
   return s;

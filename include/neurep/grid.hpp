@@ -20,6 +20,10 @@ struct GridShape {
 // local GEMMs plus an all-gather and a reduce-scatter of W, m x q).
 enum class GridWork { Square, Tall };
 
+// The shape "PrxPc" names ({0, 0} for "auto"); InputError if malformed. What
+// `neurep check` can validate without knowing the number of ranks.
+GridShape parse_grid_spec(const std::string& spec);
+
 // "auto" picks the shape for `work`; "PrxPc" forces a shape. Throws
 // InputError if the string is malformed or does not multiply to nranks.
 GridShape parse_grid_shape(const std::string& spec, int nranks, GridWork work = GridWork::Square);
