@@ -176,8 +176,9 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
   const std::string path = (folder / rel).string();
   if (grid.rank() == 0) fs::create_directories(fs::path(path).parent_path());
   grid.comm().barrier();
-  {
+  try {
     h5::File file = h5::File::create(path + ".tmp", grid.comm());
+    {
     h5::Group root = file.root();
     root.set_attribute("d", int64_t(d));
     root.set_attribute("seed", seed);
@@ -200,6 +201,19 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
       if (const Whitening* w = rep.whitening(); w && !w->mean().empty()) root.write_column("mu", w->mean());
       if (const Whitening* w = rep.whitening(); w && w->matrix()) root.write_matrix("whitening", *w->matrix());
     }
+    }
+    file.close();  // a failure to flush (a full disk) shows here, on every rank
+  } catch (const CollectiveError& e) {
+    // Every rank is here; the partial file goes, and the message says how much room there was.
+    std::string free;
+    if (grid.rank() == 0) {
+      ::unlink((path + ".tmp").c_str());
+      std::error_code ec;
+      const auto space = fs::space(folder, ec);
+      if (!ec) free = fmt::format("; {:.1f} MiB free on its file system", static_cast<double>(space.available) / (1 << 20));
+    }
+    boost::mpi::broadcast(grid.comm(), free, 0);
+    throw CollectiveError(fmt::format("cannot write the data file {} ({}){}", path, e.what(), free));
   }
   grid.comm().barrier();
   if (grid.rank() == 0) fs::rename(path + ".tmp", path);

@@ -155,8 +155,8 @@ void ResultsFile::commit(const std::string& local_status) {
       }
       if (const int err = write_file(tmp, bytes)) {
         ::unlink(tmp.c_str());  // whatever part of it was written
-        error = fmt::format("cannot write {}: {}; the previous version of the file is unchanged", path_,
-                            std::strerror(err));
+        error = fmt::format("cannot write {} (through {}): {}; the previous version of the file is unchanged", path_,
+                            tmp, std::strerror(err));
       } else {
         const std::string prev = path_ + ".prev";
         std::error_code ec;

@@ -2,6 +2,8 @@
 with one line naming the file and the cause, exit 3, the previous generation
 of the file intact (readable, its rows), no FILE.tmp left; once space is
 freed, --resume completes the sweep with the rows of an uninterrupted run.
+The data files of run.save_data (written collectively through MPI-IO) give
+the same one line and exit 3, their partial file removed.
 
 The disk is a small tmpfs mounted for the test, sized from the run itself
 (1.5 times the file of the first commit: the first commit fits, the second
@@ -78,6 +80,17 @@ def main():
             for f in os.listdir(mnt):
                 os.remove(os.path.join(mnt, f))
             sh("mount", "-o", f"remount,size={kib}k", mnt)
+        # The data files of run.save_data are written collectively through MPI-IO: a full disk there
+        # is agreed over the ranks too (no hang), the partial data file removed.
+        for np_ in (1, 2):
+            out = os.path.join(mnt, f"data{np_}.h5")
+            rc, err = run(r, "run", cfg, "-o", out, "-q", "--set", "run.save_data=true", "--set", "data.n_test=20000",
+                          np_=np_)
+            lines = [l for l in err.splitlines() if l.startswith("neurep")]
+            r.check(rc == 3 and len(lines) == 1 and "cannot write the data file" in err,
+                    f"{np_} rank(s), disk full writing a data file: exit 3, one line (got {rc}; {lines})")
+            left = [f for _, _, fs in os.walk(mnt) for f in fs if f.endswith(".tmp")]
+            r.check(not left, f"  no partial data file left ({left})")
     finally:
         sh("umount", mnt)
         shutil.rmtree(mnt, ignore_errors=True)
