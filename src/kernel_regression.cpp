@@ -10,6 +10,7 @@
 #include <limits>
 #include <numeric>
 
+#include "neurep/agreement.hpp"
 #include "neurep/errors.hpp"
 #include "neurep/linalg.hpp"
 
@@ -166,7 +167,11 @@ void solve_eigen(const GramSource& gram, const KernelRegressionOptions& opt, con
     const int info = linalg::syevd_lower(k, w, q);
     clock.stop(ph.factor);
     sol.flops += 4.0 * std::pow(static_cast<double>(n), 3);  // tridiagonalisation + back-transformation (model)
-    if (info != 0) throw RuntimeError(fmt::format("pdsyevd did not converge (info = {})", info));
+    if (info != 0) {  // numerical trouble (info is agreed over the ranks): recorded, and the sweep goes on
+      for (int64_t l = 0; l < nr; ++l) sol.status[l] = fmt::format("eigensolver-failed(info={})", info);
+      sol.coef.fill(std::numeric_limits<T>::quiet_NaN());
+      return;
+    }
   }
   clock.start();
   DistMatrix<T> y(grid, n, 1, nb, nb), c(grid, n, 1, nb, nb);
@@ -222,6 +227,8 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
   for (double a : a_train) mean_diag += kernel_value(opt.kernel, a, a, a);
   mean_diag /= static_cast<double>(n);
   if (!(mean_diag > 0)) mean_diag = 1.0;
+  // The scale of the shifts and of the eigenvalue floor that decides jitter: one value for all ranks.
+  mean_diag = from_rank0(grid.comm(), mean_diag);
   clock.stop(ph.kernel);
   std::vector<double> shift(static_cast<size_t>(nr));
   for (int64_t l = 0; l < nr; ++l) shift[l] = static_cast<double>(n) * opt.ridges[l] * mean_diag;
