@@ -8,7 +8,9 @@
 - a stop signal at any instant after launch, even before MPI_Init, ends in
   exit 75 with an `interrupted` file, and --resume completes it with the
   rows of an uninterrupted run. The instant is not a matter of timing: the
-  test-only hook NEUREP_TEST_STOP_AT raises SIGUSR1 at a named phase.
+  test-only hook NEUREP_TEST_STOP_AT raises SIGUSR1 at a named phase;
+- a test error that overflows is recorded as status non-finite, never NaN or
+  inf with status ok.
 A hang is a failed check (a timeout), never a wait for CTest's."""
 import os
 import subprocess
@@ -149,8 +151,23 @@ def early_signals(r):
     r.check(rc == 75, f"Taylor, SIGUSR1 before MPI_Init: exit 75 (got {rc}) {err.strip()[-200:]}")
 
 
+def never_nan_with_ok(r):
+    """Numbers the input checks cannot refuse (a target of 1e200, not normalised, overflows the
+    error sums): the row says so in its status instead of a NaN or inf error with status ok."""
+    cfg = r.write("small.toml", SMALL)
+    rc, err = run(r, "run", cfg, "-o", "huge.h5", "-q", "--set", "data.coefficients=[1e200]",
+                  "--set", "data.normalize=false", np_=2)
+    r.check(rc == 0, f"an overflowing target: the sweep goes on (rc {rc}) {err.strip()[:200]}")
+    if rc == 0:
+        res = read_results(r.path("huge.h5"))
+        bad = [(e, s) for e, s in zip(res["test_error"], res["status"]) if not np.isfinite(e) and s == "ok"]
+        r.check(not bad and "non-finite" in set(res["status"]),
+                f"  no non-finite error with status ok (statuses {sorted(set(res['status']))})")
+
+
 def main():
     r = Runner(parse_args())
+    never_nan_with_ok(r)
     rank_agreement(r)
     long_names(r)
     early_signals(r)
