@@ -63,9 +63,13 @@ def run(r, *args, np_=1, env=None, timeout=240):
 
 def readable(path):
     """The whole results file reads back (every dataset), or the error."""
+    def read(name, obj):  # visititems stops at the first callback that returns something
+        if isinstance(obj, h5py.Dataset):
+            obj[()]
     try:
+        read_results(path)
         with h5py.File(path, "r") as f:
-            f.visititems(lambda name, obj: obj[()] if isinstance(obj, h5py.Dataset) else None)
+            f.visititems(read)
             return True, f.attrs["status"]
     except Exception as e:  # a torn file: h5py's own error, reported as a failed check
         return False, repr(e)[:200]
