@@ -10,7 +10,8 @@ PACKAGES=(
   libboost-mpi-dev libboost-serialization-dev
   libhdf5-openmpi-dev hdf5-tools
   catch2 librandom123-dev libtomlplusplus-dev libcli11-dev libfmt-dev
-  python3-h5py python3-numpy python3-matplotlib
+  python3-h5py python3-numpy python3-matplotlib python3-pandas python3-scipy
+  python3-pip python3-setuptools python3-wheel
   slurm-wlm munge
 )
 missing=()

@@ -7,7 +7,9 @@
 #include <boost/mpi/communicator.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -31,17 +33,49 @@ void print_info(const neurep::ResultsContents& c, const std::string& path) {
   for (const char* k : {"version", "git_revision", "created", "command_line", "mpi_ranks", "grid", "blas_core", "host"})
     if (auto it = c.attributes.find(k); it != c.attributes.end()) fmt::print("  {:<13} {}\n", k, it->second);
   fmt::print("  rows          {}\n  curves        {}\n", c.rows.size(), c.curves.size());
-  // Median test error over seeds per (learner, input, d, n, ridge).
-  std::map<std::tuple<std::string, std::string, int64_t, int64_t, double>, std::vector<double>> groups;
-  for (const auto& r : c.rows) groups[{r.learner, r.input, r.d, r.n, r.ridge}].push_back(r.test_error);
+  // Median test error over seeds per (learner, input, d, n), of the row each
+  // run selected on its validation split (selected = 1); a run that made no
+  // choice has one row per point, or (every candidate failed) counts its first
+  // row, a failure. Nothing here is chosen on the test set.
+  using Point = std::tuple<std::string, std::string, int64_t, int64_t>;
+  std::map<std::tuple<std::string, std::string, int64_t, int64_t, int64_t>, std::vector<const neurep::ResultRow*>> runs;
+  for (const auto& r : c.rows) runs[{r.learner, r.input, r.d, r.n, r.seed}].push_back(&r);
+  std::map<Point, std::vector<double>> groups;
+  std::map<Point, std::set<std::string>> chosen;
+  size_t undecided = 0;
+  for (const auto& [k, rows] : runs) {
+    const neurep::ResultRow* use = nullptr;
+    for (const auto* r : rows)
+      if (auto it = r->extra.find("selected"); it != r->extra.end() && it->second == 1.0) use = r;
+    const bool all_failed = std::all_of(rows.begin(), rows.end(), [](const auto* r) {
+      return r->status == "diverged" || !std::isfinite(r->test_error);
+    });
+    if (!use && (rows.size() == 1 || all_failed)) use = rows.front();
+    if (!use) {
+      ++undecided;
+      continue;
+    }
+    const Point p{std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k)};
+    const bool failed = use->status == "diverged" || !std::isfinite(use->test_error);
+    groups[p].push_back(failed ? std::numeric_limits<double>::infinity() : use->test_error);
+    const auto cand = use->extra.find("candidate");
+    chosen[p].insert(cand != use->extra.end() ? fmt::format("c{}", static_cast<int64_t>(cand->second))
+                                              : fmt::format("{:.2g}", use->ridge));
+  }
+  if (undecided)
+    fmt::print("  {} run(s) with several rows and no selected one are left out\n", undecided);
   if (groups.empty()) return;
-  fmt::print("\n  {:<20} {:<24} {:>5} {:>8} {:>9} {:>6} {:>12}\n", "learner", "input", "d", "n", "ridge", "seeds", "median error");
+  fmt::print("\n  median test error over seeds, of the row each run selected on its validation split (or its only row)\n");
+  fmt::print("  {:<20} {:<24} {:>5} {:>8} {:>6} {:>12}  {}\n", "learner", "input", "d", "n", "seeds", "median error",
+             "chosen (ridge or candidate)");
   for (auto& [k, v] : groups) {
-    std::sort(v.begin(), v.end(), [](double a, double b) { return (std::isnan(b) && !std::isnan(a)) || a < b; });
+    std::sort(v.begin(), v.end());
     const size_t m = v.size();
     const double med = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
-    fmt::print("  {:<20} {:<24} {:>5} {:>8} {:>9.2g} {:>6} {:>12.4g}\n", std::get<0>(k), std::get<1>(k),
-               std::get<2>(k), std::get<3>(k), std::get<4>(k), m, med);
+    std::string ch;
+    for (const auto& s : chosen[k]) ch += (ch.empty() ? "" : " ") + s;
+    fmt::print("  {:<20} {:<24} {:>5} {:>8} {:>6} {:>12.4g}  {}\n", std::get<0>(k), std::get<1>(k), std::get<2>(k),
+               std::get<3>(k), m, med, ch);
   }
 }
 

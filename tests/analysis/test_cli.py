@@ -6,6 +6,7 @@ import io
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -14,7 +15,7 @@ import unittest
 import h5py
 import numpy as np
 
-from analysis.cli import main
+from neurep_analysis.cli import main
 from tests.analysis import crafted
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -259,19 +260,41 @@ class TestBadInput(CliCase):
 
 
 class TestEntryPoints(CliCase):
-    """The real entry points, as the user types them, from the repo root."""
+    """The real entry points, as the user types them, from a folder outside the checkout."""
 
-    def test_module_and_script(self):
-        for argv in ([sys.executable, "-m", "analysis"],
-                     [sys.executable, os.path.join("analysis", "neurep_analysis.py")]):
-            proc = subprocess.run(argv + ["complexity", self.kernel], cwd=REPO,
+    def check(self, argv, env=None):
+        with tempfile.TemporaryDirectory() as elsewhere:
+            proc = subprocess.run(argv + ["complexity", self.kernel], cwd=elsewhere, env=env,
                                   capture_output=True, text=True, timeout=120)
             self.assertEqual(proc.returncode, 0, proc.stderr)
             self.assertIn("kernel:ntk", proc.stdout)
-        proc = subprocess.run([sys.executable, "-m", "analysis", "info", __file__], cwd=REPO,
-                              capture_output=True, text=True, timeout=120)
-        self.assertEqual(proc.returncode, 2)
-        self.assertEqual(len(proc.stderr.strip().splitlines()), 1)
+            proc = subprocess.run(argv + ["info", __file__], cwd=elsewhere, env=env,
+                                  capture_output=True, text=True, timeout=120)
+            self.assertEqual(proc.returncode, 2)
+            self.assertEqual(len(proc.stderr.strip().splitlines()), 1, proc.stderr)
+
+    def test_module_and_script(self):
+        env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "analysis"))
+        self.check([sys.executable, "-m", "neurep_analysis"], env)
+        self.check([os.path.join(REPO, "analysis", "neurep-analysis")])
+
+    def test_pip_install_offline(self):
+        """pip install ./analysis works offline (no index, no build isolation):
+        the package and its neurep-analysis entry point run from any folder."""
+        with tempfile.TemporaryDirectory() as tmp:
+            src = os.path.join(tmp, "src")   # build in a copy: pip writes build/ and egg-info
+            shutil.copytree(os.path.join(REPO, "analysis"), src,
+                            ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+            target = os.path.join(tmp, "site")
+            proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps",
+                                   "--no-index", "--no-build-isolation", "--target", target,
+                                   src], capture_output=True, text=True, timeout=300)
+            if proc.returncode != 0 and "No module named pip" in proc.stderr:
+                self.skipTest("pip is not installed")
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            env = dict(os.environ, PYTHONPATH=target)
+            self.check([os.path.join(target, "bin", "neurep-analysis")], env)
+            self.check([sys.executable, "-m", "neurep_analysis"], env)
 
 
 if __name__ == "__main__":

@@ -11,8 +11,9 @@ import subprocess
 import tempfile
 import unittest
 
-from analysis.resultfile import load, load_many
-from analysis.stats import aggregate, complexity
+import neurep_analysis
+from neurep_analysis.resultfile import load, load_many
+from neurep_analysis.stats import aggregate, complexity
 from tests.analysis.test_cli import run as run_cli
 
 TINY_CONFIG = """\
@@ -30,6 +31,7 @@ kind = "none"
 kind = "kernel"
 kernel = "ntk"
 ridge = [1e-6, 1e-3]
+ridge_selection = "loo"
 
 [sweep]
 dims = [4, 6]
@@ -107,6 +109,26 @@ class TestRealRun(unittest.TestCase):
             self.assertLess(p["median"], 2.0, "test error %g x Var f* at d=%d n=%d"
                             % (p["median"], p["d"], p["n"]))
 
+    def test_selected_ridge_is_the_default(self):
+        df = neurep_analysis.load(self.file)
+        self.assertEqual(len(df), 16)
+        self.assertEqual(int(df["selected"].sum()), 8)     # one ridge per (d, n, seed)
+        pts = aggregate(df)
+        for p in pts:
+            rows = df[(df.d == p["d"]) & (df.n == p["n"]) & df.selected]
+            self.assertEqual(sorted(p["values"].tolist()), sorted(rows["test_error"].tolist()))
+
+    def test_neurep_info_counts_seeds(self):
+        out = subprocess.run([neurep_bin(), "info", self.file], capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = [ln.split() for ln in out.stdout.splitlines()
+                 if ln.strip().startswith("kernel:ntk")]
+        self.assertEqual(len(lines), 4, out.stdout)         # one line per (d, n), not per ridge
+        for ln in lines:
+            self.assertEqual(ln[4], "2", out.stdout)        # 2 seeds
+        self.assertIn("selected on its validation split", out.stdout)
+
     def test_commands_run(self):
         prefix = os.path.join(self.dir, "real")
         for argv in (["info", self.file], ["errors", self.file, "-o", prefix],
@@ -119,6 +141,73 @@ class TestRealRun(unittest.TestCase):
             self.assertGreater(os.path.getsize(os.path.join(self.dir, name)), 0)
         rows = complexity(load_many([self.file]), eps=0.5)
         self.assertEqual(rows[0]["theory"], 2)
+
+
+TAYLOR_CONFIG = """\
+[data]
+dim = 4
+degrees = [2]
+n_test = 200
+
+[representation]
+kind = "none"
+
+[learner]
+kind = "taylor"
+order = 2
+width = ["2*d"]
+learning_rate = [0.03, 0.1]
+steps = 60
+eval_every = 20
+validation_fraction = 0.25
+
+[sweep]
+dims = [4]
+n_train = [32]
+seeds = 3
+
+[run]
+seed = 2020
+"""
+
+
+class TestRealTaylorCandidates(unittest.TestCase):
+    """3 seeds x 2 candidates: `neurep info` and the analysis count 3 seeds, and
+    use the candidate each run selected, never the one with the best test error."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls._tmp = tempfile.TemporaryDirectory()
+        try:
+            cls.file = real_run(cls._tmp.name, TAYLOR_CONFIG)
+        except BaseException:
+            cls._tmp.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls._tmp.cleanup()
+
+    def test_info_and_loader(self):
+        out = subprocess.run([neurep_bin(), "info", self.file], capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        (line,) = [ln.split() for ln in out.stdout.splitlines()
+                   if ln.strip().startswith("taylor:order=2")]
+        self.assertEqual(line[4], "3", out.stdout)          # seeds, not seeds x candidates
+        df = neurep_analysis.load(self.file)
+        self.assertEqual(len(df), 6)
+        self.assertEqual(sorted(df["learning_rate"].unique().tolist()), [0.03, 0.1])
+        self.assertEqual(int(df["selected"].sum()), 3)
+        self.assertTrue((df["m"] == 8).all())
+        (pt,) = aggregate(df)
+        self.assertEqual(pt["n_runs"], 3)
+        self.assertEqual(sorted(pt["values"].tolist()),
+                         sorted(df.loc[df.selected, "test_error"].tolist()))
+        curves = neurep_analysis.load_curves(self.file)
+        self.assertEqual(sorted(curves["candidate"].unique().tolist()), [0, 1])
+        self.assertTrue(curves["validation_error"].notna().any())
+        self.assertEqual(int(curves.groupby("curve")["selected"].first().sum()), 3)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import warnings
 import h5py
 import numpy as np
 
-from analysis.resultfile import NeurepError, NeurepWarning, as_str, load, load_many
+from neurep_analysis.resultfile import NeurepError, NeurepWarning, as_str, load, load_many
 from tests.analysis import crafted
 
 

@@ -7,8 +7,8 @@ import unittest
 
 import numpy as np
 
-from analysis.resultfile import load_many
-from analysis.stats import (aggregate, complexity, fit_power_law, format_n_eps, n_eps,
+from neurep_analysis.resultfile import load_many
+from neurep_analysis.stats import (aggregate, complexity, fit_power_law, format_n_eps, n_eps,
                             quantile, t_cdf, t_quantile)
 from tests.analysis import crafted
 

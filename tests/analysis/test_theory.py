@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from analysis.theory import harmonic_shares, plateau_levels, theory_exponent
+from neurep_analysis.theory import harmonic_shares, plateau_levels, theory_exponent
 
 
 class TestExponents(unittest.TestCase):

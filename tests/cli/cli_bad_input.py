@@ -2,7 +2,7 @@
 the problem, and no file created or changed."""
 import os
 
-from common import Runner, parse_args
+from common import Runner, parse_args, run_checks
 
 GOOD = """
 [data]
@@ -106,4 +106,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_checks(main)

@@ -1,10 +1,16 @@
-"""A sweep killed at random instants (SIGKILL, at least 10 times) and resumed
-with --resume ends with the same results as an uninterrupted run, bit for bit
-on the same grid; the results file is readable after every kill; SIGUSR1
+"""A sweep killed at instants chosen from its own progress (SIGKILL, at least
+10 times: after the k-th new commit of its output, or while a commit's
+FILE.tmp is being written, or while its first data file is being written) and
+resumed with --resume ends with the same results as an uninterrupted run, bit
+for bit on the same grid; the results file is readable after every kill; SIGUSR1
 leads to a clean stop with exit status 75 and state 'interrupted'; a --resume
 started while the ranks of a killed mpiexec still run waits for them. The same
 for an iterative learner stopped and killed inside its points, resuming from
-its /checkpoint: equal rows and training curves."""
+its /checkpoint: equal rows and training curves.
+
+No check depends on how fast the machine is: every kill is placed by the
+run's own progress (the output is replaced by a rename at every commit, so a
+new inode is a new commit), never by a wall-clock delay."""
 import os
 import random
 import signal
@@ -14,7 +20,7 @@ import time
 import h5py
 import numpy as np
 
-from common import Runner, parse_args, read_results
+from common import Runner, parse_args, read_results, run_checks
 
 CONFIG = """
 [data]
@@ -100,6 +106,34 @@ def kill_run(p):
     p.wait()
 
 
+def generation(path):
+    """Identifies one committed generation of `path` (every commit renames a new file over it)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+def run_and_kill(r, cfg, out, commits, mid_commit=False, when_exists=None):
+    """Starts a --resume run of `cfg` and SIGKILLs it once it has made `commits` new commits to
+    `out` and then, with mid_commit, as soon as the next commit's FILE.tmp exists (a kill inside a
+    commit), or, with when_exists, as soon as that path exists. Returns True if the run was killed,
+    False if it ended first (its return code is then in the process)."""
+    p = start(r, cfg, out)
+    seen, count = generation(out), 0
+    while p.poll() is None:
+        g = generation(out)
+        if g != seen:
+            seen, count = g, count + 1
+        if count >= commits and (not mid_commit or os.path.exists(out + ".tmp")) and \
+                (when_exists is None or os.path.exists(when_exists)):
+            kill_run(p)
+            return True, p
+        time.sleep(0.0005)
+    return False, p
+
+
 def rows(path):
     res = read_results(path)
     order = np.lexsort((res["ridge"], res["seed"], res["n"], res["d"]))
@@ -128,24 +162,24 @@ def taylor_checks(r, rng):
     r.check(rc == 0, f"taylor: uninterrupted reference run (rc {rc}) {err.strip()[:200]}")
     ref, ref_curves = rows(r.path("taylor-ref.h5")), curves(r.path("taylor-ref.h5"))
     out = r.path("taylor-killed.h5")
-    kills, resumed_from_checkpoint = 0, 0
-    for _ in range(40):
-        p = start(r, cfg, out)
-        try:
-            p.wait(timeout=rng.uniform(0.8, 2.5))
-        except subprocess.TimeoutExpired:
-            kill_run(p)
+    kills, resumed_from_checkpoint, finished = 0, 0, False
+    for _ in range(60):  # each killed run commits at least one checkpoint: always progress
+        killed, p = run_and_kill(r, cfg, out, commits=rng.randint(3, 10), mid_commit=rng.random() < 0.3)
+        if killed:
             kills += 1
             if os.path.exists(out):
                 with h5py.File(out, "r") as f:
                     resumed_from_checkpoint += "checkpoint" in f
             continue
         if p.returncode == 0 and kills >= 5:
+            finished = True
             break
-        if p.returncode == 0:
-            os.remove(out)
-    r.check(kills >= 5 and resumed_from_checkpoint >= 1,
-            f"taylor: killed {kills} times, {resumed_from_checkpoint} times with a checkpoint inside a point")
+        os.remove(out)  # ended (or failed) before enough kills: start over
+    r.check(finished and kills >= 5 and resumed_from_checkpoint >= 1,
+            f"taylor: killed {kills} times, {resumed_from_checkpoint} times with a checkpoint inside a point, "
+            f"then completed ({finished})")
+    if not finished:
+        return
     r.check(same(rows(out), ref) and same_curves(curves(out), ref_curves),
             "taylor: rows and curves after kills equal the uninterrupted run bit for bit")
     # SIGUSR1 inside a point: exit 75 with the point's state in /checkpoint.
@@ -215,15 +249,14 @@ def main():
 
     rng = random.Random(1234)
     out = r.path("killed.h5")
-    kills, readable, attempts = 0, True, 0
-    while attempts < 60:
-        attempts += 1
-        p = start(r, cfg, out)
-        delay = rng.uniform(0.05, 1.5)
-        try:
-            p.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
-            kill_run(p)
+    first_data = r.path("killed.h5.data/d5_seed0.h5.tmp")  # save_data's first file, being written before any commit
+    kills, readable, finished = 0, True, False
+    for attempt in range(60):  # each killed run (but the first) commits at least one point: progress
+        if attempt == 0:  # before the first commit, while the first data file is being written
+            killed, p = run_and_kill(r, cfg, out, commits=0, when_exists=first_data)
+        else:
+            killed, p = run_and_kill(r, cfg, out, commits=rng.randint(1, 2), mid_commit=rng.random() < 0.5)
+        if killed:
             kills += 1
             if os.path.exists(out):  # whatever instant it died at, the file is whole
                 try:
@@ -234,14 +267,16 @@ def main():
                     print("unreadable after a kill:", e)
             continue
         if p.returncode == 0 and kills >= 10:
+            finished = True
             break
-        if p.returncode == 0:  # finished before enough kills: start over
+        if os.path.exists(out):  # ended (or failed) before enough kills: start over
             os.remove(out)
-    r.check(kills >= 10, f"killed {kills} times")
+    r.check(kills >= 10 and finished, f"killed {kills} times, then completed ({finished})")
     r.check(readable, "the results file was readable after every kill")
-    with h5py.File(out, "r") as f:
-        r.check(f.attrs["status"] in (b"complete", "complete"), "the resumed run completed")
-    r.check(same(rows(out), ref), "results after kills and resumes equal the uninterrupted run bit for bit")
+    if finished:
+        with h5py.File(out, "r") as f:
+            r.check(f.attrs["status"] in (b"complete", "complete"), "the resumed run completed")
+        r.check(same(rows(out), ref), "results after kills and resumes equal the uninterrupted run bit for bit")
 
     orphan_check(r, cfg, ref)
     stale_semaphore_check(r, cfg)
@@ -278,4 +313,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_checks(main)

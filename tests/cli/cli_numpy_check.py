@@ -4,7 +4,7 @@ with its validation errors and ridge choice (ridge_selection = "validation")."""
 import h5py
 import numpy as np
 
-from common import Runner, parse_args, read_results
+from common import Runner, parse_args, read_results, run_checks
 
 CONFIG = """
 [data]
@@ -94,4 +94,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_checks(main)

@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from common import Runner, parse_args, read_results
+from common import Runner, parse_args, read_results, run_checks
 
 CONFIG = """
 [data]
@@ -117,4 +117,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_checks(main)

@@ -10,7 +10,7 @@ import os
 import h5py
 import numpy as np
 
-from common import Runner, parse_args, read_results
+from common import Runner, parse_args, read_results, run_checks
 
 CONFIG = """
 [data]
@@ -92,4 +92,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_checks(main)

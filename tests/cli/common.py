@@ -63,3 +63,20 @@ def read_results(path):
         if v.dtype.kind == "S":
             out[k] = np.array([s.decode() for s in v])
     return out
+
+
+def run_checks(main):
+    """Runs a test's main(runner-using) function so that an unexpected exception (a file that is
+    missing, a column that is not there) reports as a failed check naming it, not as a traceback
+    that ends the test without its summary."""
+    try:
+        main()
+    except SystemExit:
+        raise
+    except Exception as e:  # noqa: BLE001 - every unexpected error is a failed check
+        import traceback
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        print(f"FAIL unexpected {type(e).__name__} at {os.path.basename(where.filename)}:{where.lineno}: {e}",
+              flush=True)
+        print("1 failed (at least; the checks after it did not run)", flush=True)
+        sys.exit(1)

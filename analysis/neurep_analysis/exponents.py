@@ -1,0 +1,142 @@
+"""Growth exponents of n_eps(d): bootstrap over seeds, per-seed fits, thresholds from theory.
+
+Bootstrap.  A seed is the unit of resampling: seed s draws its inputs from
+the same random streams at every d (src/data.cpp takes coordinate j of input
+i from one stream whatever d is), so a seed's errors at different d are
+correlated and seeds are resampled jointly across d.  Each replicate draws
+as many seed labels as there are, with replacement, takes at every (d, n) the
+median over the drawn seeds (a seed drawn twice counts twice), recomputes
+n_eps(d) and refits the log-log slope over the d the point estimate used.  A
+replicate in which one of those d does not reach its threshold is dropped and
+counted.  With S seeds there are only C(2S - 1, S) distinct replicates (10
+for S = 3): the percentile interval is then coarse, and says so.
+
+Thresholds.  eps may be absolute (eps = 0.1) or relative to theory:
+eps(d) = share x (the share of Var f* in the target's top harmonic degree at
+d, theory.harmonic_shares) -- the level below which a kernel must have
+learnt part of the top degree, whatever d.
+"""
+
+import math
+
+import numpy as np
+
+from .resultfile import NeurepError
+from .stats import fit_power_law, n_eps, quantile
+
+MIN_D = 4  # fewer values of d than this: the exponent is flagged as fragile
+
+
+def top_share_eps(df, share):
+    """eps(d) = share * (share of Var f* in the top harmonic degree at d), and its description.
+
+    df: the rows of one line (frame.load), which have one target.
+    """
+    from .theory import harmonic_shares
+    if not 0 < share <= 1:
+        raise NeurepError("--eps-share must be in (0, 1], not %g" % share)
+    targets = set(zip(df["target_degrees"], df["target_coefficients"], df["target_input"]))
+    if len(targets) != 1:
+        raise NeurepError("--eps-share needs one target per line, found %d" % len(targets))
+    deg_text, coef_text, inp = targets.pop()
+    degrees = [int(x) for x in str(deg_text).split(",")]
+    coefs = [float(x) for x in str(coef_text).split(",")]
+    top = max(degrees)
+    cache = {}
+
+    def eps_of(d):
+        if d not in cache:
+            cache[d] = share * harmonic_shares(degrees, coefs, d, inp)[top]
+        return cache[d]
+    return eps_of, "%g x share of Var f* in degree %d" % (share, top)
+
+
+def _seed_matrix(pts):
+    """{seed: [effective errors at each n of pts]} (a list per point: a seed may have several rows)."""
+    seeds = sorted({int(s) for q in pts for s in q["seeds"]})
+    return seeds, [{s: q["values"][q["seeds"] == s] for s in seeds} for q in pts]
+
+
+def _n_eps_of_seeds(pts, per_point, pick, eps):
+    meds = []
+    for q in per_point:
+        vals = [q[s] for s in pick if s in q]
+        vals = np.concatenate(vals) if vals else np.array([])
+        meds.append(quantile(vals, 0.5) if vals.size else math.inf)
+    return n_eps([q["n"] for q in pts], meds, eps)
+
+
+def per_seed_fits(per_d, eps_of):
+    """For each seed alone: n_eps(d) and the fitted slope over the d it reaches."""
+    prepared = {d: _seed_matrix(pts) for d, pts in per_d.items()}
+    seeds = sorted({s for seeds, _ in prepared.values() for s in seeds})
+    out = []
+    for s in seeds:
+        ds, ns, per = [], [], {}
+        for d, pts in sorted(per_d.items()):
+            have, per_point = prepared[d]
+            if s not in have:
+                continue
+            val, flag = _n_eps_of_seeds(pts, per_point, [s], eps_of(d))
+            per[d] = (val, flag)
+            if flag == "ok":
+                ds.append(d)
+                ns.append(val)
+        fit = fit_power_law(ds, ns)
+        out.append({"seed": s, "n_eps": per, "slope": fit["slope"], "d_used": ds})
+    return out
+
+
+def bootstrap_exponent(per_d, eps_of, d_used, n_boot=1000, level=0.95, rng_seed=0):
+    """Percentile interval of the slope from resampling seeds jointly across d.
+
+    Returns ci_low, ci_high, replicates (kept), requested, dropped, seeds,
+    distinct (the number of distinct resamples possible).
+    """
+    prepared = {d: _seed_matrix(per_d[d]) for d in d_used}
+    seeds = sorted({s for have, _ in prepared.values() for s in have})
+    out = {"ci_low": math.nan, "ci_high": math.nan, "replicates": 0, "requested": int(n_boot),
+           "dropped": 0, "seeds": len(seeds),
+           "distinct": math.comb(2 * len(seeds) - 1, len(seeds)) if seeds else 0}
+    if n_boot <= 0 or len(set(d_used)) < 2:
+        return out
+    rng = np.random.default_rng(rng_seed)
+    slopes = []
+    for _ in range(int(n_boot)):
+        pick = rng.choice(seeds, size=len(seeds), replace=True)
+        ds, ns = [], []
+        for d in d_used:
+            have, per_point = prepared[d]
+            val, flag = _n_eps_of_seeds(per_d[d], per_point, pick, eps_of(d))
+            if flag != "ok":
+                break
+            ds.append(d)
+            ns.append(val)
+        else:
+            slopes.append(fit_power_law(ds, ns)["slope"])
+            continue
+        out["dropped"] += 1
+    if slopes:
+        alpha = (1.0 - level) / 2.0
+        out.update(ci_low=quantile(slopes, alpha), ci_high=quantile(slopes, 1 - alpha),
+                   replicates=len(slopes))
+    return out
+
+
+def exponent_notes(row):
+    """Warnings a reader must see beside an exponent."""
+    notes = []
+    used = row["fit"].get("d_used", [])
+    if 2 <= len(used) < MIN_D:
+        notes.append("only %d values of d (%s): the exponent is fragile; use at least %d"
+                     % (len(used), ", ".join(str(d) for d in used), MIN_D))
+    b = row.get("boot")
+    if b and not b["replicates"] and not b["dropped"]:
+        b = None   # no fit to resample (fewer than two d reach eps)
+    if b and b["seeds"] and b["seeds"] < 5:
+        notes.append("bootstrap over %d seeds: only %d distinct resamples, the interval is coarse"
+                     % (b["seeds"], b["distinct"]))
+    if b and b["dropped"]:
+        notes.append("%d of %d bootstrap replicates dropped (eps not reached at some d)"
+                     % (b["dropped"], b["requested"]))
+    return notes
