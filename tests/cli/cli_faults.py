@@ -121,8 +121,11 @@ def long_names(r):
     tname = "t" * 236 + ".h5"
     rc, err = run(r, "run", tcfg, "-o", tname, "-q", np_=2, env={"NEUREP_TEST_STOP_AT": "configured"})
     r.check(rc == 75, f"a long-named Taylor run stopped inside its point: exit 75 (got {rc}) {err.strip()[:200]}")
-    with h5py.File(r.path(tname), "r") as f:
-        r.check("checkpoint" in f, "  with a checkpoint in the file")
+    ok, _ = readable(r.path(tname)) if os.path.exists(r.path(tname)) else (False, "no file")
+    if ok:
+        with h5py.File(r.path(tname), "r") as f:
+            ok = "checkpoint" in f
+    r.check(ok, "  with a checkpoint in the file")
     rc, err = run(r, "run", tcfg, "-o", tname, "-q", "--resume", np_=2)
     r.check(rc == 0, f"  and --resume reads the checkpoint back and completes (got {rc}) {err.strip()[:200]}")
     # Too long for the file system: bad input, before anything is written.
@@ -138,6 +141,8 @@ def early_signals(r):
     cfg = r.write("sig.toml", SMALL)
     rc, err = run(r, "run", cfg, "-o", "whole.h5", "-q", np_=2)
     r.check(rc == 0, f"an uninterrupted run (rc {rc})")
+    if rc != 0:
+        return
     whole = read_results(r.path("whole.h5"))
     for phase in ("start", "start@1", "mpi", "configured"):
         out = f"sig-{phase.replace('@', '-')}.h5"
