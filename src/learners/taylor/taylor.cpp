@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 
+#include "neurep/agreement.hpp"
 #include "neurep/errors.hpp"
 #include "neurep/linalg.hpp"
 
@@ -450,13 +451,21 @@ void TaylorTrainer::evaluate(TrainerState& s) {
   const Penalty pen = penalty(options_, s.w);
   s.flops += train_.pass_flops() + test_.pass_flops();
 
+  // The reductions above run per grid column and may differ in the last bit
+  // between columns; the curve decides divergence, the best evaluation and
+  // early stopping (and is written to the file): rank 0's values for all.
+  const std::vector<double> point = from_rank0(
+      model_.grid().comm(),
+      std::vector<double>{fit_sq / (2.0 * static_cast<double>(n_fit_)) + pen.value, fit_sq / static_cast<double>(n_fit_) / var,
+                          n_val > 0 ? val_sq / static_cast<double>(n_val) / var : std::nan(""),
+                          test_sq / static_cast<double>(nt) / var, std::pow(pen.norm4, 0.25)});
   TrainingCurve& c = s.curve;
   c.step.push_back(static_cast<double>(s.step));
-  c.train_loss.push_back(fit_sq / (2.0 * static_cast<double>(n_fit_)) + pen.value);
-  c.train_error.push_back(fit_sq / static_cast<double>(n_fit_) / var);
-  c.validation_error.push_back(n_val > 0 ? val_sq / static_cast<double>(n_val) / var : std::nan(""));
-  c.test_error.push_back(test_sq / static_cast<double>(nt) / var);
-  c.weight_norm.push_back(std::pow(pen.norm4, 0.25));
+  c.train_loss.push_back(point[0]);
+  c.train_error.push_back(point[1]);
+  c.validation_error.push_back(point[2]);
+  c.test_error.push_back(point[3]);
+  c.weight_norm.push_back(point[4]);
   const int64_t e = static_cast<int64_t>(c.step.size()) - 1;
 
   if (!std::isfinite(c.train_loss.back()) || !std::isfinite(c.test_error.back())) {
@@ -489,7 +498,7 @@ void TaylorTrainer::run(TrainerState& s, const StepHook& hook) {
     }
     const double loss = taylor_objective(train_, data_.y_train, n_fit_, s.w, t, &grad);
     s.flops += 2.0 * train_.pass_flops();
-    if (!std::isfinite(loss)) {
+    if (on_any_rank(model_.grid().comm(), !std::isfinite(loss))) {
       evaluate(s);  // the curve shows where it happened
       s.diverged = s.finished = true;
       break;
