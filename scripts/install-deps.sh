@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything neurep needs to build, test and analyse, from Debian's
 # packages (Debian 12). Safe to run again; needs root (or sudo).
+#   --no-slurm   leave out the single-node Slurm of the Slurm test (containers)
 set -euo pipefail
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
@@ -12,8 +13,8 @@ PACKAGES=(
   catch2 librandom123-dev libtomlplusplus-dev libcli11-dev libfmt-dev
   python3-h5py python3-numpy python3-matplotlib python3-pandas python3-scipy
   python3-pip python3-setuptools python3-wheel
-  slurm-wlm munge
 )
+if [[ ${1:-} != --no-slurm ]]; then PACKAGES+=(slurm-wlm munge); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

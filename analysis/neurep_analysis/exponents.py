@@ -1,7 +1,7 @@
 """Growth exponents of n_eps(d): bootstrap over seeds, per-seed fits, thresholds from theory.
 
 Bootstrap.  A seed is the unit of resampling: seed s draws its inputs from
-the same random streams at every d (src/data.cpp takes coordinate j of input
+the same random streams at every d (src/data/data.cpp takes coordinate j of input
 i from one stream whatever d is), so a seed's errors at different d are
 correlated and seeds are resampled jointly across d.  Each replicate draws
 as many seed labels as there are, with replacement, takes at every (d, n) the

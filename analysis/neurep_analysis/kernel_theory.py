@@ -14,14 +14,14 @@ and h(1) = sum_k N_k mu_k, the trace).  The expectation is a Gauss-Jacobi
 quadrature with alpha = beta = (d-3)/2, whose weight vanishes at t = +-1
 where arccos has its kink.
 
-neurep's kernels (src/kernels.cpp), with u = x or u = (x, 1) (learner.input_bias):
+neurep's kernels (src/core/kernels.cpp), with u = x or u = (x, 1) (learner.input_bias):
 with g = u.u' and a = |u|^2 (the same for every point on the sphere),
     ntk:      g kappa0(g/a)
     ntk-full: a (s kappa0(s) + kappa1(s)),  s = g/a
     nngp:     a kappa1(s)
     linear:   g
 and g = d t (+ 1 with the bias).  On the infinite-width representation
-(h:<activation>:inf[:center], src/representation_kernel.cpp) g is K_h(t)
+(h:<activation>:inf[:center], src/representation/representation_kernel.cpp) g is K_h(t)
 (centred: minus its sphere mean) plus 1 with the bias.
 
 Risk.  With neurep's ridge convention, (K + n r mean(diag K) I) alpha = y,
@@ -66,7 +66,7 @@ def kappa1(t):
 
 def _gaussian_product(activation, s, a, c):
     """E[phi(u) phi(u')] for a centred Gaussian pair, Var u = a, Var u' = c, Cov = s
-    (src/representation_kernel.cpp, gaussian_product_expectation)."""
+    (src/representation/representation_kernel.cpp, gaussian_product_expectation)."""
     nn = np.sqrt(a * c)
     rho = np.clip(s / nn, -1.0, 1.0)
     if activation == "step":
@@ -249,7 +249,7 @@ def target_energies(degrees, coefficients=None, d=None, input="sphere", normaliz
 
 
 def _raw_variance(degrees, coefficients, d):
-    """Var f* of the unnormalised target, exactly (as src/data.cpp: projection moments)."""
+    """Var f* of the unnormalised target, exactly (as src/data/data.cpp: projection moments)."""
     # E (b_s.x)^p (b_t.x)^q for orthonormal b_s, b_t on the sphere of radius sqrt(d):
     # d^{K/2} E prod u_i^{2a_i} with u uniform on the unit sphere.
     def moment(exps):

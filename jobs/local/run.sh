@@ -19,7 +19,8 @@
 # 3 runtime failure, 75 interrupted (checkpointed; rerun to continue).
 #
 # Environment:
-#   NEUREP_BIN          the program           (<checkout>/build/neurep)
+#   NEUREP_BIN          the program           (<checkout>/build/neurep, else the
+#                       installed PREFIX/bin/neurep, else neurep on PATH)
 #   NEUREP_NP           ranks if -n not given  (number of cores)
 #   OMP_NUM_THREADS     threads per rank       (cores / ranks, at least 1); also
 #                       used for OPENBLAS_NUM_THREADS unless that is set
@@ -43,7 +44,13 @@ fi
 config=$1 out=$2
 shift 2
 
+# The checkout's build, else an installed one (PREFIX/share/neurep/jobs/local
+# beside PREFIX/bin/neurep), else neurep on PATH.
 bin=${NEUREP_BIN:-$root/build/neurep}
+if [[ -z ${NEUREP_BIN:-} && ! -x $bin ]]; then
+  bin=$root/../../bin/neurep
+  [[ -x $bin ]] || bin=$(command -v neurep || echo "$root/build/neurep")
+fi
 if [[ ! -x $bin ]]; then
   echo "run.sh: no executable neurep at '$bin' (build it, or set NEUREP_BIN)" >&2
   exit 2

@@ -29,7 +29,8 @@
 #
 # Environment (all optional):
 #   NEUREP_HOME          the neurep checkout ($SLURM_SUBMIT_DIR, i.e. submit from it)
-#   NEUREP_BIN           the program ($NEUREP_HOME/build/neurep)
+#   NEUREP_BIN           the program ($NEUREP_HOME/build/neurep, else the installed
+#                        $NEUREP_HOME/../../bin/neurep, else neurep on PATH)
 #   NEUREP_LAUNCHER      mpirun (default) | srun
 #   NEUREP_MPIRUN_ARGS   extra mpirun options (word-split)
 #   NEUREP_SRUN_MPI      srun --mpi plugin (pmix)
@@ -41,7 +42,13 @@ neurep_log() { echo "neurep-job: $(date '+%F %T') $*"; }
 
 neurep_job_setup() {
   : "${NEUREP_HOME:=${SLURM_SUBMIT_DIR:-$PWD}}"
-  : "${NEUREP_BIN:=$NEUREP_HOME/build/neurep}"
+  # The checkout's build, else an installed one (NEUREP_HOME=PREFIX/share/neurep
+  # beside PREFIX/bin/neurep), else neurep on PATH (e.g. after `module load`).
+  if [[ -z ${NEUREP_BIN:-} ]]; then
+    NEUREP_BIN=$NEUREP_HOME/build/neurep
+    [[ -x $NEUREP_BIN ]] || NEUREP_BIN=$NEUREP_HOME/../../bin/neurep
+    [[ -x $NEUREP_BIN ]] || NEUREP_BIN=$(command -v neurep || echo "$NEUREP_HOME/build/neurep")
+  fi
   : "${NEUREP_LAUNCHER:=mpirun}"
   export NEUREP_HOME NEUREP_BIN NEUREP_LAUNCHER
 

@@ -10,6 +10,8 @@
 
 namespace neurep {
 
+std::string version_line() { return fmt::format("neurep {} (git {})", NEUREP_VERSION, NEUREP_GIT_REVISION); }
+
 Provenance collect_provenance() {
   Provenance p;
   p.version = NEUREP_VERSION;

@@ -18,6 +18,7 @@
 #include "neurep/errors.hpp"
 #include "neurep/experiment.hpp"
 #include "neurep/output.hpp"
+#include "neurep/provenance.hpp"
 #include "neurep/signals.hpp"
 
 namespace {
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"neurep: sample complexity of learners on raw inputs and on random neural representations"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", neurep::version_line());
   std::string config_path, output, info_path;
   std::vector<std::string> overrides;
   bool resume = false, overwrite = false, help_config = false, quiet = false;

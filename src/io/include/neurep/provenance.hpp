@@ -20,6 +20,10 @@ struct Provenance {
   std::string grid;
 };
 
+// "neurep VERSION (git REVISION)": the version of CMake's project() and the
+// commit that was built; printed by `neurep --version`.
+std::string version_line();
+
 // Fills everything but command_line, mpi_ranks, threads_per_rank and grid.
 Provenance collect_provenance();
 
