@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <cmath>
 #include <limits>
@@ -177,7 +178,10 @@ std::string show(const toml::node& n) {
 
 double as_number(const KeySpec& k, const toml::node& n) {
   if (auto i = n.as_integer()) return static_cast<double>(i->get());
-  if (auto f = n.as_floating_point()) return f->get();
+  if (auto f = n.as_floating_point()) {
+    if (!std::isfinite(f->get())) bad(k, fmt::format("expected a finite number, got {}", show(n)));
+    return f->get();
+  }
   bad(k, fmt::format("expected {}, got {}", kind_name(k.kind), show(n)));
 }
 
@@ -401,6 +405,11 @@ void validate(const Config& c) {
   if (c.data.degrees.size() != c.data.coefficients.size())
     fail(fmt::format("data.coefficients: {} coefficients for {} degrees; give one per degree",
                      c.data.coefficients.size(), c.data.degrees.size()));
+  bool varies = false;  // f* = sum_j c_j (beta_j . x)^k_j: constant if every c_j of k_j > 0 is 0
+  for (size_t j = 0; j < c.data.degrees.size(); ++j) varies = varies || (c.data.degrees[j] > 0 && c.data.coefficients[j] != 0);
+  if (!varies)
+    fail("data.coefficients: the target f* is constant (no non-zero coefficient of a degree above 0), so the errors, "
+         "relative to Var f*, are undefined");
   for (int d : c.dims())
     if (static_cast<size_t>(d) < c.data.degrees.size())
       fail(fmt::format("data.degrees: {} orthonormal directions do not fit in d = {}",
@@ -629,6 +638,9 @@ std::vector<std::string> config_differences(const Config& before, const Config& 
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))  // an ifstream opens a folder and reads nothing: the default sweep
+    throw InputError(fmt::format("{}: a folder, not a configuration file", path));
   std::ifstream in(path);
   if (!in) throw InputError(fmt::format("{}: cannot read the configuration file", path));
   std::stringstream buf;

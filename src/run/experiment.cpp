@@ -41,14 +41,29 @@ using PointKey = SweepPlan::PointKey;
 void check_output(const RunOptions& opt, const boost::mpi::communicator& comm) {
   std::string error;
   if (comm.rank() == 0) {
-    const bool exists = fs::exists(opt.output);
-    const fs::path dir = fs::absolute(opt.output).parent_path();
-    if (opt.resume && opt.overwrite)
-      error = "--resume and --overwrite exclude each other";
-    else if (exists && !opt.resume && !opt.overwrite)
-      error = fmt::format("{}: the output exists; pass --resume to continue it or --overwrite to replace it", opt.output);
-    else if (!fs::is_directory(dir))
-      error = fmt::format("{}: the output folder {} does not exist", opt.output, dir.string());
+    try {
+      const fs::path dir = fs::absolute(opt.output).parent_path();
+      const std::string name = fs::path(opt.output).filename().string();
+      // FILE.prev, FILE.lock and FILE.data/ sit beside it: the longest suffix must fit.
+      const long name_max = fs::is_directory(dir) ? ::pathconf(dir.c_str(), _PC_NAME_MAX) : 255;
+      const bool exists = fs::exists(opt.output);
+      if (opt.resume && opt.overwrite)
+        error = "--resume and --overwrite exclude each other";
+      else if (name.empty() || fs::is_directory(opt.output))
+        error = fmt::format("{}: the output is a folder; give a file name (-o FOLDER/NAME.h5)", opt.output);
+      else if (name_max > 0 && static_cast<long>(name.size() + std::string(".prev").size()) > name_max)
+        error = fmt::format(
+            "{}: the output's file name has {} bytes; with \".prev\" added it must fit the file "
+            "system's limit of {} bytes",
+            opt.output, name.size(), name_max);
+      else if (exists && !opt.resume && !opt.overwrite)
+        error =
+            fmt::format("{}: the output exists; pass --resume to continue it or --overwrite to replace it", opt.output);
+      else if (!fs::is_directory(dir))
+        error = fmt::format("{}: the output folder {} does not exist", opt.output, dir.string());
+    } catch (const fs::filesystem_error& e) {
+      error = fmt::format("{}: unusable output path: {}", opt.output, e.code().message());
+    }
   }
   boost::mpi::broadcast(comm, error, 0);
   if (!error.empty()) throw InputError(error);
@@ -68,30 +83,45 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
   const std::string path = (folder / rel).string();
   if (grid.rank() == 0) fs::create_directories(fs::path(path).parent_path());
   grid.comm().barrier();
-  {
+  try {
     h5::File file = h5::File::create(path + ".tmp", grid.comm());
-    h5::Group root = file.root();
-    root.set_attribute("d", int64_t(d));
-    root.set_attribute("seed", seed);
-    // h_train and h_test are the learner's inputs as computed: with "single"
-    // the zca product ran in float (Whitening::apply), mu and S^{-1/2} are double.
-    root.set_attribute("precision", std::string(rep.single_precision() ? "single" : "double"));
-    DistMatrix<double> x(grid, n_max, d, block, block), xt(grid, n_test, d, block, block);
-    data.fill_inputs(Split::Train, x);
-    data.fill_inputs(Split::Test, xt);
-    root.write_matrix("x_train", x);
-    root.write_matrix("x_test", xt);
-    root.write_column("y_train", data.labels(n_max));
-    const std::vector<double> f = data.targets(Split::Test, n_test);
-    root.write_column("f_test", f);
-    root.write_column("y_test", data.test_labels(n_test));
-    if (rep.width() > 0) {
-      root.write_matrix("h_train", rep.inputs(Split::Train, n_max, false));
-      root.write_matrix("h_test", rep.inputs(Split::Test, n_test, false));
-      // The whitening is part of the representation: h = (g - mu) S^{-1/2} (zca), (g - mu)/sqrt(D) (center).
-      if (const Whitening* w = rep.whitening(); w && !w->mean().empty()) root.write_column("mu", w->mean());
-      if (const Whitening* w = rep.whitening(); w && w->matrix()) root.write_matrix("whitening", *w->matrix());
+    {
+      h5::Group root = file.root();
+      root.set_attribute("d", int64_t(d));
+      root.set_attribute("seed", seed);
+      // h_train and h_test are the learner's inputs as computed: with "single"
+      // the zca product ran in float (Whitening::apply), mu and S^{-1/2} are double.
+      root.set_attribute("precision", std::string(rep.single_precision() ? "single" : "double"));
+      DistMatrix<double> x(grid, n_max, d, block, block), xt(grid, n_test, d, block, block);
+      data.fill_inputs(Split::Train, x);
+      data.fill_inputs(Split::Test, xt);
+      root.write_matrix("x_train", x);
+      root.write_matrix("x_test", xt);
+      root.write_column("y_train", data.labels(n_max));
+      const std::vector<double> f = data.targets(Split::Test, n_test);
+      root.write_column("f_test", f);
+      root.write_column("y_test", data.test_labels(n_test));
+      if (rep.width() > 0) {
+        root.write_matrix("h_train", rep.inputs(Split::Train, n_max, false));
+        root.write_matrix("h_test", rep.inputs(Split::Test, n_test, false));
+        // The whitening is part of the representation: h = (g - mu) S^{-1/2} (zca), (g - mu)/sqrt(D) (center).
+        if (const Whitening* w = rep.whitening(); w && !w->mean().empty()) root.write_column("mu", w->mean());
+        if (const Whitening* w = rep.whitening(); w && w->matrix()) root.write_matrix("whitening", *w->matrix());
+      }
     }
+    file.close();  // a failure to flush (a full disk) shows here, on every rank
+  } catch (const CollectiveError& e) {
+    // Every rank is here; the partial file goes, and the message says how much room there was.
+    std::string free;
+    if (grid.rank() == 0) {
+      ::unlink((path + ".tmp").c_str());
+      std::error_code ec;
+      const auto space = fs::space(folder, ec);
+      if (!ec)
+        free = fmt::format("; {:.1f} MiB free on its file system", static_cast<double>(space.available) / (1 << 20));
+    }
+    boost::mpi::broadcast(grid.comm(), free, 0);
+    throw CollectiveError(fmt::format("cannot write the data file {} ({}){}", path, e.what(), free));
   }
   grid.comm().barrier();
   if (grid.rank() == 0) fs::rename(path + ".tmp", path);
@@ -214,6 +244,7 @@ ResultRow make_row(const FitResult& f, int d, int64_t n, int64_t seed, const std
   row.learner = learner, row.input = rep.label(), row.width = rep.width();
   row.test_error = f.test_error, row.train_error = f.train_error;
   row.seconds = f.seconds, row.flops = f.flops, row.status = f.status;
+  if (row.status == "ok" && !std::isfinite(row.test_error)) row.status = "non-finite";  // never NaN with ok
   row.extra = f.extra;
   row.extra["target_mean"] = data.raw_mean();
   row.extra["target_sd"] = data.raw_sd();

@@ -92,13 +92,25 @@ void check_resources(const Config& c, const Learners& learners, const boost::mpi
                                    "ranks; use more ranks, a smaller width or n_unlabeled", worst_w, worst_nu,
                                    need / (1 << 30), available / (1 << 30), ranks_here));
   }
-  const double per_rank = 8.0 * words / comm.size();
+  // The inputs (n + n_test) x (d + 1), distributed, and the labels and targets, on every rank.
+  const auto dims = c.dims();
+  words += (n + nt) * (*std::max_element(dims.begin(), dims.end()) + 1);
+  const double per_rank = 8.0 * (words / comm.size() + 2.0 * (n + nt));
   const double available = node_bytes / ranks_here;
-  if (per_rank > 0.9 * available)
-    throw InputError(fmt::format("sweep.n_train: n = {:.0f} needs about {:.1f} GiB of memory per rank for the {} "
-                                 "matrices, but this node has {:.1f} GiB for each of its {} ranks; use more ranks "
-                                 "on more nodes or a smaller n", n, per_rank / (1 << 30), name_of(c.learner.kind()),
-                                 available / (1 << 30), ranks_here));
+  if (per_rank > 0.9 * available) {
+    // Name the size that dominates: the training set, the test set or the network's width m.
+    double m = 0;
+    if (const TaylorLearnerConfig* t = c.learner.taylor())
+      for (const auto& w : t->network.widths)
+        for (int d : dims) m = std::max(m, static_cast<double>(w.at(d)));
+    const char* key = m > std::max(n, nt) ? "learner.m" : nt > n ? "data.n_test" : "sweep.n_train";
+    throw InputError(
+        fmt::format("{}: the largest point (n = {:.0f}, n_test = {:.0f}{}) needs about {:.1f} GiB of memory "
+                    "per rank for the {} matrices, but this node has {:.1f} GiB for each of its {} ranks; "
+                    "use more ranks on more nodes or a smaller {}",
+                    key, n, nt, m > 0 ? fmt::format(", m = {:.0f}", m) : "", per_rank / (1 << 30),
+                    name_of(c.learner.kind()), available / (1 << 30), ranks_here, key));
+  }
 }
 
 }  // namespace neurep

@@ -112,11 +112,11 @@ const ProcessGrid& self_grid() {
 }
 
 double max_relative_difference(const std::vector<double>& a, const std::vector<double>& b) {
-  REQUIRE(a.size() == b.size());
+  if (a.size() != b.size()) return std::nan("");  // fails every comparison, on the rank that sees it
   double worst = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     if (std::isnan(a[i]) && std::isnan(b[i])) continue;
-    worst = std::max(worst, std::abs(a[i] - b[i]) / std::max(std::abs(b[i]), 1e-300));
+    worst = test::worst(worst, std::abs(a[i] - b[i]) / std::max(std::abs(b[i]), 1e-300));
   }
   return worst;
 }
@@ -180,8 +180,8 @@ TEMPLATE_TEST_CASE("outputs are the formulas of DESIGN 1.3 evaluated directly, o
         direct /= std::sqrt(double(m));
         direct_eval /= std::sqrt(double(m));
         if (order != TaylorOrder::Full) direct_eval = direct;
-        worst = std::max(worst, std::abs(f[i] - direct));
-        worst_eval = std::max(worst_eval, std::abs(f_eval[i] - direct_eval));
+        worst = test::worst(worst, std::abs(f[i] - direct));
+        worst_eval = test::worst(worst_eval, std::abs(f_eval[i] - direct_eval));
       }
       INFO("order " << order_name(order) << " grid " << shape.rows << "x" << shape.cols << ": worst " << worst
                     << ", " << worst_eval << " (evaluation signs), " << worst / kEps<TestType> << " eps");
@@ -260,14 +260,14 @@ TEMPLATE_TEST_CASE("every model's gradient matches central finite differences", 
       const double fd = (loss(axpy(w, h, dir), bias) - loss(axpy(w, -h, dir), bias)) / (2 * h);
       const double an = dot(grad, dir);
       const double rel = std::abs(fd - an) / std::abs(an);
-      worst = std::max(worst, rel);
+      worst = test::worst(worst, rel);
       INFO("analytic " << an << " finite difference " << fd << " relative error " << rel);
       CHECK(rel <= tolerance);
     }
     if (c.offset) {  // dL/dc
       const double fd = (loss(w, bias + h) - loss(w, bias - h)) / (2 * h);
       const double rel = std::abs(fd - bias_grad) / std::abs(bias_grad);
-      worst = std::max(worst, rel);
+      worst = test::worst(worst, rel);
       INFO("dL/dc analytic " << bias_grad << " finite difference " << fd << " relative error " << rel);
       CHECK(rel <= tolerance);
     }
@@ -304,7 +304,7 @@ TEST_CASE("the quadratic model is the second-order Taylor term of the full netwo
       const auto ff = bf.predictions(tw, 0), fl = bl.predictions(tw, 0);
       // (full - linear term)/t^2 -> quadratic term, with an error O(t).
       double e = 0;
-      for (size_t i = 0; i < ff.size(); ++i) e = std::max(e, std::abs((ff[i] - fl[i]) / (t * t) - f2[i]));
+      for (size_t i = 0; i < ff.size(); ++i) e = test::worst(e, std::abs((ff[i] - fl[i]) / (t * t) - f2[i]));
       log_t.push_back(std::log(t));
       log_e.push_back(std::log(e));
     }
@@ -320,7 +320,7 @@ TEST_CASE("the quadratic model is the second-order Taylor term of the full netwo
     INFO(name(a) << " slope " << slope);
     CHECK(slope == Approx(1.0).margin(0.05));  // so full - linear - quadratic = O(|W|^3)
     double f2_max = 0;
-    for (double v : f2) f2_max = std::max(f2_max, std::abs(v));
+    for (double v : f2) f2_max = test::worst(f2_max, std::abs(v));
     CHECK(std::exp(log_e.back()) < 0.05 * f2_max);
   }
 }
@@ -358,7 +358,7 @@ TEMPLATE_TEST_CASE("training curves are the same on 1 rank and on every grid sha
     };
     TrainingCurve serial;
     const FitResult ref = train(self_grid(), serial);
-    REQUIRE(serial.step.size() == 10);  // 0, 7, ..., 56, 60
+    REQUIRE(test::on_every_rank(world, serial.step.size() == 10));  // 0, 7, ..., 56, 60
     CHECK(serial.step.back() == 60);
     CHECK(serial.train_loss.back() < serial.train_loss.front());
     for (GridShape shape : test::all_shapes(world.size())) {
@@ -366,10 +366,10 @@ TEMPLATE_TEST_CASE("training curves are the same on 1 rank and on every grid sha
       TrainingCurve curve, again;
       const FitResult fit = train(grid, curve);
       train(grid, again);
-      const double diff = std::max({max_relative_difference(curve.train_loss, serial.train_loss),
-                                    max_relative_difference(curve.test_error, serial.test_error),
-                                    max_relative_difference(curve.validation_error, serial.validation_error),
-                                    max_relative_difference(curve.weight_norm, serial.weight_norm)});
+      double diff = 0;
+      for (auto member : {&TrainingCurve::train_loss, &TrainingCurve::test_error, &TrainingCurve::validation_error,
+                          &TrainingCurve::weight_norm})
+        diff = test::worst(diff, max_relative_difference(curve.*member, serial.*member));
       if (world.rank() == 0)
         std::printf("order %s (%s), grid %dx%d: largest relative difference to 1 rank %.2e = %.0f eps\n",
                     order_name(c.order).c_str(), std::is_same_v<TestType, float> ? "float" : "double", shape.rows,
@@ -439,7 +439,7 @@ TEST_CASE("order 1 trained from W = 0 converges to ridgeless empirical-NTK regre
   const int n = static_cast<int>(p.n), one = 1;
   int info = 0;
   dpotrf_("L", &n, K.data(), &n, &info);
-  REQUIRE(info == 0);
+  REQUIRE(test::on_every_rank(world, info == 0));
   dpotrs_("L", &n, &one, K.data(), &n, alpha.data(), &n, &info);
   TaylorBatch<double> test_batch(trainer.model(), ut);
   const auto f_gd = test_batch.predictions(state.w, 0);
@@ -447,8 +447,8 @@ TEST_CASE("order 1 trained from W = 0 converges to ridgeless empirical-NTK regre
   for (int64_t i = 0; i < p.nt; ++i) {
     double pred = 0;
     for (int64_t j = 0; j < p.n; ++j) pred += Kt[i + j * p.nt] * alpha[j];
-    gap = std::max(gap, std::abs(pred - f_gd[i]));
-    scale = std::max(scale, std::abs(pred));
+    gap = test::worst(gap, std::abs(pred - f_gd[i]));
+    scale = test::worst(scale, std::abs(pred));
   }
   if (world.rank() == 0)
     std::printf("order 1 GD vs empirical-NTK ridgeless: test error %.6f vs %.6f, train error %.2e, "
@@ -484,8 +484,8 @@ TEST_CASE("the empirical NTK Gram is (S S^T/m) o (U U^T) with S = sigma'(U W_0^T
         dd += (a >= 0);
       }
       for (int c = 0; c < 4; ++c) uu += Ut[i + c * p.nt] * U[j + c * p.n], uii += Ut[i + c * p.nt] * Ut[i + c * p.nt];
-      worst = std::max(worst, std::abs(Kt[i + j * p.nt] - ss / m * uu));
-      if (j == 0) worst = std::max(worst, std::abs(diag[i] - dd / m * uii));
+      worst = test::worst(worst, std::abs(Kt[i + j * p.nt] - ss / m * uu));
+      if (j == 0) worst = test::worst(worst, std::abs(diag[i] - dd / m * uii));
     }
   CHECK(worst < 1e-12);
 }
@@ -546,7 +546,7 @@ TEMPLATE_TEST_CASE("the hook sees every step and the state resumes where it stop
   TrainerState whole = trainer.initial_state();
   std::vector<int64_t> seen;
   trainer.run(whole, [&](const TrainerState& s) { seen.push_back(s.step); });
-  REQUIRE(seen.size() == 40);
+  REQUIRE(test::on_every_rank(world, seen.size() == 40));
   CHECK(seen.front() == 1);
   CHECK(seen.back() == 40);
   // Interrupted after step 23 (the hook throws, as a kill would), resumed from a copy of the state.
@@ -562,7 +562,7 @@ TEMPLATE_TEST_CASE("the hook sees every step and the state resumes where it stop
     });
   } catch (const Stop&) {
   }
-  REQUIRE(saved);
+  REQUIRE(test::on_every_rank(world, saved != nullptr));
   trainer.run(*saved);
   CHECK(saved->curve.train_loss == whole.curve.train_loss);
   CHECK(saved->curve.test_error == whole.curve.test_error);
@@ -631,7 +631,7 @@ TEST_CASE("single precision: outputs and gradients to float accuracy, and the sa
     const double loss32 = taylor_objective(batch32, p.y, p.n, w, 0, &grad32);
     const auto f = batch.predictions(w, 0), f32 = batch32.predictions(w, 0);
     double gap = 0, scale = 0;
-    for (size_t i = 0; i < f.size(); ++i) gap = std::max(gap, std::abs(f[i] - f32[i])), scale = std::max(scale, std::abs(f[i]));
+    for (size_t i = 0; i < f.size(); ++i) gap = test::worst(gap, std::abs(f[i] - f32[i])), scale = test::worst(scale, std::abs(f[i]));
     const DistMatrix<double> diff = axpy(grad, -1.0, grad32);
     INFO("order " << order_name(order) << ": outputs " << gap << " of " << scale << ", loss " << loss << " vs " << loss32);
     CHECK(gap <= 1e-5 * scale);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <type_traits>
 
+#include "neurep/agreement.hpp"
 #include "neurep/errors.hpp"
 #include "neurep/linalg.hpp"
 
@@ -453,18 +454,6 @@ template double taylor_objective(TaylorBatch<float>&, const std::vector<double>&
 // ---------------------------------------------------------------------------
 // Training
 
-namespace {
-
-// True on every rank when `local` is true on any: a decision that ends
-// training is taken once for the whole grid. Collective.
-bool on_any_rank(const ProcessGrid& grid, bool local) {
-  bool any = false;
-  boost::mpi::all_reduce(grid.comm(), local, any, std::logical_or<bool>());
-  return any;
-}
-
-}  // namespace
-
 template <typename T>
 TaylorTrainer<T>::TaylorTrainer(const LearnerData& data, const TaylorOptions& options,
                                 const RandomStreams& streams, const ProcessGrid& grid)
@@ -492,17 +481,25 @@ void TaylorTrainer<T>::evaluate(TrainerState& s) {
   const Penalty pen = penalty(options_, s.w);
   s.flops += train_.pass_flops() + test_.pass_flops();
 
+  // The reductions above run per grid column and may differ in the last bit
+  // between columns; the curve decides divergence, the best evaluation and
+  // early stopping (and is written to the file): rank 0's values for all.
+  const std::vector<double> point = from_rank0(
+      model_.grid().comm(),
+      std::vector<double>{fit_sq / (2.0 * static_cast<double>(n_fit_)) + pen.value, fit_sq / static_cast<double>(n_fit_) / var,
+                          n_val > 0 ? val_sq / static_cast<double>(n_val) / var : std::nan(""),
+                          test_sq / static_cast<double>(nt) / var, std::pow(pen.norm4, 0.25)});
   TrainingCurve& c = s.curve;
   c.step.push_back(static_cast<double>(s.step));
-  c.train_loss.push_back(fit_sq / (2.0 * static_cast<double>(n_fit_)) + pen.value);
-  c.train_error.push_back(fit_sq / static_cast<double>(n_fit_) / var);
-  c.validation_error.push_back(n_val > 0 ? val_sq / static_cast<double>(n_val) / var : std::nan(""));
-  c.test_error.push_back(test_sq / static_cast<double>(nt) / var);
-  c.weight_norm.push_back(std::pow(pen.norm4, 0.25));
+  c.train_loss.push_back(point[0]);
+  c.train_error.push_back(point[1]);
+  c.validation_error.push_back(point[2]);
+  c.test_error.push_back(point[3]);
+  c.weight_norm.push_back(point[4]);
   const int64_t e = static_cast<int64_t>(c.step.size()) - 1;
 
   // Judged on the training loss and the validation error, never on the test error.
-  if (on_any_rank(model_.grid(), !std::isfinite(c.train_loss.back()) ||
+  if (on_any_rank(model_.grid().comm(), !std::isfinite(c.train_loss.back()) ||
                                      (n_val > 0 && !std::isfinite(c.validation_error.back())))) {
     s.diverged = s.finished = true;
     return;
@@ -538,7 +535,7 @@ void TaylorTrainer<T>::run(TrainerState& s, const StepHook& hook) {
     const double loss = taylor_objective(train_, data_.y_train, n_fit_, s.w, t, &grad, s.bias,
                                          options_.output_bias ? &bias_grad : nullptr);
     s.flops += 2.0 * train_.pass_flops();
-    if (on_any_rank(model_.grid(), !std::isfinite(loss))) {
+    if (on_any_rank(model_.grid().comm(), !std::isfinite(loss))) {
       evaluate(s);  // the curve shows where it happened
       s.diverged = s.finished = true;
       break;
