@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -145,12 +146,17 @@ int main(int argc, char** argv) {
       TaylorOptions opt = taylor_options(lc, dc.dim, block);
       opt.single_precision = single;
       const TaylorModel model(opt, q, streams, grid);
-      TaylorBatch batch(model, u);
+      // The batch in the step's storage type (float for single precision).
+      std::unique_ptr<TaylorBatch<double>> batch64;
+      std::unique_ptr<TaylorBatch<float>> batch32;
+      if (single) batch32 = std::make_unique<TaylorBatch<float>>(model, u);
+      else batch64 = std::make_unique<TaylorBatch<double>>(model, u);
       DistMatrix<double> w = model.initial_movement(), grad = model.zero_movement();
 
       // One step as the trainer takes it: forward, loss, backward (taylor_objective), update.
       auto step = [&](int64_t t) {
-        taylor_objective(batch, y, n, w, t, &grad);
+        if (batch32) taylor_objective(*batch32, y, n, w, t, &grad);
+        else taylor_objective(*batch64, y, n, w, t, &grad);
         const int64_t lr = w.local_rows(), lcn = w.local_cols();
 #pragma omp parallel for schedule(static)
         for (int64_t lj = 0; lj < lcn; ++lj)

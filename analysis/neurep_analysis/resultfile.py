@@ -384,8 +384,11 @@ def _warn_duplicates(table):
     # Candidate settings of one point (learner.learning_rate/width lists) are distinct rows.
     cand = c["candidate"] if "candidate" in c else np.zeros(len(table))
     cand = np.where(np.isfinite(np.asarray(cand, dtype=float)), cand, 0.0)
+    # A refit (learner.refit) repeats its chosen candidate's settings on all n: a row of its own.
+    refit = c["refit"] if "refit" in c else np.zeros(len(table))
+    refit = np.where(np.isfinite(np.asarray(refit, dtype=float)), refit, 0.0)
     keys = list(zip(c["learner"], c["input"], c["d"].tolist(), c["n"].tolist(),
-                    c["seed"].tolist(), ridge.tolist(), cand.tolist()))
+                    c["seed"].tolist(), ridge.tolist(), cand.tolist(), refit.tolist()))
     if len(set(keys)) != len(keys):
         ndup = len(keys) - len(set(keys))
         warnings.warn("%d row(s) repeat a (learner, input, d, n, seed, ridge) of "

@@ -24,7 +24,8 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const char* what) {
-    throw InputError(fmt::format("expression \"{}\": {} at position {}", s_, what, pos_ + 1));
+    const std::string shown = s_.size() > 60 ? s_.substr(0, 57) + "..." : s_;
+    throw InputError(fmt::format("expression \"{}\": {} at position {}", shown, what, pos_ + 1));
   }
   void skip() {
     while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
@@ -54,11 +55,24 @@ class Parser {
     }
   }
   double power() {
+    const Depth guard(*this);
     double base = unary();
     if (eat('^')) return std::pow(base, power());
     return base;
   }
+  // Nesting (parentheses, unary signs, powers) deeper than any size needs
+  // would otherwise recurse until the stack overflows.
+  struct Depth {
+    explicit Depth(Parser& p) : p_(p) {
+      if (++p_.depth_ > kMaxDepth) p_.fail("nested too deeply");
+    }
+    ~Depth() { --p_.depth_; }
+    Parser& p_;
+  };
+  static constexpr int kMaxDepth = 200;
+
   double unary() {
+    const Depth guard(*this);
     if (eat('-')) return -unary();
     if (eat('+')) return unary();
     return atom();
@@ -85,6 +99,7 @@ class Parser {
   const std::string& s_;
   double d_;
   size_t pos_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace
@@ -92,10 +107,18 @@ class Parser {
 double evaluate_expression(const std::string& text, double d) { return Parser(text, d).parse(); }
 
 int64_t evaluate_size(const std::string& text, int d, const std::string& key, int64_t min) {
-  double v = evaluate_expression(text, d);
-  if (!std::isfinite(v) || v < static_cast<double>(min) - 0.5 || v > 9e15)
-    throw InputError(fmt::format("{}: \"{}\" gives {} at d = {}; it must be at least {}", key, text,
-                                 v, d, min));
+  double v = 0;
+  try {
+    v = evaluate_expression(text, d);
+  } catch (const InputError& e) {
+    throw InputError(fmt::format("{}: {}", key, e.what()));
+  }
+  if (!std::isfinite(v) || v < static_cast<double>(min) || v > 1e12)
+    throw InputError(fmt::format("{}: \"{}\" gives {} at d = {}; it must be a whole number from {} to 1e12", key,
+                                 text, v, d, min));
+  if (std::abs(v - std::round(v)) > 1e-9 * std::max(1.0, std::abs(v)))
+    throw InputError(fmt::format("{}: \"{}\" gives {} at d = {}, not a whole number; round it in the expression "
+                                 "or choose another", key, text, v, d));
   return std::llround(v);
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "neurep/detail/scalapack_imports.hpp"
+#include "neurep/agreement.hpp"
 #include "neurep/errors.hpp"
 
 namespace neurep {
@@ -314,6 +315,9 @@ int potrf_lower(DistMatrix<T>& a) {
   } else {
     auto da = a.descriptor();
     scalapack_potrf(&n, a.data(), da.data(), &info);
+    // Whether the factorisation broke down decides the jitter, hence every
+    // later collective: one answer for all ranks.
+    info = from_rank0(a.grid().comm(), info);
   }
   check_info(routine<T>("potrf", !one_process(a)).c_str(), info);
   return info;
@@ -371,8 +375,12 @@ int syevd_lower(DistMatrix<T>& a, std::vector<double>& w_out, DistMatrix<T>& z) 
   std::vector<int> iwork(static_cast<size_t>(liwork));
   scalapack_syevd(&n, a.data(), da.data(), w.data(), z.data(), dz.data(), work.data(), &lwork, iwork.data(), &liwork,
                   &info);
+  // Each rank holds its own copy of the eigenvalues, equal only up to
+  // rounding; they decide the jitter (and the status string): rank 0's for all.
+  info = from_rank0(a.grid().comm(), info);
   check_info(routine<T>("syevd", true).c_str(), info);
   w_out.assign(w.begin(), w.end());
+  w_out = from_rank0(a.grid().comm(), std::move(w_out));
   return info;
 }
 

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <cctype>
 #include <stdexcept>
 
 #include "neurep/errors.hpp"
@@ -86,10 +87,14 @@ GridRequest parse_grid_request(const std::string& spec) {
     size_t p1 = 0, p2 = 0;
     g.rows = std::stoi(spec.substr(0, x), &p1);
     g.cols = std::stoi(spec.substr(x + 1), &p2);
-    if (p1 != x || p2 != spec.size() - x - 1) throw std::invalid_argument("trailing");
+    if (p1 != x || p2 != spec.size() - x - 1 || !std::isdigit(static_cast<unsigned char>(spec[0])) ||
+        !std::isdigit(static_cast<unsigned char>(spec[x + 1])))
+      throw std::invalid_argument("trailing");
   } catch (const std::exception&) {
     throw InputError(fmt::format("run.grid: '{}' is not \"auto\" or \"PrxPc\" (e.g. \"2x2\")", spec));
   }
+  if (g.rows < 1 || g.cols < 1 || g.rows > 1 << 20 || g.cols > 1 << 20)
+    throw InputError(fmt::format("run.grid: '{}': Pr and Pc must be positive", spec));
   return g;
 }
 

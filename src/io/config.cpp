@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <cmath>
 #include <limits>
@@ -109,6 +110,8 @@ const std::vector<KeySpec>& schema() {
       scoped({"learner", "eval_every", Kind::Int, "50", "steps between evaluations (curve points)", {}, 1, 1e12}, Scope::Taylor),
       scoped({"learner", "validation_fraction", Kind::Float, "0.0", "share of the n training points (the last ones) held out to choose among candidates: the step count, rate, m and regulariser of a Taylor model, the ridge of kernel regression with ridge_selection = validation", {}, 0, 0.9}, Scope::ValidationSplit),
       scoped({"learner", "patience", Kind::Int, "0", "evaluations without validation improvement before stopping; 0 = never stop early", {}, 0, 1e12}, Scope::Taylor),
+      scoped({"learner", "output_bias", Kind::Bool, "false", "a trained scalar offset c added to the Taylor model's output f(u) (any order; its value is in the output_bias column)"}, Scope::Taylor),
+      scoped({"learner", "refit", Kind::Bool, "false", "Taylor models: once the validation split has chosen m, learning rate, regulariser and step count, train again on all n points with them and report that fit (an extra row with refit = 1 and selected = 1), as kernel learners report their fit on all n"}, Scope::Taylor),
 
       {"sweep", "dims", Kind::IntList, "[]", "input dimensions d to sweep; empty: just data.dim", {}, 1, 1e6},
       {"sweep", "n_train", Kind::IntList, "[256, 512, 1024]", "training-set sizes (nested prefixes of one stream)", {}, 1, 1e12},
@@ -180,7 +183,10 @@ std::string show(const toml::node& n) {
 
 double as_number(const KeySpec& k, const toml::node& n) {
   if (auto i = n.as_integer()) return static_cast<double>(i->get());
-  if (auto f = n.as_floating_point()) return f->get();
+  if (auto f = n.as_floating_point()) {
+    if (!std::isfinite(f->get())) bad(k, fmt::format("expected a finite number, got {}", show(n)));
+    return f->get();
+  }
   bad(k, fmt::format("expected {}, got {}", kind_name(k.kind), show(n)));
 }
 
@@ -410,6 +416,11 @@ void validate(const Config& c) {
   if (c.data.degrees.size() != c.data.coefficients.size())
     fail(fmt::format("data.coefficients: {} coefficients for {} degrees; give one per degree",
                      c.data.coefficients.size(), c.data.degrees.size()));
+  bool varies = false;  // f* = sum_j c_j (beta_j . x)^k_j: constant if every c_j of k_j > 0 is 0
+  for (size_t j = 0; j < c.data.degrees.size(); ++j) varies = varies || (c.data.degrees[j] > 0 && c.data.coefficients[j] != 0);
+  if (!varies)
+    fail("data.coefficients: the target f* is constant (no non-zero coefficient of a degree above 0), so the errors, "
+         "relative to Var f*, are undefined");
   for (int d : c.dims())
     if (static_cast<size_t>(d) < c.data.degrees.size())
       fail(fmt::format("data.degrees: {} orthonormal directions do not fit in d = {}",
@@ -444,6 +455,8 @@ void validate(const Config& c) {
     if (taylor->reg_power != 4 && taylor->reg_power != 8)
       fail(fmt::format("learner.reg_power: expected 4 or 8, got {}", taylor->reg_power));
   }
+  if (taylor && taylor->refit && !(l.validation_fraction > 0))
+    fail("learner.refit: refitting on all n points needs the choices of a validation split; set learner.validation_fraction above 0, e.g. 0.2");
   const size_t candidates = learner_candidates(l).size();
   if (candidates > 1 && !(l.validation_fraction > 0))
     fail(fmt::format("learner.validation_fraction: choosing among {} candidate settings (lists in learner.learning_rate, "
@@ -552,6 +565,8 @@ Config typed(const toml::table& t) {
     m.steps = i64(t, "learner", "steps");
     m.eval_every = i64(t, "learner", "eval_every");
     m.patience = i64(t, "learner", "patience");
+    m.output_bias = flag(t, "learner", "output_bias");
+    m.refit = flag(t, "learner", "refit");
     l.method = std::move(m);
   }
 
@@ -659,6 +674,9 @@ std::vector<std::string> config_differences(const Config& before, const Config& 
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))  // an ifstream opens a folder and reads nothing: the default sweep
+    throw InputError(fmt::format("{}: a folder, not a configuration file", path));
   std::ifstream in(path);
   if (!in) throw InputError(fmt::format("{}: cannot read the configuration file", path));
   std::stringstream buf;

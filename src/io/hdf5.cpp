@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "neurep/agreement.hpp"
 #include "neurep/errors.hpp"
 
 namespace neurep::h5 {
@@ -33,16 +34,29 @@ struct SilenceHdf5 {
 };
 void silence() { static SilenceHdf5 once; }
 
-hid_t check(hid_t id, const std::string& what, const std::string& path) {
-  if (id < 0) throw RuntimeError(fmt::format("HDF5: {} '{}': {}", what, path, hdf5_message()));
-  return id;
-}
-void check_status(herr_t s, const std::string& what, const std::string& path) {
-  if (s < 0) throw RuntimeError(fmt::format("HDF5: {} '{}': {}", what, path, hdf5_message()));
+// On a file opened with a communicator every call is collective, and a call
+// can fail on one rank alone (a full disk hits the rank that writes): the
+// outcome is agreed over the ranks (`comm` non-null) before anyone goes on, so
+// that all throw together and unwind through the same collective closes
+// instead of waiting in different ones. The message is rank 0's if it failed
+// there, else the failing rank's own.
+void check_status(herr_t s, const std::string& what, const std::string& path,
+                  const boost::mpi::communicator* comm = nullptr) {
+  const bool failed = s < 0;
+  if (comm && on_any_rank(*comm, failed)) {
+    std::string msg = failed ? hdf5_message() : std::string();
+    const std::string root_msg = from_rank0(*comm, msg);
+    if (!root_msg.empty()) msg = root_msg;
+    throw CollectiveError(fmt::format("HDF5: {} '{}': {}", what, path, msg.empty() ? "failed on another rank" : msg));
+  }
+  if (failed) throw RuntimeError(fmt::format("HDF5: {} '{}': {}", what, path, hdf5_message()));
 }
 
-Handle make(hid_t id, herr_t (*close)(hid_t), const std::string& what, const std::string& path) {
-  return Handle(check(id, what, path), reinterpret_cast<int (*)(hid)>(close), path);
+Handle make(hid_t id, herr_t (*close)(hid_t), const std::string& what, const std::string& path,
+            const boost::mpi::communicator* comm = nullptr) {
+  Handle h(id, reinterpret_cast<int (*)(hid)>(close), path);  // closes it if another rank failed
+  check_status(id < 0 ? -1 : 0, what, path, comm);
+  return h;
 }
 
 std::string join(const std::string& parent, const std::string& name) {
@@ -62,18 +76,20 @@ Handle string_type(size_t len) {
   return t;
 }
 
-// Writes a 1-D dataset from rank 0 (all ranks call).
+// Writes a 1-D dataset from rank 0 (all ranks call). Its length is rank 0's.
 void write_1d(hid_t group, const std::string& gpath, const std::string& name, hid_t type,
-              const void* buf, hsize_t n, bool collective, bool writer) {
+              const void* buf, hsize_t n, const boost::mpi::communicator* comm, bool writer) {
   const std::string path = join(gpath, name);
+  const bool collective = comm != nullptr;
+  if (comm) n = from_rank0(*comm, n);
   if (H5Lexists(group, name.c_str(), H5P_DEFAULT) > 0)
-    check_status(H5Ldelete(group, name.c_str(), H5P_DEFAULT), "delete", path);
+    check_status(H5Ldelete(group, name.c_str(), H5P_DEFAULT), "delete", path, comm);
   hsize_t dims[1] = {n}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {std::clamp<hsize_t>(n, 64, 4096)};
   Handle space = make(H5Screate_simple(1, dims, maxdims), H5Sclose, "dataspace", path);
   Handle dcpl = make(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "create list", path);
   H5Pset_chunk(dcpl.id(), 1, chunk);
   Handle ds = make(H5Dcreate2(group, name.c_str(), type, space.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
-                   H5Dclose, "create dataset", path);
+                   H5Dclose, "create dataset", path, comm);
   if (n == 0) return;
   Handle mem = make(H5Screate_simple(1, dims, nullptr), H5Sclose, "dataspace", path);
   if (!writer) {
@@ -81,7 +97,25 @@ void write_1d(hid_t group, const std::string& gpath, const std::string& name, hi
     H5Sselect_none(space.id());
   }
   Handle xfer = transfer_plist(collective);
-  check_status(H5Dwrite(ds.id(), type, mem.id(), space.id(), xfer.id(), buf), "write", path);
+  check_status(H5Dwrite(ds.id(), type, mem.id(), space.id(), xfer.id(), buf), "write", path, comm);
+}
+
+// Rank 0's attribute value on every rank (collective).
+AttributeValue agreed(const boost::mpi::communicator& comm, const AttributeValue& v) {
+  if (comm.size() == 1) return v;
+  const size_t kind = from_rank0(comm, v.index());
+  AttributeValue out = v;
+  if (out.index() != kind) {  // the ranks disagree even on the type: take rank 0's
+    switch (kind) {
+      case 0: out = std::string(); break;
+      case 1: out = 0.0; break;
+      case 2: out = int64_t(0); break;
+      case 3: out = std::vector<double>(); break;
+      default: out = std::vector<int64_t>(); break;
+    }
+  }
+  std::visit([&](auto& x) { x = from_rank0(comm, x); }, out);
+  return out;
 }
 
 // The blocks this rank owns of a DistMatrix, as a hyperslab union.
@@ -127,15 +161,33 @@ File File::create(const std::string& path, const boost::mpi::communicator& comm)
   Handle fapl = make(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "access list", path);
   H5Pset_fapl_mpio(fapl.id(), static_cast<MPI_Comm>(comm), MPI_INFO_NULL);
   return File(make(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()), H5Fclose,
-                   "create file", path),
+                   "create file", path, &comm),
               &comm);
+}
+
+File File::create_in_memory(const std::string& name) {
+  silence();
+  Handle fapl = make(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "access list", name);
+  check_status(H5Pset_fapl_core(fapl.id(), 1 << 20, /*backing_store=*/0), "core driver", name);
+  return File(make(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()), H5Fclose, "create file", name),
+              nullptr);
+}
+
+std::vector<char> File::image() const {
+  check_status(H5Fflush(h_.id(), H5F_SCOPE_GLOBAL), "flush file", h_.path());
+  const ssize_t size = H5Fget_file_image(h_.id(), nullptr, 0);
+  if (size < 0) throw RuntimeError(fmt::format("HDF5: file image of '{}': {}", h_.path(), hdf5_message()));
+  std::vector<char> out(static_cast<size_t>(size));
+  if (H5Fget_file_image(h_.id(), out.data(), out.size()) < 0)
+    throw RuntimeError(fmt::format("HDF5: file image of '{}': {}", h_.path(), hdf5_message()));
+  return out;
 }
 
 File File::open(const std::string& path, const boost::mpi::communicator& comm) {
   silence();
   Handle fapl = make(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "access list", path);
   H5Pset_fapl_mpio(fapl.id(), static_cast<MPI_Comm>(comm), MPI_INFO_NULL);
-  return File(make(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id()), H5Fclose, "open file", path),
+  return File(make(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id()), H5Fclose, "open file", path, &comm),
               &comm);
 }
 
@@ -152,6 +204,12 @@ bool File::is_hdf5(const std::string& path) {
   return H5Fis_hdf5(path.c_str()) > 0;
 }
 
+void File::close() {
+  if (h_.id() < 0) return;
+  const hid_t id = h_.release();
+  check_status(H5Fclose(id), "close (and flush) file", h_.path(), comm_);
+}
+
 Group File::root() const {
   return Group(make(H5Gopen2(h_.id(), "/", H5P_DEFAULT), H5Gclose, "open group", "/"), comm_);
 }
@@ -161,7 +219,7 @@ Group File::root() const {
 Group Group::create_group(const std::string& name) const {
   const std::string p = join(path(), name);
   return Group(make(H5Gcreate2(h_.id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                    H5Gclose, "create group", p),
+                    H5Gclose, "create group", p, comm_),
                comm_);
 }
 
@@ -195,16 +253,18 @@ std::vector<std::string> Group::children() const {
 
 void Group::external_link(const std::string& name, const std::string& file, const std::string& object) const {
   check_status(H5Lcreate_external(file.c_str(), object.c_str(), h_.id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
-               "create external link", join(path(), name));
+               "create external link", join(path(), name), comm_);
 }
 
-void Group::set_attribute(const std::string& name, const AttributeValue& value) const {
+void Group::set_attribute(const std::string& name, const AttributeValue& local_value) const {
   const std::string p = path() + "@" + name;
+  // Attributes are metadata: every rank must write the same bytes. Rank 0's value.
+  const AttributeValue value = comm_ ? agreed(*comm_, local_value) : local_value;
   if (H5Aexists(h_.id(), name.c_str()) > 0) H5Adelete(h_.id(), name.c_str());
   auto write = [&](hid_t type, hid_t space, const void* buf) {
     Handle a = make(H5Acreate2(h_.id(), name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
-                    "create attribute", p);
-    if (buf) check_status(H5Awrite(a.id(), type, buf), "write attribute", p);
+                    "create attribute", p, comm_);
+    if (buf) check_status(H5Awrite(a.id(), type, buf), "write attribute", p, comm_);
   };
   Handle scalar = make(H5Screate(H5S_SCALAR), H5Sclose, "dataspace", p);
   if (auto s = std::get_if<std::string>(&value)) {
@@ -280,20 +340,27 @@ std::optional<AttributeValue> Group::attribute(const std::string& name) const {
 }
 
 void Group::write_column(const std::string& name, const std::vector<double>& v) const {
-  write_1d(h_.id(), path(), name, H5T_NATIVE_DOUBLE, v.data(), v.size(), collective(), writer());
+  write_1d(h_.id(), path(), name, H5T_NATIVE_DOUBLE, v.data(), v.size(), comm_, writer());
 }
 
 void Group::write_column(const std::string& name, const std::vector<int64_t>& v) const {
-  write_1d(h_.id(), path(), name, H5T_NATIVE_INT64, v.data(), v.size(), collective(), writer());
+  write_1d(h_.id(), path(), name, H5T_NATIVE_INT64, v.data(), v.size(), comm_, writer());
 }
 
 void Group::write_column(const std::string& name, const std::vector<std::string>& v) const {
+  // The string type is part of the dataset's metadata, identical on every
+  // rank: its length is agreed (the longest on any rank), never this rank's.
   size_t len = 1;
   for (const auto& s : v) len = std::max(len, s.size());
+  if (comm_ && comm_->size() > 1) {
+    size_t longest = len;
+    boost::mpi::all_reduce(*comm_, len, longest, boost::mpi::maximum<size_t>());
+    len = longest;
+  }
   std::vector<char> buf(len * v.size(), '\0');
   for (size_t i = 0; i < v.size(); ++i) std::memcpy(buf.data() + i * len, v[i].data(), v[i].size());
   Handle t = string_type(len);
-  write_1d(h_.id(), path(), name, t.id(), buf.data(), v.size(), collective(), writer());
+  write_1d(h_.id(), path(), name, t.id(), buf.data(), v.size(), comm_, writer());
 }
 
 void Group::read_column(const std::string& name, std::vector<double>& numbers,
@@ -330,12 +397,13 @@ void Group::read_column(const std::string& name, std::vector<double>& numbers,
   check_status(H5Dread(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, xfer.id(), numbers.data()), "read", p);
 }
 
-void Group::write_text(const std::string& name, const std::string& text) const {
+void Group::write_text(const std::string& name, const std::string& local_text) const {
   const std::string p = join(path(), name);
+  const std::string text = comm_ ? from_rank0(*comm_, local_text) : local_text;
   Handle t = string_type(text.size());
   Handle space = make(H5Screate(H5S_SCALAR), H5Sclose, "dataspace", p);
   Handle ds = make(H5Dcreate2(h_.id(), name.c_str(), t.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                   H5Dclose, "create dataset", p);
+                   H5Dclose, "create dataset", p, comm_);
   Handle mem = make(H5Screate(H5S_SCALAR), H5Sclose, "dataspace", p);
   if (!writer()) {
     H5Sselect_none(mem.id());
@@ -344,7 +412,7 @@ void Group::write_text(const std::string& name, const std::string& text) const {
   std::string buf = text;
   buf.resize(std::max<size_t>(buf.size(), 1), '\0');
   Handle xfer = transfer_plist(collective());
-  check_status(H5Dwrite(ds.id(), t.id(), mem.id(), space.id(), xfer.id(), buf.data()), "write", p);
+  check_status(H5Dwrite(ds.id(), t.id(), mem.id(), space.id(), xfer.id(), buf.data()), "write", p, comm_);
 }
 
 std::string Group::read_text(const std::string& name) const {
@@ -373,7 +441,7 @@ void Group::write_matrix(const std::string& name, const DistMatrix<double>& a) c
   hsize_t dims[2] = {static_cast<hsize_t>(a.rows()), static_cast<hsize_t>(a.cols())};
   Handle space = make(H5Screate_simple(2, dims, nullptr), H5Sclose, "dataspace", p);
   Handle ds = make(H5Dcreate2(h_.id(), name.c_str(), H5T_NATIVE_DOUBLE, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                   H5Dclose, "create dataset", p);
+                   H5Dclose, "create dataset", p, comm_);
   const int64_t lr = a.local_rows(), lc = a.local_cols();
   std::vector<double> buf(static_cast<size_t>(lr * lc));  // row-major local blocks
   for (int64_t li = 0; li < lr; ++li)
@@ -383,7 +451,21 @@ void Group::write_matrix(const std::string& name, const DistMatrix<double>& a) c
   if (!select_owned_blocks(space.id(), a)) H5Sselect_none(mem.id());
   if (buf.empty()) buf.push_back(0.0);
   Handle xfer = transfer_plist(collective());
-  check_status(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, mem.id(), space.id(), xfer.id(), buf.data()), "write", p);
+  check_status(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, mem.id(), space.id(), xfer.id(), buf.data()), "write", p, comm_);
+}
+
+void Group::write_matrix(const std::string& name, int64_t rows, int64_t cols, const std::vector<double>& column_major) const {
+  const std::string p = join(path(), name);
+  if (collective()) throw RuntimeError(fmt::format("HDF5: '{}': a whole matrix is written by one process", p));
+  hsize_t dims[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+  Handle space = make(H5Screate_simple(2, dims, nullptr), H5Sclose, "dataspace", p);
+  Handle ds = make(H5Dcreate2(h_.id(), name.c_str(), H5T_NATIVE_DOUBLE, space.id(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                   H5Dclose, "create dataset", p);
+  std::vector<double> row_major(column_major.size());
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) row_major[static_cast<size_t>(i * cols + j)] = column_major[static_cast<size_t>(i + j * rows)];
+  if (!row_major.empty())
+    check_status(H5Dwrite(ds.id(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, row_major.data()), "write", p);
 }
 
 void Group::read_matrix(const std::string& name, DistMatrix<double>& a) const {
@@ -400,7 +482,7 @@ void Group::read_matrix(const std::string& name, DistMatrix<double>& a) const {
   Handle mem = make(H5Screate_simple(2, mdims, nullptr), H5Sclose, "dataspace", p);
   if (!select_owned_blocks(space.id(), a)) H5Sselect_none(mem.id());
   Handle xfer = transfer_plist(collective());
-  check_status(H5Dread(ds.id(), H5T_NATIVE_DOUBLE, mem.id(), space.id(), xfer.id(), buf.data()), "read", p);
+  check_status(H5Dread(ds.id(), H5T_NATIVE_DOUBLE, mem.id(), space.id(), xfer.id(), buf.data()), "read", p, comm_);
   for (int64_t li = 0; li < lr; ++li)
     for (int64_t lj = 0; lj < lc; ++lj) a.local(li, lj) = buf[static_cast<size_t>(li * lc + lj)];
 }

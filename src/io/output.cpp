@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -24,8 +25,10 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "neurep/agreement.hpp"
 #include "neurep/errors.hpp"
 #include "neurep/hdf5.hpp"
+#include "neurep/linalg.hpp"
 
 namespace neurep {
 namespace fs = std::filesystem;
@@ -34,12 +37,34 @@ namespace {
 
 const ResultRow kEmptyRow{};  // for the list of columns
 
-void fsync_path(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
+// Writes `bytes` to a new file `path` and fsyncs it; 0 or the errno.
+int write_file(const std::string& path, const std::vector<char>& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return errno;
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      const int err = w < 0 ? errno : EIO;
+      ::close(fd);
+      return err;
+    }
+    done += static_cast<size_t>(w);
   }
+  const int err = ::fsync(fd) == 0 || errno == EINVAL || errno == EROFS ? 0 : errno;
+  if (::close(fd) != 0 && err == 0) return errno;
+  return err;
+}
+
+// fsync, and the error that matters (EIO, ENOSPC, EDQUOT: the data did not
+// reach the disk); 0 also where fsync is not supported (EINVAL, EROFS).
+int fsync_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) return 0;
+  const int rc = ::fsync(fd), err = rc == 0 ? 0 : errno;
+  ::close(fd);
+  return err == EINVAL || err == EROFS ? 0 : err;
 }
 
 // /config attributes: every key as "section.key".
@@ -100,10 +125,65 @@ void ResultsFile::add_data_link(const std::string& name, const std::string& file
   data_links_[name] = file;
 }
 
-void ResultsFile::commit(const std::string& status) {
+void ResultsFile::commit(const std::string& local_status) {
+  const boost::mpi::communicator& comm = grid_.comm();
+  // The file holds rank 0's table. Every rank keeps its own copy of the rows
+  // and curves, equal by design; a rank-local difference must never decide
+  // what the file holds, and every rank carries on with the table written.
+  if (comm.size() > 1) {
+    boost::mpi::broadcast(comm, rows_, 0);
+    boost::mpi::broadcast(comm, curves_, 0);
+    boost::mpi::broadcast(comm, data_links_, 0);
+    boost::mpi::broadcast(comm, checkpoint_, 0);  // point, scalars, vectors; the matrices are distributed
+  }
+  const std::string status = from_rank0(comm, local_status);
+  std::map<std::string, std::vector<double>> matrices;  // the checkpoint's, whole (collective)
+  for (const auto& [name, m] : checkpoint_.matrices) matrices[name] = linalg::gather_all(*m);
+
+  // Rank 0 builds the file in memory and writes its bytes with plain POSIX
+  // calls: an I/O error (a full disk, a quota) is then one errno on one
+  // process, never a failure inside a collective MPI-IO call that leaves the
+  // other ranks waiting, and no MPI-IO state (shared file pointers, locks)
+  // depends on the file's name.
   const std::string tmp = path_ + ".tmp";
+  std::string error;
+  if (grid_.rank() == 0) {
+    try {
+      std::vector<char> bytes;
+      {
+        h5::File file = h5::File::create_in_memory(tmp);
+        write_contents(file, status, matrices);
+        bytes = file.image();
+      }
+      if (const int err = write_file(tmp, bytes)) {
+        ::unlink(tmp.c_str());  // whatever part of it was written
+        error = fmt::format("cannot write {} (through {}): {}; the previous version of the file is unchanged", path_,
+                            tmp, std::strerror(err));
+      } else {
+        const std::string prev = path_ + ".prev";
+        std::error_code ec;
+        if (fs::exists(path_)) {
+          fs::remove(prev, ec);
+          fs::create_hard_link(path_, prev, ec);  // keep the previous generation
+        }
+        if (std::rename(tmp.c_str(), path_.c_str()) != 0)
+          error = fmt::format("cannot rename {} to {}: {}", tmp, path_, std::strerror(errno));
+        else
+          fsync_path(fs::absolute(path_).parent_path().string());
+      }
+    } catch (const std::exception& e) {
+      ::unlink(tmp.c_str());
+      error = fmt::format("cannot write {}: {}", path_, e.what());
+    }
+  }
+  // Every rank waits for the outcome (after the rename) and shares it.
+  error = from_rank0(comm, error);
+  if (!error.empty()) throw CollectiveError(error);
+}
+
+void ResultsFile::write_contents(const h5::File& file, const std::string& status,
+                                 const std::map<std::string, std::vector<double>>& matrices) const {
   {
-    h5::File file = h5::File::create(tmp, grid_.comm());
     h5::Group root = file.root();
     const Provenance& p = provenance_;
     root.set_attribute("software", p.software);
@@ -165,27 +245,13 @@ void ResultsFile::commit(const std::string& status) {
       ck.set_attribute("point", checkpoint_.point);
       for (const auto& [name, v] : checkpoint_.scalars) ck.set_attribute(name, v);
       for (const auto& [name, v] : checkpoint_.vectors) ck.write_column(name, v);
-      for (const auto& [name, m] : checkpoint_.matrices) ck.write_matrix(name, *m);
+      for (const auto& [name, m] : checkpoint_.matrices) ck.write_matrix(name, m->rows(), m->cols(), matrices.at(name));
     }
     if (!data_links_.empty()) {
       h5::Group data = root.create_group("data");
       for (const auto& [name, file] : data_links_) data.external_link(name, file, "/");
     }
   }
-  grid_.comm().barrier();
-  if (grid_.rank() == 0) {
-    fsync_path(tmp);
-    const std::string prev = path_ + ".prev";
-    std::error_code ec;
-    if (fs::exists(path_)) {
-      fs::remove(prev, ec);
-      fs::create_hard_link(path_, prev, ec);  // keep the previous generation
-    }
-    if (std::rename(tmp.c_str(), path_.c_str()) != 0)
-      throw RuntimeError(fmt::format("cannot rename {} to {}", tmp, path_));
-    fsync_path(fs::absolute(path_).parent_path().string());
-  }
-  grid_.comm().barrier();
 }
 
 OutputLock::OutputLock(const std::string& output, const boost::mpi::communicator& comm, double wait_seconds)

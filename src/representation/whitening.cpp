@@ -77,7 +77,7 @@ Whitening::Whitening(WhitenKind kind, const DistMatrix<double>& g_unl, double ri
   gc = DistMatrix<double>(grid, 0, 0, 1, 1);  // release before the eigensolver's workspace
 
   const int info = linalg::syevd_lower(sigma, eigenvalues_, z);
-  if (info != 0) throw RuntimeError(fmt::format("whitening: pdsyevd did not converge (info = {})", info));
+  if (info != 0) throw CollectiveError(fmt::format("whitening: pdsyevd did not converge (info = {}, the same on every rank)", info));
   const double trace = std::accumulate(eigenvalues_.begin(), eigenvalues_.end(), 0.0);
   ridge_ = ridge_eps * trace / static_cast<double>(dd);
   // With eps = 0 a rank-deficient Sigma has eigenvalues at rounding level

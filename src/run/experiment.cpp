@@ -41,14 +41,29 @@ using PointKey = SweepPlan::PointKey;
 void check_output(const RunOptions& opt, const boost::mpi::communicator& comm) {
   std::string error;
   if (comm.rank() == 0) {
-    const bool exists = fs::exists(opt.output);
-    const fs::path dir = fs::absolute(opt.output).parent_path();
-    if (opt.resume && opt.overwrite)
-      error = "--resume and --overwrite exclude each other";
-    else if (exists && !opt.resume && !opt.overwrite)
-      error = fmt::format("{}: the output exists; pass --resume to continue it or --overwrite to replace it", opt.output);
-    else if (!fs::is_directory(dir))
-      error = fmt::format("{}: the output folder {} does not exist", opt.output, dir.string());
+    try {
+      const fs::path dir = fs::absolute(opt.output).parent_path();
+      const std::string name = fs::path(opt.output).filename().string();
+      // FILE.prev, FILE.lock and FILE.data/ sit beside it: the longest suffix must fit.
+      const long name_max = fs::is_directory(dir) ? ::pathconf(dir.c_str(), _PC_NAME_MAX) : 255;
+      const bool exists = fs::exists(opt.output);
+      if (opt.resume && opt.overwrite)
+        error = "--resume and --overwrite exclude each other";
+      else if (name.empty() || fs::is_directory(opt.output))
+        error = fmt::format("{}: the output is a folder; give a file name (-o FOLDER/NAME.h5)", opt.output);
+      else if (name_max > 0 && static_cast<long>(name.size() + std::string(".prev").size()) > name_max)
+        error = fmt::format(
+            "{}: the output's file name has {} bytes; with \".prev\" added it must fit the file "
+            "system's limit of {} bytes",
+            opt.output, name.size(), name_max);
+      else if (exists && !opt.resume && !opt.overwrite)
+        error =
+            fmt::format("{}: the output exists; pass --resume to continue it or --overwrite to replace it", opt.output);
+      else if (!fs::is_directory(dir))
+        error = fmt::format("{}: the output folder {} does not exist", opt.output, dir.string());
+    } catch (const fs::filesystem_error& e) {
+      error = fmt::format("{}: unusable output path: {}", opt.output, e.code().message());
+    }
   }
   boost::mpi::broadcast(comm, error, 0);
   if (!error.empty()) throw InputError(error);
@@ -68,56 +83,119 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
   const std::string path = (folder / rel).string();
   if (grid.rank() == 0) fs::create_directories(fs::path(path).parent_path());
   grid.comm().barrier();
-  {
+  try {
     h5::File file = h5::File::create(path + ".tmp", grid.comm());
-    h5::Group root = file.root();
-    root.set_attribute("d", int64_t(d));
-    root.set_attribute("seed", seed);
-    // h_train and h_test are the learner's inputs as computed: with "single"
-    // the zca product ran in float (Whitening::apply), mu and S^{-1/2} are double.
-    root.set_attribute("precision", std::string(rep.single_precision() ? "single" : "double"));
-    DistMatrix<double> x(grid, n_max, d, block, block), xt(grid, n_test, d, block, block);
-    data.fill_inputs(Split::Train, x);
-    data.fill_inputs(Split::Test, xt);
-    root.write_matrix("x_train", x);
-    root.write_matrix("x_test", xt);
-    root.write_column("y_train", data.labels(n_max));
-    const std::vector<double> f = data.targets(Split::Test, n_test);
-    root.write_column("f_test", f);
-    root.write_column("y_test", data.test_labels(n_test));
-    if (rep.width() > 0) {
-      root.write_matrix("h_train", rep.inputs(Split::Train, n_max, false));
-      root.write_matrix("h_test", rep.inputs(Split::Test, n_test, false));
-      // The whitening is part of the representation: h = (g - mu) S^{-1/2} (zca), (g - mu)/sqrt(D) (center).
-      if (const Whitening* w = rep.whitening(); w && !w->mean().empty()) root.write_column("mu", w->mean());
-      if (const Whitening* w = rep.whitening(); w && w->matrix()) root.write_matrix("whitening", *w->matrix());
+    {
+      h5::Group root = file.root();
+      root.set_attribute("d", int64_t(d));
+      root.set_attribute("seed", seed);
+      // h_train and h_test are the learner's inputs as computed: with "single"
+      // the zca product ran in float (Whitening::apply), mu and S^{-1/2} are double.
+      root.set_attribute("precision", std::string(rep.single_precision() ? "single" : "double"));
+      DistMatrix<double> x(grid, n_max, d, block, block), xt(grid, n_test, d, block, block);
+      data.fill_inputs(Split::Train, x);
+      data.fill_inputs(Split::Test, xt);
+      root.write_matrix("x_train", x);
+      root.write_matrix("x_test", xt);
+      root.write_column("y_train", data.labels(n_max));
+      const std::vector<double> f = data.targets(Split::Test, n_test);
+      root.write_column("f_test", f);
+      root.write_column("y_test", data.test_labels(n_test));
+      if (rep.width() > 0) {
+        root.write_matrix("h_train", rep.inputs(Split::Train, n_max, false));
+        root.write_matrix("h_test", rep.inputs(Split::Test, n_test, false));
+        // The whitening is part of the representation: h = (g - mu) S^{-1/2} (zca), (g - mu)/sqrt(D) (center).
+        if (const Whitening* w = rep.whitening(); w && !w->mean().empty()) root.write_column("mu", w->mean());
+        if (const Whitening* w = rep.whitening(); w && w->matrix()) root.write_matrix("whitening", *w->matrix());
+      }
     }
+    file.close();  // a failure to flush (a full disk) shows here, on every rank
+  } catch (const CollectiveError& e) {
+    // Every rank is here; the partial file goes, and the message says how much room there was.
+    std::string free;
+    if (grid.rank() == 0) {
+      ::unlink((path + ".tmp").c_str());
+      std::error_code ec;
+      const auto space = fs::space(folder, ec);
+      if (!ec)
+        free = fmt::format("; {:.1f} MiB free on its file system", static_cast<double>(space.available) / (1 << 20));
+    }
+    boost::mpi::broadcast(grid.comm(), free, 0);
+    throw CollectiveError(fmt::format("cannot write the data file {} ({}){}", path, e.what(), free));
   }
   grid.comm().barrier();
   if (grid.rank() == 0) fs::rename(path + ".tmp", path);
   grid.comm().barrier();
 }
 
+bool is_refit(const ResultRow& r) {
+  const auto it = r.extra.find("refit");
+  return it != r.extra.end() && it->second == 1.0;
+}
+
 PointKey point_key(const ResultRow& r) {
+  if (is_refit(r)) return {r.d, r.n, r.seed, SweepPlan::kRefit};
   const auto it = r.extra.find("candidate");
   return {r.d, r.n, r.seed, it == r.extra.end() || !std::isfinite(it->second) ? 0 : std::llround(it->second)};
 }
 
 // Among the rows of (d, n, seed) so far (candidates, or a kernel's ridges),
 // the one with the smallest finite validation error gets selected = 1, the
-// others 0 (smallest_finite: a NaN is never selected).
+// others 0 (smallest_finite: a NaN is never selected). A refit row, once
+// there, stands for the candidate it refitted and is the selected one.
 void mark_selected(std::vector<ResultRow>& rows, int64_t d, int64_t n, int64_t seed) {
   std::vector<ResultRow*> group;
   std::vector<double> errors;
+  ResultRow* refit = nullptr;
   for (auto& r : rows) {
     if (r.d != d || r.n != n || r.seed != seed) continue;
     r.extra["selected"] = 0.0;
+    if (is_refit(r)) {
+      refit = &r;
+      continue;
+    }
     const auto it = r.extra.find("validation_error");
     group.push_back(&r);
     errors.push_back(it == r.extra.end() ? std::nan("") : it->second);
   }
   const int64_t best = smallest_finite(errors);
-  if (best >= 0) group[static_cast<size_t>(best)]->extra["selected"] = 1.0;
+  if (refit)
+    refit->extra["selected"] = 1.0;
+  else if (best >= 0)
+    group[static_cast<size_t>(best)]->extra["selected"] = 1.0;
+}
+
+// learner.refit: the candidate that the validation split chose for (d, n,
+// seed) among `rows`, trained again on all n points for the number of steps
+// it chose (Learner::refit); its row has refit = 1, the chosen candidate and
+// its validation error, and the fit's test error. Without a choice (no
+// candidate has a finite validation error) a row of status "no-choice". The
+// choice is rank 0's, broadcast. Collective; may throw Interrupted.
+PointOutputs refit_point(const Learners& learners, const std::vector<ResultRow>& rows, int64_t d, int64_t n,
+                         int64_t seed, const PointInputs& inputs, PointCheckpoints& checkpoints) {
+  double choice[3] = {-1, 0, std::nan("")};  // candidate, best step, validation error
+  for (const auto& r : rows)
+    if (r.d == d && r.n == n && r.seed == seed && !is_refit(r) && r.extra.count("selected") &&
+        r.extra.at("selected") == 1.0) {
+      const auto c = r.extra.find("candidate");
+      choice[0] = c == r.extra.end() ? 0.0 : c->second;
+      choice[1] = r.extra.at("best_step"), choice[2] = r.extra.at("validation_error");
+    }
+  boost::mpi::broadcast(inputs.grid.comm(), choice, 3, 0);
+  const std::unique_ptr<Learner> refit =
+      choice[0] < 0 ? nullptr : learners[static_cast<size_t>(choice[0])]->refit(std::llround(choice[1]));
+  PointOutputs out;
+  if (refit) {
+    out = refit->fit(inputs, checkpoints);
+  } else {
+    out.rows.resize(1);
+    out.rows[0].status = "no-choice";
+  }
+  FitResult& fit = out.rows.front();
+  fit.extra["refit"] = 1.0;
+  fit.extra["validation_error"] = choice[2];
+  if (learners.size() > 1) fit.extra["candidate"] = choice[0] < 0 ? std::nan("") : choice[0];
+  return out;
 }
 
 // Checkpoints of the point in progress, committed to the results file every
@@ -166,6 +244,7 @@ ResultRow make_row(const FitResult& f, int d, int64_t n, int64_t seed, const std
   row.learner = learner, row.input = rep.label(), row.width = rep.width();
   row.test_error = f.test_error, row.train_error = f.train_error;
   row.seconds = f.seconds, row.flops = f.flops, row.status = f.status;
+  if (row.status == "ok" && !std::isfinite(row.test_error)) row.status = "non-finite";  // never NaN with ok
   row.extra = f.extra;
   row.extra["target_mean"] = data.raw_mean();
   row.extra["target_sd"] = data.raw_sd();
@@ -241,6 +320,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   const int block = config.run.block;
   const std::string learner = first.label();
   const int64_t nc = plan.candidates();
+  const bool refits = plan.points().back() == SweepPlan::kRefit;  // learner.refit
 
   for (int d : config.dims()) {
     for (int64_t seed : config.sweep.seeds) {
@@ -272,15 +352,16 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
         const PointInputs inputs{{u_train, y, u_test, f_test, data.target_variance()}, d, streams, grid,
                                  rep.infinite_kernel()};
 
-        for (int64_t c = 0; c < nc; ++c) {
+        for (int64_t c : plan.points()) {
           if (!plan.pending(d, seed, n, c)) continue;
-          const Learner& fitter = *learners[static_cast<size_t>(c)];
+          const bool is_refit_point = c == SweepPlan::kRefit;
           const std::string point = plan.point_name(d, n, seed, c);
           ResultsCheckpoints checkpoints(point, have_earlier && earlier.checkpoint.point == point ? &earlier.checkpoint : nullptr,
                                          *results, grid, config.run);
           PointOutputs out;
           try {
-            out = fitter.fit(inputs, checkpoints);
+            out = is_refit_point ? refit_point(learners, results->rows(), d, n, seed, inputs, checkpoints)
+                                 : learners[static_cast<size_t>(c)]->fit(inputs, checkpoints);
           } catch (const Interrupted&) {
             if (root) fmt::print(stderr, "stopped by a signal inside point {} ({} of {} points done); rerun with --resume to continue\n",
                                  point, plan.done(), plan.total());
@@ -294,11 +375,12 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
           }
           for (const auto& f : out.rows) {
             ResultRow row = make_row(f, d, n, seed, learner, rep, data);
-            if (nc > 1) row.extra["candidate"] = static_cast<double>(c);
+            if (nc > 1 && !is_refit_point) row.extra["candidate"] = static_cast<double>(c);
+            if (refits) row.extra.emplace("refit", 0.0);
             results->add_row(std::move(row));
           }
           plan.mark_done(d, seed, n, c);
-          if (nc > 1 || fitter.selects_rows()) mark_selected(results->mutable_rows(), d, n, seed);
+          if (nc > 1 || first.selects_rows()) mark_selected(results->mutable_rows(), d, n, seed);
           results->commit("running");
           progress.point_done(plan.cost(d, n, c),
                               fmt::format("[{}/{}] {} {} on {}: test error{} ({:.2f} s)", plan.done(), plan.total(),

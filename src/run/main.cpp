@@ -83,16 +83,24 @@ void print_info(const neurep::ResultsContents& c, const std::string& path) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Open MPI's MPI-IO (OMPIO) keeps a POSIX semaphore per open file name in
-  // /dev/shm for shared file pointers (sharedfp "sm"). A run killed while
-  // creating FILE.tmp leaves it locked, and every later run that creates a
-  // file of that name on the node hangs in MPI_File_open for ever. neurep
-  // never uses shared file pointers: exclude the component (unless the user
-  // set sharedfp), before MPI reads its parameters.
-  setenv("OMPI_MCA_sharedfp", "^sm", /*overwrite=*/0);
+  // First of all: SIGUSR1/SIGTERM only set a flag from here on. Installed
+  // later (after MPI_Init, ~0.2 s), a signal in between killed the job with
+  // 138 and no file, and Slurm requeues only on 75.
+  neurep::install_stop_handlers();
+  neurep::test_stop_at("start");
+  // Open MPI's MPI-IO (OMPIO) opens a shared-file-pointer component with
+  // every file (it refuses to open one without). "sm" keeps a POSIX semaphore
+  // per file name in /dev/shm: a run killed while creating a file left it
+  // locked, and every later run on that name hung in MPI_File_open.
+  // "lockedfile" creates FILE-<id>.lock beside it and overflows a buffer on
+  // names of 240 characters (hangs at 235). neurep never uses shared file
+  // pointers; "individual" leaves nothing beside the file (tests/cli/cli_faults.py).
+  // Set before MPI reads its parameters, unless the user chose one.
+  setenv("OMPI_MCA_sharedfp", "individual", /*overwrite=*/0);
   boost::mpi::environment env(argc, argv, boost::mpi::threading::funneled, false);
   boost::mpi::communicator world;
   const bool root = world.rank() == 0;
+  neurep::test_stop_at("mpi");
 
   CLI::App app{"neurep: sample complexity of learners on raw inputs and on random neural representations"};
   app.require_subcommand(1);
@@ -153,12 +161,16 @@ int main(int argc, char** argv) {
     opt.overwrite = overwrite;
     opt.progress = !quiet;
     opt.command_line = joined_command_line(argc, argv);
-    neurep::install_stop_handlers();
+    neurep::test_stop_at("configured");
     return neurep::run_experiment(c, opt, world);
   } catch (const neurep::InputError& e) {
     // Every rank meets the same bad input; one message, exit 2 everywhere.
     if (root) fmt::print(stderr, "neurep: error: {}\n", e.what());
     return neurep::kExitBadInput;
+  } catch (const neurep::CollectiveError& e) {
+    // Every rank saw it at the same point (agreed before any collective went on).
+    if (root) fmt::print(stderr, "neurep: error: {}\n", e.what());
+    return neurep::kExitRuntime;
   } catch (const std::exception& e) {
     // A failure that may be local to this rank: report it and end all ranks.
     fmt::print(stderr, "neurep: rank {}: fatal: {}\n", world.rank(), e.what());

@@ -2,6 +2,8 @@
 
 #include <boost/mpi/collectives.hpp>
 #include <csignal>
+#include <cstdlib>
+#include <string>
 
 namespace neurep {
 namespace {
@@ -16,6 +18,19 @@ void install_stop_handlers() {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGUSR1, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+}
+
+void test_stop_at(const char* phase) {
+  const char* want = std::getenv("NEUREP_TEST_STOP_AT");
+  if (!want) return;
+  const std::string spec = want;
+  const auto at = spec.find('@');
+  if (spec.substr(0, at) != phase) return;
+  if (at != std::string::npos) {  // phase@R: rank R only (known before MPI_Init from the launcher)
+    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+    if (spec.substr(at + 1) != (rank ? rank : "0")) return;
+  }
+  std::raise(SIGUSR1);
 }
 
 SafePoint safe_point(const boost::mpi::communicator& comm, bool checkpoint_due) {

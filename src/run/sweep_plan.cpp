@@ -21,10 +21,12 @@ Learners make_learners(const Config& config) {
 
 SweepPlan::SweepPlan(const Config& config, const Learners& learners, std::set<PointKey> done)
     : config_(config), learners_(learners), candidates_(static_cast<int64_t>(learners.size())), done_(std::move(done)) {
+  for (int64_t c = 0; c < candidates_; ++c) points_.push_back(c);
+  if (const TaylorLearnerConfig* t = config.learner.taylor(); t && t->refit) points_.push_back(kRefit);
   for (int d : config.dims())
     for (int64_t seed : config.sweep.seeds)
       for (int64_t n : config.sweep.n_train)
-        for (int64_t c = 0; c < candidates_; ++c) {
+        for (int64_t c : points_) {
           ++total_;
           if (pending(d, seed, n, c)) remaining_cost_ += cost(d, n, c), ++remaining_;
         }
@@ -33,7 +35,7 @@ SweepPlan::SweepPlan(const Config& config, const Learners& learners, std::set<Po
 bool SweepPlan::pending(int d, int64_t seed, int64_t n, int64_t c) const { return !done_.count({d, n, seed, c}); }
 
 bool SweepPlan::pending(int d, int64_t seed, int64_t n) const {
-  for (int64_t c = 0; c < candidates_; ++c)
+  for (int64_t c : points_)
     if (pending(d, seed, n, c)) return true;
   return false;
 }
@@ -49,10 +51,12 @@ void SweepPlan::mark_done(int d, int64_t seed, int64_t n, int64_t c) {
 }
 
 double SweepPlan::cost(int d, int64_t n, int64_t c) const {
-  return learners_[static_cast<size_t>(c)]->cost(d, n, config_.data.n_test);
+  // A refit costs about what a candidate does (which one is chosen is known only then).
+  return learners_[static_cast<size_t>(c == kRefit ? 0 : c)]->cost(d, n, config_.data.n_test);
 }
 
 std::string SweepPlan::point_name(int d, int64_t n, int64_t seed, int64_t c) const {
+  if (c == kRefit) return fmt::format("d{}_n{}_s{}_refit", d, n, seed);
   return candidates_ > 1 ? fmt::format("d{}_n{}_s{}_c{}", d, n, seed, c) : fmt::format("d{}_n{}_s{}", d, n, seed);
 }
 
@@ -91,13 +95,25 @@ void check_resources(const Config& c, const Learners& learners, const boost::mpi
                                    "ranks; use more ranks, a smaller width or n_unlabeled", worst_w, worst_nu,
                                    need / (1 << 30), available / (1 << 30), ranks_here));
   }
-  const double per_rank = 8.0 * words / comm.size() + 8.0 * rank_words;
+  // The inputs (n + n_test) x (d + 1), distributed, and the labels and targets, on every rank.
+  const auto dims = c.dims();
+  words += (n + nt) * (*std::max_element(dims.begin(), dims.end()) + 1);
+  const double per_rank = 8.0 * (words / comm.size() + 2.0 * (n + nt) + rank_words);
   const double available = node_bytes / ranks_here;
-  if (per_rank > 0.9 * available)
-    throw InputError(fmt::format("sweep.n_train: n = {:.0f} needs about {:.1f} GiB of memory per rank for the {} "
-                                 "matrices, but this node has {:.1f} GiB for each of its {} ranks; use more ranks "
-                                 "on more nodes or a smaller n", n, per_rank / (1 << 30), name_of(c.learner.kind()),
-                                 available / (1 << 30), ranks_here));
+  if (per_rank > 0.9 * available) {
+    // Name the size that dominates: the training set, the test set or the network's width m.
+    double m = 0;
+    if (const TaylorLearnerConfig* t = c.learner.taylor())
+      for (const auto& w : t->network.widths)
+        for (int d : dims) m = std::max(m, static_cast<double>(w.at(d)));
+    const char* key = m > std::max(n, nt) ? "learner.m" : nt > n ? "data.n_test" : "sweep.n_train";
+    throw InputError(
+        fmt::format("{}: the largest point (n = {:.0f}, n_test = {:.0f}{}) needs about {:.1f} GiB of memory "
+                    "per rank for the {} matrices, but this node has {:.1f} GiB for each of its {} ranks; "
+                    "use more ranks on more nodes or a smaller {}",
+                    key, n, nt, m > 0 ? fmt::format(", m = {:.0f}", m) : "", per_rank / (1 << 30),
+                    name_of(c.learner.kind()), available / (1 << 30), ranks_here, key));
+  }
 }
 
 }  // namespace neurep

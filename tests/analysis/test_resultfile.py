@@ -208,6 +208,16 @@ class TestMixedTargets(Tmp):
             load_many([a, b])
         self.assertIn("repeat", str(cm.warning))
 
+    def test_refit_row_is_not_a_duplicate(self):
+        # learner.refit: the chosen candidate trained again on all n is a row beside that candidate.
+        a = self.path("a.h5")
+        crafted.write(a, [crafted.row(8, 64, 0, 0.5, learner="taylor:order=2", ridge=0.0, candidate=1, refit=0),
+                          crafted.row(8, 64, 0, 0.4, learner="taylor:order=2", ridge=0.0, candidate=1, refit=1)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", NeurepWarning)
+            t = load_many([a])
+        self.assertEqual(list(t.columns["refit"]), [0, 1])
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -63,6 +63,34 @@ def main():
                "memory")
     expect_bad("missing output folder", ["run", good, "-o", "no/such/dir/o.h5"], "does not exist")
 
+    # Input that once got through (a whole default sweep, NaN errors with
+    # status ok, std::bad_alloc, a segfault, a stray FILE.tmp).
+    os.makedirs(r.path("configs"), exist_ok=True)
+    expect_bad("a folder as CONFIG", ["run", r.path("configs"), "-o", "o.h5"], "a folder")
+    expect_bad("infinite noise", ["run", good, "-o", "o.h5", "--set", "data.noise=inf"], "data.noise")
+    expect_bad("NaN ridge", ["run", good, "-o", "o.h5", "--set", "learner.ridge=[nan]"], "learner.ridge")
+    expect_bad("a zero target without normalisation", ["run", good, "-o", "o.h5", "--set", "data.coefficients=[0.0]",
+                                                       "--set", "data.normalize=false"], "data.coefficients")
+    expect_bad("a constant target", ["run", good, "-o", "o.h5", "--set", "data.degrees=[0]"], "data.coefficients")
+    expect_bad("a test set beyond memory", ["run", good, "-o", "o.h5", "--set", "data.n_test=1000000000"], "data.n_test")
+    expect_bad("a network beyond memory", ["run", good, "-o", "o.h5", "--set", "learner.kind=\"taylor\"",
+                                           "--set", "learner.m=100000000"], "learner.m")
+    deep = "(" * 5000 + "1" + ")" * 5000
+    for width, needle in (("d-6", "representation.width"), ("1/0", "representation.width"),
+                          ("d^100", "representation.width"), ("d/2", "whole number"), ("2.5", "whole number"),
+                          (deep, "nested too deeply")):
+        for cmd in ("check", "run"):
+            argv = [cmd, good, "--set", "representation.kind=\"random\"", "--set", f"representation.width=\"{width}\""]
+            expect_bad(f"{cmd} with width {width[:12]!r}", argv + (["-o", "o.h5"] if cmd == "run" else []), needle)
+    expect_bad("learner.m not whole", ["check", good, "--set", "learner.kind=\"taylor\"",
+                                       "--set", "learner.m=\"d/2\""], "learner.m")
+    for grid in ("1x2x3", "x2", "2x", "-1x-2", "0x4"):
+        expect_bad(f"check with grid {grid!r}", ["check", good, "--set", f"run.grid=\"{grid}\""], "run.grid")
+    os.makedirs(r.path("outdir"), exist_ok=True)
+    expect_bad("a folder as output, --overwrite", ["run", good, "-o", "outdir", "--overwrite"], "folder")
+    expect_bad("a folder as output, --resume", ["run", good, "-o", "outdir", "--resume"], "folder")
+    expect_bad("an output name too long for the file system", ["run", good, "-o", "o" * 252 + ".h5"], "limit of")
+
     # A finished run, then everything that must not touch it.
     rc, _, err = r.run("run", good, "-o", "done.h5", "-q", np_=2)
     r.check(rc == 0, f"a good run succeeds (rc {rc}: {err.strip()[:200]})")

@@ -6,7 +6,9 @@ for bit on the same grid; the results file is readable after every kill; SIGUSR1
 leads to a clean stop with exit status 75 and state 'interrupted'; a --resume
 started while the ranks of a killed mpiexec still run waits for them. The same
 for an iterative learner stopped and killed inside its points, resuming from
-its /checkpoint: equal rows and training curves.
+its /checkpoint: equal rows and training curves; and one killed and one
+stopped inside the refit of the chosen candidate (learner.refit, with the
+trained output offset), resuming from that point's /checkpoint.
 
 No check depends on how fast the machine is: every kill is placed by the
 run's own progress (the output is replaced by a rename at every commit, so a
@@ -59,7 +61,32 @@ seeds = 1
 checkpoint_every = 150
 block = 16
 """
+TAYLOR_REFIT = """
+[data]
+dim = 6
+degrees = [2]
+n_test = 300
+[learner]
+kind = "taylor"
+order = 2
+m = 16
+learning_rate = [0.05, 0.03]
+momentum = 0.5
+steps = 1500
+eval_every = 20
+validation_fraction = 0.2
+output_bias = true
+refit = true
+[sweep]
+n_train = [300]
+seeds = 1
+[run]
+checkpoint_every = 30
+block = 16
+"""
 COLUMNS = ("d", "n", "seed", "ridge", "test_error", "train_error", "status", "learner", "input")
+# Compared too where a file has them (Taylor candidates, refit, offset).
+OPTIONAL = ("candidate", "selected", "refit", "output_bias", "validation_error", "best_step", "steps_run")
 
 
 def start(r, cfg, out, np_=2, resume=True):
@@ -137,11 +164,11 @@ def run_and_kill(r, cfg, out, commits, mid_commit=False, when_exists=None):
 def rows(path):
     res = read_results(path)
     order = np.lexsort((res["ridge"], res["seed"], res["n"], res["d"]))
-    return {k: res[k][order] for k in COLUMNS}
+    return {k: res[k][order] for k in COLUMNS + OPTIONAL if k in res}
 
 
 def same(a, b):
-    return all(np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f") for k in COLUMNS)
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f") for k in a)
 
 
 def curves(path):
@@ -198,6 +225,48 @@ def taylor_checks(r, rng):
     p.wait(timeout=300)
     r.check(p.returncode == 0 and same(rows(out2), ref) and same_curves(curves(out2), ref_curves),
             "taylor: resume from the checkpoint ends with the same rows and curves")
+
+
+def checkpoint_point(path):
+    """The point of the output's /checkpoint ('' without one or without a file)."""
+    try:
+        with h5py.File(path, "r") as f:
+            if "checkpoint" not in f:
+                return ""
+            point = f["checkpoint"].attrs["point"]
+            return point.decode() if isinstance(point, bytes) else str(point)
+    except (OSError, KeyError):
+        return ""
+
+
+def refit_checks(r):
+    """learner.refit: a run killed (SIGKILL) and one stopped (SIGUSR1) once the refit of the chosen
+    candidate has committed a checkpoint resume from it to the uninterrupted run's rows and curves."""
+    cfg = r.write("refit.toml", TAYLOR_REFIT)
+    rc, _, err = r.run("run", cfg, "-o", "refit-ref.h5", "-q", np_=2)
+    r.check(rc == 0, f"refit: uninterrupted reference run (rc {rc}) {err.strip()[:200]}")
+    ref, ref_curves = rows(r.path("refit-ref.h5")), curves(r.path("refit-ref.h5"))
+    r.check(list(ref["refit"]) == [0, 0, 1] and list(ref["selected"]) == [0, 0, 1] and
+            np.all(np.isfinite(ref["output_bias"])), f"refit: two candidate rows and the refit row, selected ({ref['refit']})")
+    for how in ("SIGKILL", "SIGUSR1"):
+        out = r.path(f"refit-{how}.h5")
+        p = start(r, cfg, out, resume=False)
+        seen = ""
+        while p.poll() is None and not seen.endswith("_refit"):  # until the refit point has checkpointed
+            seen = checkpoint_point(out)
+            time.sleep(0.01)
+        if how == "SIGKILL":
+            kill_run(p)
+        else:
+            p.send_signal(signal.SIGUSR1)
+            p.communicate(timeout=120)
+        inside = checkpoint_point(out).endswith("_refit")
+        r.check(seen.endswith("_refit") and inside and (how == "SIGKILL" or p.returncode == 75),
+                f"refit: {how} inside the refit point, its checkpoint in the file (seen {seen!r}, rc {p.returncode})")
+        p = start(r, cfg, out)
+        _, err = p.communicate(timeout=300)
+        r.check(p.returncode == 0 and same(rows(out), ref) and same_curves(curves(out), ref_curves),
+                f"refit: resumed after {how} with the same rows and curves (rc {p.returncode}) {err.strip()[:200]}")
 
 
 def orphan_check(r, cfg, ref):
@@ -281,6 +350,7 @@ def main():
     orphan_check(r, cfg, ref)
     stale_semaphore_check(r, cfg)
     taylor_checks(r, rng)
+    refit_checks(r)
 
     # SIGUSR1: a clean stop at the next safe point, exit 75, then resume to the end.
     out2 = r.path("usr1.h5")

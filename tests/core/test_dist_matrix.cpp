@@ -44,18 +44,17 @@ TEST_CASE("index maps are a bijection on every grid shape") {
       const int64_t m = 29, n = 17;
       DistMatrix<double> a(grid, m, n, mb, mb + 1);
       // Local -> global -> local is the identity, and ownership agrees.
+      bool maps_agree = true;
       for (int64_t li = 0; li < a.local_rows(); ++li) {
         const int64_t i = a.global_row(li);
-        REQUIRE(i < m);
-        REQUIRE(a.row_owner(i) == grid.row());
-        REQUIRE(a.local_row(i) == li);
+        maps_agree = maps_agree && i < m && a.row_owner(i) == grid.row() && a.local_row(i) == li;
       }
       for (int64_t lj = 0; lj < a.local_cols(); ++lj) {
         const int64_t j = a.global_col(lj);
-        REQUIRE(j < n);
-        REQUIRE(a.col_owner(j) == grid.col());
-        REQUIRE(a.local_col(j) == lj);
+        maps_agree = maps_agree && j < n && a.col_owner(j) == grid.col() && a.local_col(j) == lj;
       }
+      INFO("grid " << shape.rows << "x" << shape.cols << " block " << mb);
+      REQUIRE(test::on_every_rank(world, maps_agree));
       // Every entry is owned by exactly one rank.
       int64_t owned = a.local_rows() * a.local_cols(), total = 0;
       boost::mpi::all_reduce(world, owned, total, std::plus<int64_t>());
@@ -95,7 +94,7 @@ TEST_CASE("pdgemm on every grid shape matches a serial dgemm") {
     linalg::gemm(linalg::Op::N, linalg::Op::N, 1.0, da, db, 0.0, dc);
     const auto all = linalg::gather_all(dc);
     double err = 0, scale = 0;
-    for (size_t i = 0; i < c.size(); ++i) err = std::max(err, std::abs(all[i] - c[i])), scale = std::max(scale, std::abs(c[i]));
+    for (size_t i = 0; i < c.size(); ++i) err = test::worst(err, std::abs(all[i] - c[i])), scale = test::worst(scale, std::abs(c[i]));
     INFO("grid " << shape.rows << "x" << shape.cols);
     CHECK(err <= 1e-13 * scale * k);
   }
@@ -146,13 +145,13 @@ TEST_CASE("A B^T and A^T B, the Taylor model's products, match serial ones on ev
       double ez = 0, eg = 0, ef = 0;
       for (int i = 0; i < n; ++i)
         for (int r = 0; r < m; ++r) {
-          ez = std::max(ez, std::abs(zz[i + r * n] - z[i + r * n]));
-          ef = std::max(ef, std::abs(zf[i + r * n] - (z[i + r * n] + 0.25 * c_of(i, r))));
+          ez = test::worst(ez, std::abs(zz[i + r * n] - z[i + r * n]));
+          ef = test::worst(ef, std::abs(zf[i + r * n] - (z[i + r * n] + 0.25 * c_of(i, r))));
         }
       for (size_t i = 0; i < g.size(); ++i) {
-        eg = std::max(eg, std::abs(gg[i] - g[i]));
+        eg = test::worst(eg, std::abs(gg[i] - g[i]));
         const double d0 = std::abs(gg0[i] - (g[i] - 0.5 * c_of(static_cast<int64_t>(i) % m, static_cast<int64_t>(i) / m)));
-        eg = std::max(eg, std::isnan(d0) ? HUGE_VAL : d0);  // an entry left unwritten (NaN) fails
+        eg = test::worst(eg, std::isnan(d0) ? HUGE_VAL : d0);  // an entry left unwritten (NaN) fails
       }
       INFO("grid " << shape.rows << "x" << shape.cols << ", W's row block " << wb);
       CHECK(ez <= 1e-13);
@@ -173,8 +172,7 @@ TEST_CASE("copy_rows takes any row range, aligned (local copy) or not (pdgemr2d)
     const int64_t unit = mb * grid.rows();
     for (auto [first, count] : {std::pair<int64_t, int64_t>{0, m}, {unit, m - unit}, {3, 20}, {m - 7, 7}, {11, 0}}) {
       DistMatrix<double> b = linalg::copy_rows(a, first, count);
-      REQUIRE(b.rows() == count);
-      REQUIRE(b.cols() == n);
+      REQUIRE(test::on_every_rank(world, b.rows() == count && b.cols() == n));
       int64_t wrong = 0, all_wrong = 0;
       b.for_each_local([&](int64_t i, int64_t j, double& x) {
         if (x != 100.0 * static_cast<double>(first + i) + static_cast<double>(j)) ++wrong;

@@ -198,11 +198,27 @@ def check_paths(t):
                         t.check(exists(t.source, w), f"{rel}: command argument '{w}' exists")
 
 
+def check_no_conflict_markers(t):
+    """No file of the source tree holds a merge's conflict markers (one reached the docs once)."""
+    marker = re.compile(r"^(<<<<<<< |>>>>>>> |=======$)", re.M)
+    found = []
+    for top, dirs, files in os.walk(t.source):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not d.startswith("build") and d != "results"]
+        for name in files:
+            if name.endswith((".md", ".py", ".cpp", ".hpp", ".txt", ".sh", ".toml", ".cmake", ".def")):
+                path = os.path.join(top, name)
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    if marker.search(f.read()):
+                        found.append(os.path.relpath(path, t.source))
+    t.check(not found, f"no merge conflict markers in the sources {found}")
+
+
 def main():
     t = Runner(parse_args())
     t.source = os.path.abspath(t.source)
     readme = open(os.path.join(t.source, "README.md"), encoding="utf-8").read()
     check_paths(t)
+    check_no_conflict_markers(t)
     check_help_config(t, readme)
     check_worked_example(t, readme)
     t.finish()

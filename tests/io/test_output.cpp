@@ -57,7 +57,7 @@ TEST_CASE("results rows, curves and config round-trip through HDF5") {
   const ResultsContents back = read_results(path, world);
   CHECK(back.status == "complete");
   CHECK(back.config_toml == config.resolved_toml);
-  REQUIRE(back.rows.size() == 2);
+  REQUIRE(test::on_every_rank(world, back.rows.size() == 2));
   CHECK(back.rows[0].d == 9);
   CHECK(back.rows[0].n == 128);
   CHECK(back.rows[0].seed == 2);
@@ -68,7 +68,7 @@ TEST_CASE("results rows, curves and config round-trip through HDF5") {
   CHECK(back.rows[0].extra.at("jitter") == 1e-8);
   CHECK(std::isnan(back.rows[1].test_error));
   CHECK(std::isnan(back.rows[1].extra.at("jitter")));  // absent in a row: NaN
-  REQUIRE(back.curves.size() == 1);
+  REQUIRE(test::on_every_rank(world, back.curves.size() == 1));
   CHECK(back.curves[0].train_loss == c.train_loss);
   CHECK(back.curves[0].train_error == c.train_error);
   CHECK(back.curves[0].validation_error[0] == 1.2);
@@ -127,4 +127,63 @@ TEST_CASE("a matrix written on one grid reads back on every other grid") {
     b.for_each_local([&](int64_t i, int64_t j, double& v) { bad += v != test::entry(i, j); });
     CHECK(bad == 0);
   }
+}
+
+TEST_CASE("the file holds rank 0's values even when the ranks' copies differ") {
+  // A decision taken on one rank alone (jitter, a status) once gave the ranks
+  // strings of different lengths: they created the column with different
+  // types and the file was torn (or the run hung). Every rank here hands the
+  // writer its own strings, lengths, attributes and rows; the file must be
+  // rank 0's, whole and readable.
+  boost::mpi::communicator world;
+  const int me = world.rank();
+  const std::string path = scratch(world, "disagree.h5");
+  const std::vector<std::string> mine{"ok", std::string(static_cast<size_t>(3 + 7 * me), 'x')};
+  std::vector<double> numbers(static_cast<size_t>(2 + me), 1.0 + me);
+  {
+    h5::File f = h5::File::create(path, world);
+    {
+      h5::Group g = f.root();
+      g.write_column("status", mine);
+      g.write_column("numbers", numbers);
+      g.set_attribute("note", std::string(static_cast<size_t>(1 + 5 * me), 'a'));
+      g.set_attribute("value", me == 0 ? h5::AttributeValue(2.5) : h5::AttributeValue(std::string("other")));
+      g.write_text("text", "rank " + std::to_string(me) + std::string(static_cast<size_t>(me), '!'));
+    }
+    f.close();  // every object of the file closed first (the MPI-IO driver requires it)
+  }
+  bool same = true;
+  if (me == 0) {
+    h5::File f = h5::File::open_serial(path);
+    h5::Group g = f.root();
+    std::vector<double> nums;
+    std::vector<std::string> strings;
+    g.read_column("status", nums, strings);
+    same = same && strings == mine;
+    g.read_column("numbers", nums, strings);
+    same = same && nums == std::vector<double>{1.0, 1.0};
+    same = same && std::get<std::string>(*g.attribute("note")) == "a";
+    same = same && std::get<double>(*g.attribute("value")) == 2.5;
+    same = same && g.read_text("text") == "rank 0";
+  }
+  CHECK(test::on_every_rank(world, same));
+
+  // The same through ResultsFile: rows that differ in status, count and extra columns.
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
+  const Config config = parse_config("[data]\ndim = 4\n", {});
+  const std::string results = scratch(world, "disagree-results.h5");
+  ResultsFile file(results, grid, config, collect_provenance(), "exact moments");
+  ResultRow r;
+  r.d = 4, r.n = 16, r.learner = "kernel:ntk", r.input = "x", r.test_error = 0.5;
+  r.status = me == 0 ? "ok" : "jitter=1e-08";
+  if (me > 0) r.extra["jitter"] = 1e-8;
+  file.add_row(r);
+  for (int i = 0; i < me; ++i) file.add_row(r);
+  file.commit(me == 0 ? "complete" : "running");
+  const ResultsContents back = read_results(results, world);
+  CHECK(back.status == "complete");
+  REQUIRE(test::on_every_rank(world, back.rows.size() == 1));
+  CHECK(back.rows[0].status == "ok");
+  CHECK(back.rows[0].extra.count("jitter") == 0);
+  CHECK(file.rows().size() == 1);  // and every rank now holds rank 0's table
 }

@@ -55,7 +55,7 @@ std::pair<double, double> serial_errors(const Problem& p, KernelKind kind, doubl
   std::vector<double> alpha = p.y;
   int info = 0, one = 1;
   dpotrf_("L", &p.n, k.data(), &p.n, &info);
-  REQUIRE(info == 0);
+  REQUIRE(test::on_every_rank(boost::mpi::communicator(), info == 0));
   dpotrs_("L", &p.n, &one, k.data(), &p.n, alpha.data(), &p.n, &info);
   double train = 0, test = 0;
   for (int i = 0; i < p.n; ++i) train += std::pow(shift * alpha[i], 2);
@@ -80,17 +80,17 @@ TEST_CASE("Cholesky solve: scaled residual against the serial matrix") {
     DistMatrix<double> da(grid, n, n, 8, 8), b(grid, n, 1, 8, 8);
     da.for_each_local([&](int64_t i, int64_t j, double& v) { v = a[i + j * n]; });
     b.for_each_local([&](int64_t i, int64_t, double& v) { v = test::entry(i, 3); });
-    REQUIRE(linalg::potrf_lower(da) == 0);
+    REQUIRE(test::on_every_rank(world, linalg::potrf_lower(da) == 0));
     linalg::potrs_lower(da, b);
     const auto x = linalg::gather_column(b, 0);
     double rmax = 0, anorm = 0, xnorm = 0, bnorm = 0;
     for (int i = 0; i < n; ++i) {
       double r = -test::entry(i, 3), row = 0;
       for (int j = 0; j < n; ++j) r += a[i + j * n] * x[j], row += std::abs(a[i + j * n]);
-      rmax = std::max(rmax, std::abs(r));
-      anorm = std::max(anorm, row);
-      xnorm = std::max(xnorm, std::abs(x[i]));
-      bnorm = std::max(bnorm, std::abs(test::entry(i, 3)));
+      rmax = test::worst(rmax, std::abs(r));
+      anorm = test::worst(anorm, row);
+      xnorm = test::worst(xnorm, std::abs(x[i]));
+      bnorm = test::worst(bnorm, std::abs(test::entry(i, 3)));
     }
     const double scaled = rmax / (std::numeric_limits<double>::epsilon() * n * (anorm * xnorm + bnorm));
     INFO("grid " << shape.rows << "x" << shape.cols << " scaled residual " << scaled);
@@ -114,7 +114,7 @@ TEST_CASE("kernel regression matches the serial LAPACK solution on every grid") 
         opt.block = block;
         const auto rows = kernel_regression(FeatureGram(u, ut), p.y, p.f, 1.0, opt, grid);
         INFO(name_of(kind) << " grid " << shape.rows << "x" << shape.cols << " block " << block);
-        REQUIRE(rows.size() == 1);
+        REQUIRE(test::on_every_rank(world, rows.size() == 1));
         CHECK(rows[0].status == "ok");
         CHECK(rows[0].test_error == Approx(ref.second).epsilon(1e-10));
         CHECK(rows[0].train_error == Approx(ref.first).epsilon(1e-10));
@@ -135,7 +135,7 @@ TEST_CASE("several ridges: one eigendecomposition agrees with a Cholesky per rid
   const auto eig = kernel_regression(FeatureGram(u, ut), p.y, p.f, 1.0, opt, grid);
   opt.solver = KernelSolver::Cholesky;
   const auto chol = kernel_regression(FeatureGram(u, ut), p.y, p.f, 1.0, opt, grid);
-  REQUIRE(eig.size() == 3);
+  REQUIRE(test::on_every_rank(world, eig.size() == 3 && chol.size() == 3));
   for (size_t l = 0; l < 3; ++l) {
     CHECK(eig[l].ridge == opt.ridges[l]);
     CHECK(eig[l].test_error == Approx(chol[l].test_error).epsilon(1e-7));
@@ -247,7 +247,7 @@ TEST_CASE("single precision: the double results to float accuracy on every grid"
           opt.block = block;
           const auto rows = fit_both(FeatureGram(u, ut), p, opt, grid, true);
           INFO(name_of(kind) << " ridge " << ridge << " grid " << shape.rows << "x" << shape.cols << " block " << block);
-          REQUIRE(rows[0].status == "ok");
+          REQUIRE(test::on_every_rank(world, rows[0].status == "ok"));
           const double rel = relative(rows[0].test_error, ref);
           CHECK(rel < float_tolerance(ridge));
           CHECK(rel > 1e-12);  // really computed in float
@@ -271,7 +271,7 @@ TEST_CASE("single precision: eigen path and leave-one-out errors match double") 
   opt.leave_one_out = true;
   const auto d = fit_both(FeatureGram(u, ut), p, opt, grid, false);
   const auto s = fit_both(FeatureGram(u, ut), p, opt, grid, true);
-  REQUIRE(s.size() == 3);
+  REQUIRE(test::on_every_rank(world, s.size() == 3 && d.size() == 3));
   for (size_t l = 0; l < 3; ++l) {
     INFO("ridge " << opt.ridges[l]);
     CHECK(s[l].status == "ok");

@@ -41,6 +41,14 @@ class TestCheckpoints : public PointCheckpoints {
 
 bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
 
+// The same columns with the same values (NaN equal to NaN).
+bool same(const std::map<std::string, double>& a, const std::map<std::string, double>& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [key, value] : a)
+    if (!b.count(key) || !same(value, b.at(key))) return false;
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("the smallest validation error is the smallest finite one; a NaN is never selected") {
@@ -118,4 +126,75 @@ TEST_CASE("a Taylor fit interrupted at a checkpoint and resumed from it equals t
     curves_equal = curves_equal && eq;
   });
   CHECK(curves_equal);
+}
+
+TEST_CASE("learner.refit: the chosen Taylor candidate trained on all n for its chosen steps; the offset checkpointed") {
+  boost::mpi::communicator world;
+  ProcessGrid grid(world, parse_grid_shape("auto", world.size(), GridWork::Tall));
+  const std::string base =
+      "[data]\ndim = 6\ndegrees = [2]\nnoise = 0.5\n[learner]\nkind = \"taylor\"\nm = 16\nsteps = 2000\n"
+      "eval_every = 20\nmomentum = 0.5\nlearning_rate = 0.05\noutput_bias = true\n[run]\nblock = 4\n";
+  const Config config =
+      parse_config(base, {"learner.validation_fraction=0.25", "learner.patience=5", "learner.refit=true"});
+  const int d = 6;
+  const int64_t n = 40, nt = 30;
+  const RandomStreams streams(2020, 1);
+  const Dataset data(config.data, d, streams);
+  DistMatrix<double> u(grid, n, d, 4, 4), ut(grid, nt, d, 4, 4);
+  data.fill_inputs(Split::Train, u);
+  data.fill_inputs(Split::Test, ut);
+  const std::vector<double> y = data.labels(n), f = data.targets(Split::Test, nt);
+  const PointInputs in{{u, y, ut, f, data.target_variance()}, d, streams, grid, nullptr};
+  const auto learner = make_learner(config);
+  CHECK(learner->selects_rows());  // the split chooses even without candidates
+  CHECK(make_learner(parse_config("", {}))->refit(10) == nullptr);
+
+  TestCheckpoints through;
+  const FitResult chosen = learner->fit(in, through).rows.at(0);
+  const int64_t best = std::llround(chosen.extra.at("best_step"));
+  INFO("best step " << best);
+  REQUIRE(best > 0);
+  CHECK(best < 2000);  // the split stops before the last step, so the refit is shorter than a plain run
+  const auto refit = learner->refit(best);
+  REQUIRE(refit != nullptr);
+  CHECK_FALSE(refit->selects_rows());
+  TestCheckpoints none;
+  const PointOutputs again = refit->fit(in, none);
+  const FitResult& r = again.rows.at(0);
+  CHECK(r.extra.at("steps_run") == best);
+  CHECK(std::isnan(r.extra.at("validation_error")));  // trained on all n: no split
+  CHECK(std::isfinite(r.extra.at("output_bias")));
+  // The same as a run of those settings on all n that ends at that step (a constant schedule).
+  TestCheckpoints plain_ck;
+  const FitResult plain =
+      make_learner(parse_config(base, {"learner.steps=" + std::to_string(best)}))->fit(in, plain_ck).rows.at(0);
+  CHECK(same(r.test_error, plain.test_error));
+  CHECK(same(r.train_error, plain.train_error));
+  CHECK(same(r.extra.at("output_bias"), plain.extra.at("output_bias")));
+
+  // The offset and its momentum are in the checkpoint: interrupted and resumed, the refit is the same.
+  TestCheckpoints ck;
+  ck.stop_at = best / 2;
+  CHECK_THROWS_AS(refit->fit(in, ck), Interrupted);
+  CHECK(ck.saved.scalars.count("bias") == 1);
+  CHECK(ck.saved.scalars.count("bias_velocity") == 1);
+  CHECK(ck.saved.scalars.at("bias") != 0.0);
+  ck.stop_at = -1;
+  ck.resume = true;
+  const FitResult resumed = refit->fit(in, ck).rows.at(0);
+  CHECK(same(resumed.test_error, r.test_error));
+  CHECK(same(resumed.extra, r.extra));
+
+  // A checkpoint of a version before the offset (no bias scalars) still loads, for a model without it.
+  const auto no_bias = make_learner(parse_config(base, {"learner.output_bias=false", "learner.steps=100"}));
+  TestCheckpoints ref_ck, old;
+  const FitResult no_bias_ref = no_bias->fit(in, ref_ck).rows.at(0);
+  old.stop_at = 30;
+  CHECK_THROWS_AS(no_bias->fit(in, old), Interrupted);
+  for (const char* key : {"bias", "bias_velocity", "best_bias"}) old.saved.scalars.erase(key);
+  old.stop_at = -1;
+  old.resume = true;
+  const FitResult old_resumed = no_bias->fit(in, old).rows.at(0);
+  CHECK(same(old_resumed.test_error, no_bias_ref.test_error));
+  CHECK(same(old_resumed.extra, no_bias_ref.extra));
 }

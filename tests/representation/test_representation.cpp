@@ -53,17 +53,8 @@ RandomRepresentationConfig rep_config(const std::string& activation, bool bias, 
 
 SizeExpr unlabeled(const std::string& n) { return SizeExpr(n, "representation.n_unlabeled", 0); }
 
-double max_abs(const std::vector<double>& a) {
-  double m = 0;
-  for (double v : a) m = std::max(m, std::abs(v));
-  return m;
-}
-
-double max_abs_diff(const std::vector<double>& a, const std::vector<double>& b) {
-  double m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
-}
+using test::max_abs;
+using test::max_abs_diff;
 
 // Least-squares slope of log y against log x.
 double loglog_slope(const std::vector<double>& x, const std::vector<double>& y) {
@@ -100,8 +91,7 @@ TEST_CASE("H on every grid equals g/sqrt(D) computed serially from the definitio
         for (int block : {8, 64}) {
           ProcessGrid grid(world, shape);
           const Representation rep(rep_config(act, bias, "50", "none"), s.data, s.streams, grid, block);
-          REQUIRE(rep.width() == dd);
-          REQUIRE(rep.label() == std::string("h:") + act + ":D=50:none");
+          REQUIRE(test::on_every_rank(world, rep.width() == dd && rep.label() == std::string("h:") + act + ":D=50:none"));
           const auto h = linalg::gather_all(rep.inputs(Split::Train, n, false));
           INFO(act << " bias " << bias << " grid " << shape.rows << "x" << shape.cols << " block " << block);
           CHECK(max_abs_diff(h, ref) <= 1e-13 * max_abs(ref));
@@ -139,15 +129,15 @@ TEST_CASE("zca, center and depth > 1 on every grid agree with a one-process comp
     double tol = 1e-12;
     if (const Whitening* w = one.whitening(); w->matrix()) {
       const double cond = (w->eigenvalues().back() + w->ridge()) / (w->eigenvalues().front() + w->ridge());
-      tol = std::max(tol, 10 * std::numeric_limits<double>::epsilon() * cond);
-      if (c.ridge >= 1e-3) CHECK(tol <= 1e-10);  // DESIGN 2.1's reproducibility across grids
+      tol = test::worst(tol, 10 * std::numeric_limits<double>::epsilon() * cond);
+      if (c.ridge >= 1e-3) CHECK(tol <= 1e-10);  // DESIGN 2.1\'s reproducibility across grids
     }
     for (GridShape shape : test::all_shapes(world.size())) {
       ProcessGrid grid(world, shape);
       const Representation rep(rc, s.data, s.streams, grid, 8);
       const auto h = linalg::gather_all(rep.inputs(Split::Train, n, false));
       const auto ht = linalg::gather_all(rep.inputs(Split::Test, nt, false));
-      const double rel = std::max(max_abs_diff(h, ref) / max_abs(ref), max_abs_diff(ht, ref_test) / max_abs(ref_test));
+      const double rel = test::worst(max_abs_diff(h, ref) / max_abs(ref), max_abs_diff(ht, ref_test) / max_abs(ref_test));
       INFO(c.act << " " << c.whiten << " ridge " << c.ridge << " depth " << c.depth << " grid " << shape.rows << "x"
                  << shape.cols << ": relative difference " << rel << ", tolerance " << tol);
       CHECK(rel <= tol);
@@ -313,8 +303,7 @@ TEST_CASE("single precision: h to float accuracy of the double h, the same stati
     ProcessGrid serial(self, {1, 1});
     const Representation dbl(rc, s.data, s.streams, serial, 16);
     const Representation one(rc, s.data, s.streams, serial, 16, true);
-    REQUIRE(one.single_precision());
-    REQUIRE_FALSE(dbl.single_precision());
+    REQUIRE(test::on_every_rank(world, one.single_precision() && !dbl.single_precision()));
     auto both = [&](const Representation& r) {  // train and test features, one vector
       auto h = linalg::gather_all(r.inputs(Split::Train, n, false));
       const auto ht = linalg::gather_all(r.inputs(Split::Test, nt, false));

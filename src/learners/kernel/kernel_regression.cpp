@@ -10,6 +10,7 @@
 #include <limits>
 #include <numeric>
 
+#include "neurep/agreement.hpp"
 #include "neurep/errors.hpp"
 #include "neurep/kernel_solver.hpp"
 #include "neurep/linalg.hpp"
@@ -79,6 +80,8 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
   for (double a : a_train) mean_diag += kernel_value(opt.kernel, a, a, a);
   mean_diag /= static_cast<double>(n);
   if (!(mean_diag > 0)) mean_diag = 1.0;
+  // The scale of the shifts and of the eigenvalue floor that decides jitter: one value for all ranks.
+  mean_diag = from_rank0(grid.comm(), mean_diag);
   clock.stop(ph.kernel);
   std::vector<double> shift(static_cast<size_t>(nr));
   for (int64_t l = 0; l < nr; ++l) shift[l] = static_cast<double>(n) * opt.ridges[l] * mean_diag;

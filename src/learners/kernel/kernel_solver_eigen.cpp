@@ -4,8 +4,8 @@
 #include <fmt/core.h>
 
 #include <cmath>
+#include <limits>
 
-#include "neurep/errors.hpp"
 #include "neurep/kernel_solver.hpp"
 #include "neurep/linalg.hpp"
 
@@ -33,7 +33,14 @@ class EigenSolver : public TypedRidgeSolver<EigenSolver> {
       const int info = linalg::syevd_lower(k, w, q);
       clock.stop(ph.factor);
       sol.flops += 4.0 * std::pow(static_cast<double>(n), 3);  // tridiagonalisation + back-transformation (model)
-      if (info != 0) throw RuntimeError(fmt::format("pdsyevd did not converge (info = {})", info));
+      if (info != 0) {  // numerical trouble (info is agreed over the ranks): recorded, and the sweep goes on
+        for (int64_t l = 0; l < nr; ++l) {
+          sol.status[l] = fmt::format("eigensolver-failed(info={})", info);
+          sol.loo_sq[l] = std::numeric_limits<double>::quiet_NaN();  // never selected
+        }
+        sol.coef.fill(std::numeric_limits<T>::quiet_NaN());
+        return;
+      }
     }
     clock.start();
     DistMatrix<T> y(grid, n, 1, nb, nb), c(grid, n, 1, nb, nb);

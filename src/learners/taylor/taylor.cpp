@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <type_traits>
 
+#include "neurep/agreement.hpp"
 #include "neurep/errors.hpp"
 #include "neurep/linalg.hpp"
 
@@ -42,7 +44,8 @@ namespace {
 
 // Sums of squared differences f_i - target_i over this batch's samples below
 // and from `split`, over all samples of the grid. Collective.
-std::pair<double, double> squared_errors(const TaylorBatch& batch, const std::vector<double>& f,
+template <typename T>
+std::pair<double, double> squared_errors(const TaylorBatch<T>& batch, const std::vector<double>& f,
                                          const std::vector<double>& target, int64_t split) {
   double sums[2] = {0, 0}, total[2];
   const auto& samples = batch.samples();
@@ -102,6 +105,7 @@ TaylorOptions taylor_options(const LearnerConfig& l, int d, int block) {
   o.eval_every = c.eval_every;
   o.validation_fraction = l.validation_fraction;
   o.patience = c.patience;
+  o.output_bias = c.output_bias;
   return o;
 }
 
@@ -286,11 +290,11 @@ void prepare_cache(const TaylorModel& model, DistMatrix<T>& cache, std::vector<d
   }
 }
 
-// A float matrix of a's layout with `rows` x `cols` entries (0 x 0 when unused).
-DistMatrix<float> float_matrix(const DistMatrix<double>& like, bool used, int64_t rows, int64_t cols, int mb, int nb) {
-  return used ? DistMatrix<float>(like.grid(), rows, cols, mb, nb) : DistMatrix<float>(like.grid(), 0, 0, 1, 1);
+// A matrix of T with `rows` x `cols` entries in the given blocks (0 x 0 when unused).
+template <typename T>
+DistMatrix<T> matrix_if(const ProcessGrid& grid, bool used, int64_t rows, int64_t cols, int mb, int nb) {
+  return used ? DistMatrix<T>(grid, rows, cols, mb, nb) : DistMatrix<T>(grid, 0, 0, 1, 1);
 }
-
 
 // sigma'' is one constant for the quadratic activation: then the Quad model's
 // cache a_r sigma''(z0_ir)/sqrt m is a number per unit, and neither Z_0 nor an
@@ -299,18 +303,18 @@ bool constant_curvature(const TaylorOptions& o) {
   return o.order == TaylorOrder::Quadratic && o.activation == Activation::Quadratic;
 }
 
+template <typename T>
+constexpr bool kRounds = !std::is_same_v<T, double>;  // W is rounded into a T matrix for each pass
+
 }  // namespace
 
-TaylorBatch::TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u)
-    : model_(model), u_(u), single_(model.options().single_precision),
-      constant_(constant_curvature(model.options())),
-      cache_(u.grid(), single_ || constant_ ? 0 : u.rows(), single_ || constant_ ? 0 : model.width(), u.row_block(),
-             model.w0().row_block()),
-      z_(u.grid(), single_ ? 0 : u.rows(), single_ ? 0 : model.width(), u.row_block(), model.w0().row_block()),
-      u32_(float_matrix(u, single_, u.rows(), u.cols(), u.row_block(), u.col_block())),
-      cache32_(float_matrix(u, single_ && !constant_, u.rows(), model.width(), u.row_block(), model.w0().row_block())),
-      z32_(float_matrix(u, single_, u.rows(), model.width(), u.row_block(), model.w0().row_block())),
-      w32_(float_matrix(u, single_, model.width(), model.dim(), model.w0().row_block(), model.w0().col_block())) {
+template <typename T>
+TaylorBatch<T>::TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u)
+    : model_(model), u_(u), constant_(constant_curvature(model.options())), u_stored_(u),
+      cache_(matrix_if<T>(u.grid(), !constant_, u.rows(), model.width(), u.row_block(), model.w0().row_block())),
+      z_(u.grid(), u.rows(), model.width(), u.row_block(), model.w0().row_block()),
+      w_(matrix_if<T>(u.grid(), kRounds<T>, model.width(), model.dim(), model.w0().row_block(),
+                      model.w0().col_block())) {
   if (u.cols() != model.dim() || u.col_block() != model.w0().col_block() || &u.grid() != &model.grid())
     throw RuntimeError(fmt::format("TaylorBatch: inputs {} x {} (column block {}) do not fit a model of "
                                    "dimension {} (block {}) on the same grid",
@@ -319,9 +323,8 @@ TaylorBatch::TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u)
   for (int64_t li = 0; li < u.local_rows(); ++li) samples_[li] = u.global_row(li);
 
   std::vector<double> part;
-  if (single_) linalg::convert(u_, u32_);
   if (constant_) {
-    // Z's local columns are the units r = global_col(lj), in either precision.
+    // Z's local columns are the units r = global_col(lj).
     const ProcessGrid& grid = u.grid();
     const int nb = model_.w0().row_block();
     const double curvature = activation(model_.options().activation, 2, 0.0);
@@ -330,12 +333,8 @@ TaylorBatch::TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u)
     for (size_t lj = 0; lj < col_scale_.size(); ++lj)
       col_scale_[lj] = model_.output_sign(global_index(static_cast<int64_t>(lj), nb, grid.col(), grid.cols())) *
                        inv_sqrt_m * curvature;
-  } else if (single_) {
-    linalg::convert(model_.w0(), w32_);
-    linalg::gemm(Op::N, Op::T, 1.0f, u32_, w32_, 0.0f, cache32_);  // Z_0
-    prepare_cache(model_, cache32_, part);
   } else {
-    linalg::gemm(Op::N, Op::T, 1.0, u_, model_.w0(), 0.0, cache_);  // Z_0
+    linalg::gemm(Op::N, Op::T, T(1), *u_stored_, stored(model_.w0()), T(0), cache_);  // Z_0
     prepare_cache(model_, cache_, part);
   }
   if (model_.options().order == TaylorOrder::Full) {
@@ -345,33 +344,42 @@ TaylorBatch::TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u)
   }
 }
 
-double TaylorBatch::pass_flops() const {
+template <typename T>
+const DistMatrix<T>& TaylorBatch<T>::stored(const DistMatrix<double>& w) {
+  if constexpr (kRounds<T>) {
+    linalg::convert(w, w_);
+    return w_;
+  } else {
+    return w;
+  }
+}
+
+template <typename T>
+double TaylorBatch<T>::pass_flops() const {
   return 2.0 * static_cast<double>(u_.rows()) * static_cast<double>(model_.width()) *
          static_cast<double>(u_.cols());
 }
 
-const std::vector<double>& TaylorBatch::outputs(const DistMatrix<double>& w, int64_t signs) {
+template <typename T>
+const std::vector<double>& TaylorBatch<T>::outputs(const DistMatrix<double>& w, int64_t signs, double bias) {
   std::vector<double> part(static_cast<size_t>(u_.local_rows()), 0.0);
-  if (single_) {
-    linalg::convert(w, w32_);
-    linalg::gemm(Op::N, Op::T, 1.0f, u32_, w32_, 0.0f, z32_);
-    forward_terms(model_, cache32_, col_scale_, z32_, signs, part);
-  } else {
-    linalg::gemm(Op::N, Op::T, 1.0, u_, w, 0.0, z_);
-    forward_terms(model_, cache_, col_scale_, z_, signs, part);
-  }
+  linalg::gemm(Op::N, Op::T, T(1), *u_stored_, stored(w), T(0), z_);
+  forward_terms(model_, cache_, col_scale_, z_, signs, part);
   out_.assign(part.size(), 0.0);
   boost::mpi::all_reduce(u_.grid().row_comm(), part.data(), static_cast<int>(part.size()), out_.data(),
                          std::plus<double>());
   if (model_.options().order == TaylorOrder::Full)
     for (size_t li = 0; li < out_.size(); ++li) out_[li] -= f0_[li];
+  if (bias != 0.0)
+    for (double& v : out_) v += bias;
   z_signs_ = signs;
   z_valid_ = true;
   return out_;
 }
 
-std::vector<double> TaylorBatch::predictions(const DistMatrix<double>& w, int64_t signs) {
-  const std::vector<double>& f = outputs(w, signs);
+template <typename T>
+std::vector<double> TaylorBatch<T>::predictions(const DistMatrix<double>& w, int64_t signs, double bias) {
+  const std::vector<double>& f = outputs(w, signs, bias);
   std::vector<double> part(static_cast<size_t>(size()), 0.0), all(part.size());
   if (u_.grid().col() == 0)  // one copy of each grid row's outputs
     for (size_t li = 0; li < f.size(); ++li) part[static_cast<size_t>(samples_[li])] = f[li];
@@ -380,40 +388,51 @@ std::vector<double> TaylorBatch::predictions(const DistMatrix<double>& w, int64_
   return all;
 }
 
-void TaylorBatch::backward(const std::vector<double>& c, DistMatrix<double>& grad) {
+template <typename T>
+void TaylorBatch<T>::backward(const std::vector<double>& c, DistMatrix<double>& grad) {
   const TaylorOptions& opt = model_.options();
   if (!z_valid_) throw RuntimeError("TaylorBatch::backward without a forward pass before it");
   if (opt.order == TaylorOrder::Full && opt.sign_randomization && z_signs_ < 0)
     throw RuntimeError("TaylorBatch::backward: the sign-averaged network is for evaluation only");
   // E = df_i/dz_ir c_i, in place of Z; then grad = E^T U.
-  if (single_) {
-    backward_terms(model_, cache32_, col_scale_, z32_, c, z_signs_);
-    linalg::gemm(Op::T, Op::N, 1.0f, z32_, u32_, 0.0f, w32_);
-    linalg::convert(w32_, grad);
+  backward_terms(model_, cache_, col_scale_, z_, c, z_signs_);
+  if constexpr (kRounds<T>) {
+    linalg::gemm(Op::T, Op::N, T(1), z_, *u_stored_, T(0), w_);
+    linalg::convert(w_, grad);
   } else {
-    backward_terms(model_, cache_, col_scale_, z_, c, z_signs_);
-    linalg::gemm(Op::T, Op::N, 1.0, z_, u_, 0.0, grad);
+    linalg::gemm(Op::T, Op::N, T(1), z_, *u_stored_, T(0), grad);
   }
   z_valid_ = false;
 }
+
+template class TaylorBatch<double>;
+template class TaylorBatch<float>;
 
 // ---------------------------------------------------------------------------
 // Loss
 
 
-double taylor_objective(TaylorBatch& batch, const std::vector<double>& y, int64_t n_fit,
-                        const DistMatrix<double>& w, int64_t step, DistMatrix<double>* grad) {
+template <typename T>
+double taylor_objective(TaylorBatch<T>& batch, const std::vector<double>& y, int64_t n_fit,
+                        const DistMatrix<double>& w, int64_t step, DistMatrix<double>* grad, double bias,
+                        double* bias_grad) {
   const TaylorOptions& opt = batch.model().options();
-  const std::vector<double>& f = batch.outputs(w, step);
+  const std::vector<double>& f = batch.outputs(w, step, bias);
   const double fit_sq = squared_errors(batch, f, y, n_fit).first;
   const Penalty pen = penalty(opt, w);
   const double loss = fit_sq / (2.0 * static_cast<double>(n_fit)) + pen.value;
-  if (!grad) return loss;
+  if (!grad && !bias_grad) return loss;
 
   std::vector<double> c(f.size(), 0.0);
   const auto& samples = batch.samples();
   for (size_t li = 0; li < f.size(); ++li)
     if (samples[li] < n_fit) c[li] = (f[li] - y[static_cast<size_t>(samples[li])]) / static_cast<double>(n_fit);
+  if (bias_grad) {  // dL/dc = sum_i c_i; ranks of one grid row hold the same samples: sum down a grid column
+    double part = 0;
+    for (double v : c) part += v;
+    boost::mpi::all_reduce(batch.inputs().grid().col_comm(), part, *bias_grad, std::plus<double>());
+  }
+  if (!grad) return loss;
   batch.backward(c, *grad);
 
   // d/dw_r of lambda N^{k/4}, N = sum_r |w_r|^4: lambda k N^{k/4 - 1} |w_r|^2 w_r; of (wd/2)|W|^2: wd w_r.
@@ -427,11 +446,17 @@ double taylor_objective(TaylorBatch& batch, const std::vector<double>& y, int64_
   return loss;
 }
 
+template double taylor_objective(TaylorBatch<double>&, const std::vector<double>&, int64_t, const DistMatrix<double>&,
+                                 int64_t, DistMatrix<double>*, double, double*);
+template double taylor_objective(TaylorBatch<float>&, const std::vector<double>&, int64_t, const DistMatrix<double>&,
+                                 int64_t, DistMatrix<double>*, double, double*);
+
 // ---------------------------------------------------------------------------
 // Training
 
-TaylorTrainer::TaylorTrainer(const LearnerData& data, const TaylorOptions& options,
-                             const RandomStreams& streams, const ProcessGrid& grid)
+template <typename T>
+TaylorTrainer<T>::TaylorTrainer(const LearnerData& data, const TaylorOptions& options,
+                                const RandomStreams& streams, const ProcessGrid& grid)
     : data_(data), options_(options), model_(options, data.u_train.cols(), streams, grid),
       train_(model_, data.u_train), test_(model_, data.u_test),
       n_fit_(data.u_train.rows() - validation_size(options.validation_fraction, data.u_train.rows())) {
@@ -440,26 +465,42 @@ TaylorTrainer::TaylorTrainer(const LearnerData& data, const TaylorOptions& optio
     throw RuntimeError("TaylorTrainer: labels and inputs differ in length");
 }
 
-TrainerState TaylorTrainer::initial_state() const { return TrainerState(model_.initial_movement()); }
+template <typename T>
+TrainerState TaylorTrainer<T>::initial_state() const {
+  return TrainerState(model_.initial_movement());
+}
 
-void TaylorTrainer::evaluate(TrainerState& s) {
+template <typename T>
+void TaylorTrainer<T>::evaluate(TrainerState& s) {
   const int64_t n = train_.size(), n_val = n - n_fit_, nt = test_.size();
   const double var = data_.target_variance;
-  const auto [fit_sq, val_sq] = squared_errors(train_, train_.outputs(s.w, kEvaluationSigns), data_.y_train, n_fit_);
-  const double test_sq = squared_errors(test_, test_.outputs(s.w, kEvaluationSigns), data_.f_test, nt).first;
+  const auto [fit_sq, val_sq] =
+      squared_errors(train_, train_.outputs(s.w, kEvaluationSigns, s.bias), data_.y_train, n_fit_);
+  const double test_sq =
+      squared_errors(test_, test_.outputs(s.w, kEvaluationSigns, s.bias), data_.f_test, nt).first;
   const Penalty pen = penalty(options_, s.w);
   s.flops += train_.pass_flops() + test_.pass_flops();
 
+  // The reductions above run per grid column and may differ in the last bit
+  // between columns; the curve decides divergence, the best evaluation and
+  // early stopping (and is written to the file): rank 0's values for all.
+  const std::vector<double> point = from_rank0(
+      model_.grid().comm(),
+      std::vector<double>{fit_sq / (2.0 * static_cast<double>(n_fit_)) + pen.value, fit_sq / static_cast<double>(n_fit_) / var,
+                          n_val > 0 ? val_sq / static_cast<double>(n_val) / var : std::nan(""),
+                          test_sq / static_cast<double>(nt) / var, std::pow(pen.norm4, 0.25)});
   TrainingCurve& c = s.curve;
   c.step.push_back(static_cast<double>(s.step));
-  c.train_loss.push_back(fit_sq / (2.0 * static_cast<double>(n_fit_)) + pen.value);
-  c.train_error.push_back(fit_sq / static_cast<double>(n_fit_) / var);
-  c.validation_error.push_back(n_val > 0 ? val_sq / static_cast<double>(n_val) / var : std::nan(""));
-  c.test_error.push_back(test_sq / static_cast<double>(nt) / var);
-  c.weight_norm.push_back(std::pow(pen.norm4, 0.25));
+  c.train_loss.push_back(point[0]);
+  c.train_error.push_back(point[1]);
+  c.validation_error.push_back(point[2]);
+  c.test_error.push_back(point[3]);
+  c.weight_norm.push_back(point[4]);
   const int64_t e = static_cast<int64_t>(c.step.size()) - 1;
 
-  if (!std::isfinite(c.train_loss.back()) || !std::isfinite(c.test_error.back())) {
+  // Judged on the training loss and the validation error, never on the test error.
+  if (on_any_rank(model_.grid().comm(), !std::isfinite(c.train_loss.back()) ||
+                                     (n_val > 0 && !std::isfinite(c.validation_error.back())))) {
     s.diverged = s.finished = true;
     return;
   }
@@ -467,29 +508,34 @@ void TaylorTrainer::evaluate(TrainerState& s) {
   if (n_val == 0 || s.best_evaluation < 0 || c.validation_error[e] < c.validation_error[s.best_evaluation]) {
     s.best_evaluation = e;
     s.best_w = s.w;
+    s.best_bias = s.bias;
     s.evaluations_since_best = 0;
   } else if (++s.evaluations_since_best >= options_.patience && options_.patience > 0) {
     s.stopped_early = s.finished = true;
   }
 }
 
-void TaylorTrainer::run(TrainerState& s, const StepHook& hook) {
+template <typename T>
+void TaylorTrainer<T>::run(TrainerState& s, const StepHook& hook) {
   const auto t0 = std::chrono::steady_clock::now();
   DistMatrix<double> grad = model_.zero_movement();
   const double mu = options_.momentum;
+  const int64_t last = options_.stop_step >= 0 ? std::min(options_.stop_step, options_.steps) : options_.steps;
   while (!s.finished) {
     const int64_t t = s.step;
-    if (t % options_.eval_every == 0 || t >= options_.steps) {
+    if (t % options_.eval_every == 0 || t >= last) {
       evaluate(s);
       if (s.finished) break;
     }
-    if (t >= options_.steps) {
+    if (t >= last) {
       s.finished = true;
       break;
     }
-    const double loss = taylor_objective(train_, data_.y_train, n_fit_, s.w, t, &grad);
+    double bias_grad = 0;
+    const double loss = taylor_objective(train_, data_.y_train, n_fit_, s.w, t, &grad, s.bias,
+                                         options_.output_bias ? &bias_grad : nullptr);
     s.flops += 2.0 * train_.pass_flops();
-    if (!std::isfinite(loss)) {
+    if (on_any_rank(model_.grid().comm(), !std::isfinite(loss))) {
       evaluate(s);  // the curve shows where it happened
       s.diverged = s.finished = true;
       break;
@@ -501,20 +547,27 @@ void TaylorTrainer::run(TrainerState& s, const StepHook& hook) {
         v = mu * v + grad.local(li, lj);
         s.w.local(li, lj) -= eta * v;
       }
+    if (options_.output_bias) {
+      s.bias_velocity = mu * s.bias_velocity + bias_grad;
+      s.bias -= eta * s.bias_velocity;
+    }
     s.step = t + 1;
     if (hook) hook(s);
   }
   s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-FitResult TaylorTrainer::result(const TrainerState& s) const {
+template <typename T>
+FitResult TaylorTrainer<T>::result(const TrainerState& s) const {
   FitResult r;
   const ProcessGrid& grid = model_.grid();
   boost::mpi::all_reduce(grid.comm(), s.seconds, r.seconds, boost::mpi::maximum<double>());
   r.flops = s.flops;
-  r.status = s.diverged ? "diverged" : "ok";
   const TrainingCurve& c = s.curve;
-  const bool have = !s.diverged && s.best_evaluation >= 0;
+  // A diverged run keeps the evaluation its validation split chose before; without a split it has none.
+  const bool validated = n_fit_ < train_.size();
+  const bool have = s.best_evaluation >= 0 && (!s.diverged || validated);
+  r.status = !s.diverged ? "ok" : have ? "diverged-after-best" : "diverged";
   const size_t e = have ? static_cast<size_t>(s.best_evaluation) : 0;
   const double nan = std::nan("");
   r.train_error = have ? c.train_error[e] : nan;
@@ -526,16 +579,22 @@ FitResult TaylorTrainer::result(const TrainerState& s) const {
   r.extra["best_step"] = have ? c.step[e] : nan;
   r.extra["validation_error"] = have ? c.validation_error[e] : nan;
   r.extra["weight_norm"] = have ? c.weight_norm[e] : nan;
+  if (options_.output_bias) r.extra["output_bias"] = have ? s.best_bias : nan;
   return r;
 }
 
+template class TaylorTrainer<double>;
+template class TaylorTrainer<float>;
+
 FitResult train_taylor(const LearnerData& data, const TaylorOptions& options, const RandomStreams& streams,
                        const ProcessGrid& grid, TrainingCurve* curve, const StepHook& hook) {
-  TaylorTrainer trainer(data, options, streams, grid);
-  TrainerState state = trainer.initial_state();
-  trainer.run(state, hook);
-  if (curve) *curve = state.curve;
-  return trainer.result(state);
+  return with_taylor_precision(options, [&](auto precision) {
+    TaylorTrainer<decltype(precision)> trainer(data, options, streams, grid);
+    TrainerState state = trainer.initial_state();
+    trainer.run(state, hook);
+    if (curve) *curve = state.curve;
+    return trainer.result(state);
+  });
 }
 
 }  // namespace neurep

@@ -18,6 +18,14 @@ void for_each_scalar(State& s, F&& f) {
   f("stopped_early", s.stopped_early);
   f("seconds", s.seconds);
   f("flops", s.flops);
+  f("bias", s.bias);  // the offset c (output_bias)
+  f("bias_velocity", s.bias_velocity);
+  f("best_bias", s.best_bias);
+}
+
+// Scalars a checkpoint of an earlier version may lack; they keep their initial value.
+bool added_later(const std::string& name) {
+  return name == "bias" || name == "bias_velocity" || name == "best_bias";
 }
 
 template <typename State, typename F>
@@ -31,7 +39,9 @@ std::string curve_key(const char* column) { return std::string("curve_") + colum
 
 class TaylorLearner : public Learner {
  public:
-  explicit TaylorLearner(const Config& c) : config_(c), t_(*c.learner.taylor()) {}
+  // stop_step >= 0: a refit, stopped after that many steps (TaylorOptions::stop_step).
+  explicit TaylorLearner(const Config& c, int64_t stop_step = -1)
+      : config_(c), t_(*c.learner.taylor()), stop_step_(stop_step) {}
 
   std::string label() const override { return "taylor:order=" + name_of(t_.order); }
   GridWork grid_work() const override { return GridWork::Tall; }
@@ -47,10 +57,31 @@ class TaylorLearner : public Learner {
     return 4.0 * static_cast<double>(t_.steps) * static_cast<double>(n) * m * d;
   }
 
+  // With learner.refit the validation split chooses a row even without candidates.
+  bool selects_rows() const override { return t_.refit; }
+
+  std::unique_ptr<Learner> refit(int64_t steps) const override {
+    Config c = config_;
+    c.learner.validation_fraction = 0;
+    TaylorLearnerConfig& t = std::get<TaylorLearnerConfig>(c.learner.method);
+    t.patience = 0, t.refit = false;
+    return std::make_unique<TaylorLearner>(c, steps);
+  }
+
   PointOutputs fit(const PointInputs& in, PointCheckpoints& checkpoints) const override {
     TaylorOptions options = taylor_options(config_.learner, in.d, config_.run.block);
     options.single_precision = config_.run.precision == Precision::Single;
-    TaylorTrainer trainer(in.data, options, in.streams, in.grid);
+    options.stop_step = stop_step_;
+    // The storage type is chosen once, here.
+    return with_taylor_precision(options,
+                                 [&](auto precision) { return fit_as<decltype(precision)>(options, in, checkpoints); });
+  }
+
+ private:
+  // Gradient descent with the large matrices in T, checkpointed through `checkpoints`. Collective.
+  template <typename T>
+  PointOutputs fit_as(const TaylorOptions& options, const PointInputs& in, PointCheckpoints& checkpoints) const {
+    TaylorTrainer<T> trainer(in.data, options, in.streams, in.grid);
     TrainerState state = trainer.initial_state();
     if (const Checkpoint* earlier = checkpoints.earlier())
       load_state(*earlier, [&](const std::string& name, DistMatrix<double>& a) { checkpoints.load_matrix(name, a); },
@@ -69,9 +100,9 @@ class TaylorLearner : public Learner {
     return out;
   }
 
- private:
   Config config_;  // this candidate's
   TaylorLearnerConfig t_;
+  int64_t stop_step_;
 };
 
 }  // namespace
@@ -90,6 +121,8 @@ Checkpoint save_state(const TrainerState& s, double seconds) {
 void load_state(const Checkpoint& c, const std::function<void(const std::string&, DistMatrix<double>&)>& load_matrix,
                 TrainerState& s) {
   for_each_scalar(s, [&](const char* name, auto& v) {
+    const auto it = c.scalars.find(name);
+    if (it == c.scalars.end() && added_later(name)) return;
     v = static_cast<std::decay_t<decltype(v)>>(c.scalars.at(name));
   });
   TrainingCurve::for_each_column(s.curve, [&](const char* column, std::vector<double>& v) {

@@ -21,6 +21,14 @@ class RuntimeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A runtime failure that every rank saw at the same point (an I/O error
+// agreed over the ranks before a collective call went on): rank 0 reports
+// it, and every rank ends normally with kExitRuntime, no MPI_Abort needed.
+class CollectiveError : public RuntimeError {
+ public:
+  using RuntimeError::RuntimeError;
+};
+
 // Exit statuses, documented in the README and used by the job scripts.
 enum ExitStatus : int {
   kExitOk = 0,

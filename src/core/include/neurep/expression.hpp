@@ -1,6 +1,6 @@
 // Sizes given as arithmetic expressions of d, e.g. width = "2*d^2" or
 // "(d+1)*(d+2)". Grammar: numbers, d, + - * / ^ (right-associative), unary
-// minus and parentheses.
+// minus and parentheses, nested at most 100 parentheses deep.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,8 @@ namespace neurep {
 // Throws InputError naming the problem and its position.
 double evaluate_expression(const std::string& text, double d);
 
-// The expression rounded to the nearest integer; InputError if below `min`.
+// The expression's value, a whole number (up to rounding of 1e-9) from `min`
+// to 1e12; InputError naming `key` otherwise.
 int64_t evaluate_size(const std::string& text, int d, const std::string& key, int64_t min = 1);
 
 }  // namespace neurep

@@ -192,6 +192,8 @@ struct TaylorLearnerConfig {
   int64_t steps{};
   int64_t eval_every{};
   int64_t patience{};
+  bool output_bias{};  // the trained offset c
+  bool refit{};        // the validated choice trained again on all n (needs a validation split)
 };
 
 struct LearnerConfig {

@@ -1,4 +1,4 @@
-// Configuration: the TOML edge of neurep. The schema (src/config.cpp) holds
+// Configuration: the TOML edge of neurep. The schema (src/io/config.cpp) holds
 // every key once, with its default (written nowhere else), a one-line
 // description and the kinds of learner or representation it applies to;
 // --set overrides; parsing into the typed settings of settings.hpp (choices

@@ -1,7 +1,9 @@
 // A thin RAII layer over the HDF5 C API, for the few operations neurep
 // needs (in the shape of HighFive). Every hid_t lives in a Handle that closes
 // it exactly once and never throws from its destructor; HDF5 failures become
-// RuntimeError with the object's path and HDF5's own message.
+// RuntimeError with the object's path and HDF5's own message; on a file
+// opened with a communicator the failure of a collective call is agreed over
+// the ranks first, and all of them throw CollectiveError together.
 //
 // Files opened with a communicator use the MPI-IO driver: every call on them
 // is collective (all ranks, same arguments). Small data (columns, attributes)
@@ -33,6 +35,12 @@ class Handle {
   Handle(const Handle&) = delete;
   Handle& operator=(const Handle&) = delete;
   hid id() const { return id_; }
+  // Gives up ownership (the caller closes it).
+  hid release() noexcept {
+    const hid id = id_;
+    id_ = -1;
+    return id;
+  }
   const std::string& path() const { return path_; }
   void reset() noexcept;
 
@@ -58,11 +66,13 @@ class Group {
   // A soft link into another HDF5 file (path relative to this file's folder).
   void external_link(const std::string& name, const std::string& file, const std::string& object) const;
 
+  // Rank 0's value, on a file opened with a communicator (metadata must agree).
   void set_attribute(const std::string& name, const AttributeValue& value) const;
   std::optional<AttributeValue> attribute(const std::string& name) const;
   std::vector<std::string> attribute_names() const;
 
-  // Extendible, chunked 1-D datasets (the /results columns).
+  // Extendible, chunked 1-D datasets (the /results columns): rank 0's values;
+  // the length and a string column's width are agreed over the ranks.
   void write_column(const std::string& name, const std::vector<double>& v) const;
   void write_column(const std::string& name, const std::vector<int64_t>& v) const;
   void write_column(const std::string& name, const std::vector<std::string>& v) const;
@@ -78,6 +88,9 @@ class Group {
   // A dense rows x cols dataset, row-major as h5py reads it, written by
   // every rank for the blocks it owns (collective).
   void write_matrix(const std::string& name, const DistMatrix<double>& a) const;
+  // The same from a whole matrix held by this process (column-major), on a
+  // file without a communicator.
+  void write_matrix(const std::string& name, int64_t rows, int64_t cols, const std::vector<double>& column_major) const;
   // Reads such a dataset into the blocks this rank owns (collective).
   void read_matrix(const std::string& name, DistMatrix<double>& a) const;
 
@@ -94,6 +107,10 @@ class File {
  public:
   // Creates (truncating) a file; collective over comm.
   static File create(const std::string& path, const boost::mpi::communicator& comm);
+  // A file in this process's memory only (HDF5's core driver), for image().
+  static File create_in_memory(const std::string& name);
+  // The bytes of the file as it would be on disk (flushes first).
+  std::vector<char> image() const;
   // Opens read-only; collective over comm.
   static File open(const std::string& path, const boost::mpi::communicator& comm);
   // Opens read-only on this process alone (neurep info, tests).
@@ -102,7 +119,10 @@ class File {
   static bool is_hdf5(const std::string& path);
 
   Group root() const;
-  void close() { h_.reset(); }
+  // Flushes and closes; throws if that fails (a full disk shows here). Without
+  // it the destructor closes the file and ignores failures. Collective, and
+  // the failure is agreed over the ranks: all throw CollectiveError.
+  void close();
 
  private:
   File(Handle h, const boost::mpi::communicator* comm) : h_(std::move(h)), comm_(comm) {}

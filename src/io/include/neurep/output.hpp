@@ -1,8 +1,8 @@
 // The results file (DESIGN 3.2): provenance, /config, /results (a row per
 // sweep point), /curves, /checkpoint, and links to /data.
 //
-// The file is never modified in place: commit() writes the whole file to
-// FILE.tmp collectively and renames it over FILE, after hard-linking the
+// The file is never modified in place: commit() builds the whole file in
+// rank 0's memory, writes it to FILE.tmp and renames it over FILE, after hard-linking the
 // previous generation to FILE.prev. A kill at any instant leaves FILE either
 // the old or the new version, always readable.
 #pragma once
@@ -16,6 +16,7 @@
 #include "neurep/config.hpp"
 #include "neurep/dist_matrix.hpp"
 #include "neurep/grid.hpp"
+#include "neurep/hdf5.hpp"
 #include "neurep/learner.hpp"
 #include "neurep/provenance.hpp"
 
@@ -134,11 +135,15 @@ class ResultsFile {
   void set_checkpoint(Checkpoint checkpoint) { checkpoint_ = std::move(checkpoint); }
   void clear_checkpoint() { checkpoint_ = Checkpoint{}; }
 
-  // Atomically replaces the file with the current state. Collective.
+  // Atomically replaces the file with rank 0's current state. Collective. A
+  // failure to write (a full disk) throws CollectiveError on every rank,
+  // leaves FILE and FILE.prev as they were and removes FILE.tmp.
   void commit(const std::string& status);
   const std::string& path() const { return path_; }
 
  private:
+  void write_contents(const h5::File& file, const std::string& status,
+                      const std::map<std::string, std::vector<double>>& matrices) const;
   std::string path_;
   const ProcessGrid& grid_;
   const Config& config_;

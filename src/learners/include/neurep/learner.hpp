@@ -135,6 +135,11 @@ class Learner {
   virtual bool selects_rows() const { return false; }
   // Fits one sweep point. Collective; may throw Interrupted.
   virtual PointOutputs fit(const PointInputs& in, PointCheckpoints& checkpoints) const = 0;
+  // learner.refit: this candidate, once the validation split has chosen it,
+  // trained again on all n points (no split) for `steps` steps, the step
+  // count it chose (its selected row's best_step); null for a learner
+  // without a refit.
+  virtual std::unique_ptr<Learner> refit(int64_t /*steps*/) const { return nullptr; }
 };
 
 // The learner of a configuration (its learner.kind; one candidate). The registry.

@@ -3,8 +3,10 @@
 //   order 1:      f(u) = (1/sqrt m)     sum_r a_r sigma'(w0_r.u)  (w_r.u)
 //   order 2:      f(u) = (1/(2 sqrt m)) sum_r a_r sigma''(w0_r.u) (w_r.u)^2     (Quad)
 //   order "full": f(u) = (1/sqrt m)     sum_r a_r [sigma((w0_r + s_r w_r).u) - sigma(w0_r.u)]
-// with loss L(W) = (1/2 n_fit) sum_i (f(u_i) - y_i)^2 + lambda ||W||_{2,4}^k
-// + (weight_decay/2) ||W||_F^2, ||W||_{2,4} = (sum_r |w_r|^4)^{1/4}.
+// plus, with learner.output_bias, a trained scalar offset c (f(u) + c), with
+// loss L(W, c) = (1/2 n_fit) sum_i (f(u_i) + c - y_i)^2 + lambda ||W||_{2,4}^k
+// + (weight_decay/2) ||W||_F^2, ||W||_{2,4} = (sum_r |w_r|^4)^{1/4} (c is not
+// regularised).
 //
 // Layout (DESIGN 2.1). The input U (n x q) has samples along grid rows and
 // coordinates along grid columns. W, W_0 and the gradient G (m x q) are
@@ -23,8 +25,15 @@
 // rank fills only its own blocks: W_0(r, j) = g(TaylorInit, r, j)/sqrt(q);
 // W(r, j) = init_scale g(InitialMovement, r, j)/sqrt(q) at the start;
 // a_r = +1 for r < ceil(m/2) and -1 after (balanced) or sign(OutputSigns, r, 0);
-// s_r at step k = sign(SignFlips, r, 0, k). So training is the same on every
-// grid up to floating-point reassociation.
+// s_r at step k = sign(SignFlips, r, 0, k); c = 0 at the start. So training is
+// the same on every grid up to floating-point reassociation.
+//
+// Precision: TaylorBatch, taylor_objective and TaylorTrainer are templates on
+// the storage type T of the large matrices (U, Z and the cached sigma terms)
+// and of the two products of a pass, instantiated for double and float
+// (run.precision = "single"); W, the gradient, the optimiser and every sum
+// over units or samples stay double. train_taylor chooses T once, from
+// TaylorOptions::single_precision.
 #pragma once
 
 #include <cmath>
@@ -36,6 +45,7 @@
 #include "neurep/settings.hpp"
 #include "neurep/dist_matrix.hpp"
 #include "neurep/learner.hpp"
+#include "neurep/linalg.hpp"
 #include "neurep/random.hpp"
 
 namespace neurep {
@@ -65,11 +75,13 @@ struct TaylorOptions {
   double validation_fraction = 0.0;
   int64_t patience = 0;  // evaluations without improvement before stopping; 0 = never
   int block = 128;
-  // run.precision = "single": the two products of a pass, U, Z and the
-  // cached sigma terms in float (half the memory, about twice the GEMM
-  // rate); W, the gradient, the optimiser and every sum over units or
-  // samples stay double.
+  // run.precision = "single": train_taylor and the sweep train with
+  // TaylorTrainer<float> (half the memory, about twice the GEMM rate).
   bool single_precision = false;
+  bool output_bias = false;  // the trained offset c
+  // Steps actually taken, when fewer than `steps` (< 0: all): a refit stops
+  // at the step the validation split chose, the schedule still spanning `steps`.
+  int64_t stop_step = -1;
 };
 
 // The options of a Taylor learner (learner.kind = "taylor"; its first
@@ -123,10 +135,13 @@ class TaylorModel {
 // reduced to what the order needs (a_r sigma'(z0)/sqrt m, a_r sigma''(z0)/sqrt m,
 // or Z_0 itself and the per-sample constant of the full network). Holds a
 // work matrix Z (n x m) that a forward pass fills and backward() reuses.
-// Keeps references to the model and to U: both must outlive it.
+// T is the storage type of U, Z, the cache and the products (double, or
+// float: then U is rounded once and W for each pass). Keeps references to
+// the model and to U: both must outlive it. Instantiated for float and double.
+template <typename T>
 class TaylorBatch {
  public:
-  // Collective: one pdgemm.
+  // Collective: one p?gemm.
   TaylorBatch(const TaylorModel& model, const DistMatrix<double>& u);
 
   const TaylorModel& model() const { return model_; }
@@ -135,44 +150,48 @@ class TaylorBatch {
   // Global sample index of each local row of U (the order outputs() uses).
   const std::vector<int64_t>& samples() const { return samples_; }
 
-  // f(u_i) at movement W for the samples of this rank's grid row, indexed by
-  // local row; every rank of a grid row gets the same numbers. Collective
-  // (one pdgemm, one all-reduce over the grid row).
-  const std::vector<double>& outputs(const DistMatrix<double>& w, int64_t signs);
-  // f(u_i) for every sample, on every rank (tests, diagnostics). Collective.
-  std::vector<double> predictions(const DistMatrix<double>& w, int64_t signs);
+  // f(u_i) + bias at movement W for the samples of this rank's grid row,
+  // indexed by local row; every rank of a grid row gets the same numbers.
+  // Collective (one p?gemm, one all-reduce over the grid row).
+  const std::vector<double>& outputs(const DistMatrix<double>& w, int64_t signs, double bias = 0.0);
+  // f(u_i) + bias for every sample, on every rank (tests, diagnostics). Collective.
+  std::vector<double> predictions(const DistMatrix<double>& w, int64_t signs, double bias = 0.0);
   // grad = sum_i c_i grad_W f(u_i) at the W and training-step signs of the
   // last outputs() call, c indexed by local row like outputs(). The work
   // matrix is consumed: call outputs() again before another backward().
-  // Collective (one pdgemm).
+  // Collective (one p?gemm).
   void backward(const std::vector<double>& c, DistMatrix<double>& grad);
 
   // Flops of one forward (and of one backward): 2 n m q.
   double pass_flops() const;
 
  private:
+  // W (m x q) in T for a product: W itself for double, else rounded into w_.
+  const DistMatrix<T>& stored(const DistMatrix<double>& w);
+
   const TaylorModel& model_;
   const DistMatrix<double>& u_;
-  bool single_;               // options().single_precision: the float members below are used
   bool constant_;             // order 2 with sigma'' constant (quadratic): no cache matrix, see col_scale_
   std::vector<int64_t> samples_;
-  DistMatrix<double> cache_;  // order 1/2: a_r sigma^{(order)}(z0)/sqrt m; full: Z_0
+  linalg::Rounded<T> u_stored_;  // U in T (U itself for double)
+  DistMatrix<T> cache_;       // order 1/2: a_r sigma^{(order)}(z0)/sqrt m; full: Z_0 (0 x 0 if constant_)
   std::vector<double> col_scale_;  // constant_: a_r sigma''/sqrt m for each local column of Z
   std::vector<double> f0_;    // full: (1/sqrt m) sum_r a_r sigma(z0_ir), by local row
-  DistMatrix<double> z_;      // Z = U W^T of the last forward pass
+  DistMatrix<T> z_;           // Z = U W^T of the last forward pass
+  DistMatrix<T> w_;           // float: W of a pass, then the gradient's product (0 x 0 for double)
   std::vector<double> out_;
   int64_t z_signs_ = kEvaluationSigns;
   bool z_valid_ = false;
-  // Single precision: U, the cache and Z in float (then cache_ and z_ are
-  // empty), and W in float for a pass (reused for the gradient's product).
-  DistMatrix<float> u32_, cache32_, z32_, w32_;
 };
 
-// L(W) on the first n_fit samples of `batch` (labels y, replicated, indexed
-// by global sample) at the signs of `step`; with `grad`, also dL/dW (needs a
-// training step >= 0 or a model without sign flips). Collective.
-double taylor_objective(TaylorBatch& batch, const std::vector<double>& y, int64_t n_fit,
-                        const DistMatrix<double>& w, int64_t step, DistMatrix<double>* grad);
+// L(W, c) on the first n_fit samples of `batch` (labels y, replicated,
+// indexed by global sample) at the signs of `step` and offset c = `bias`;
+// with `grad`, also dL/dW (needs a training step >= 0 or a model without
+// sign flips), and with `bias_grad` dL/dc. Collective.
+template <typename T>
+double taylor_objective(TaylorBatch<T>& batch, const std::vector<double>& y, int64_t n_fit,
+                        const DistMatrix<double>& w, int64_t step, DistMatrix<double>* grad,
+                        double bias = 0.0, double* bias_grad = nullptr);
 
 // Evaluations (TrainingCurve, learner.hpp): step 0, every eval_every, the
 // last; train_loss is L(W).
@@ -188,6 +207,7 @@ struct TrainerState {
   int64_t step = 0;                // steps taken; W is the movement after them
   DistMatrix<double> w, velocity;  // movement and heavy-ball buffer (m x q)
   DistMatrix<double> best_w;       // W at the reported evaluation so far
+  double bias = 0, bias_velocity = 0, best_bias = 0;  // the offset c, the same three (output_bias)
   int64_t best_evaluation = -1;    // its index in the curve
   int64_t evaluations_since_best = 0;
   TrainingCurve curve;
@@ -198,15 +218,20 @@ struct TrainerState {
 // Called after every step with the state (a checkpoint or a stop check can go here).
 using StepHook = std::function<void(const TrainerState&)>;
 
-// Gradient descent on one data set. The validation split is the last
-// floor(validation_fraction n) training points (so for nested training sets
-// it is always the latest points); with it, errors are reported at the best
-// validation evaluation and training stops after `patience` evaluations
-// without improvement. Without it, at the last evaluation. A non-finite loss
-// ends training with status "diverged" and NaN errors.
+// Gradient descent on one data set, with the large matrices in T. The
+// validation split is the last floor(validation_fraction n) training points
+// (so for nested training sets it is always the latest points); with it,
+// errors are reported at the best validation evaluation and training stops
+// after `patience` evaluations without improvement. Without it, at the last
+// evaluation. Divergence is judged on the training loss and the validation
+// error only (never the test error), the same on every rank: it ends
+// training; with a validation split the evaluation chosen before it is
+// reported, with status "diverged-after-best", else status "diverged" and
+// NaN errors. Instantiated for float and double.
+template <typename T>
 class TaylorTrainer {
  public:
-  // Collective: prepares the training and test batches (two pdgemm). The
+  // Collective: prepares the training and test batches (two p?gemm). The
   // matrices and vectors `data` refers to must outlive the trainer.
   TaylorTrainer(const LearnerData& data, const TaylorOptions& options, const RandomStreams& streams,
                 const ProcessGrid& grid);
@@ -217,8 +242,8 @@ class TaylorTrainer {
   void run(TrainerState& state, const StepHook& hook = {});
   // The results row of a finished state: errors at the reported evaluation,
   // status, and in `extra` m, learning_rate, regularizer (lambda), steps_run,
-  // best_step, validation_error, weight_norm (ridge stays NaN). Collective (seconds
-  // are the slowest rank's).
+  // best_step, validation_error, weight_norm (and output_bias = c with the
+  // offset; ridge stays NaN). Collective (seconds are the slowest rank's).
   FitResult result(const TrainerState& state) const;
 
   int64_t n_fit() const { return n_fit_; }
@@ -230,11 +255,20 @@ class TaylorTrainer {
   LearnerData data_;  // references to the caller's inputs and labels
   TaylorOptions options_;
   TaylorModel model_;
-  TaylorBatch train_, test_;
+  TaylorBatch<T> train_, test_;
   int64_t n_fit_;
 };
 
-// Convenience: initial_state, run, result; the curve into `curve` if given. Collective.
+// f(tag) with tag a float or a double: the storage type of run.precision,
+// chosen once here (float when options.single_precision).
+template <typename F>
+auto with_taylor_precision(const TaylorOptions& options, F&& f) {
+  if (options.single_precision) return f(float{});
+  return f(double{});
+}
+
+// Convenience: initial_state, run, result in the precision of
+// options.single_precision; the curve into `curve` if given. Collective.
 FitResult train_taylor(const LearnerData& data, const TaylorOptions& options,
                        const RandomStreams& streams, const ProcessGrid& grid,
                        TrainingCurve* curve = nullptr, const StepHook& hook = {});

@@ -6,7 +6,14 @@
 
 namespace neurep {
 
+// Installs the handlers; main calls it first of all, before MPI_Init, so
+// that a signal at any instant after launch ends in kExitInterrupted.
 void install_stop_handlers();
+// For tests of that promise, independent of timing: raises SIGUSR1 when the
+// environment variable NEUREP_TEST_STOP_AT names `phase` ("start": before
+// MPI_Init, "mpi": after it, "configured": after reading the configuration),
+// or "phase@R" for world rank R alone.
+void test_stop_at(const char* phase);
 // One agreement at a safe point: stop (any rank got a signal) and
 // checkpoint (any rank finds one due). Collective, one small all-reduce.
 struct SafePoint {

@@ -28,11 +28,16 @@ Learners make_learners(const Config& config);
 class SweepPlan {
  public:
   using PointKey = std::tuple<int64_t, int64_t, int64_t, int64_t>;  // (d, n, seed, candidate)
+  // The candidate index of the point that refits the chosen candidate on all n (learner.refit).
+  static constexpr int64_t kRefit = -1;
 
   // `done`: the points an earlier run finished.
   SweepPlan(const Config& config, const Learners& learners, std::set<PointKey> done);
 
   int64_t candidates() const { return candidates_; }
+  // The points of each (d, n, seed) in the order they run: the candidates,
+  // then with learner.refit the refit (kRefit).
+  const std::vector<int64_t>& points() const { return points_; }
   // Is anything left to do at (d, seed), (d, seed, n), or this point?
   bool pending(int d, int64_t seed) const;
   bool pending(int d, int64_t seed, int64_t n) const;
@@ -46,13 +51,15 @@ class SweepPlan {
   double cost(int d, int64_t n, int64_t candidate) const;
   bool finished() const { return remaining_ == 0; }
 
-  // The point's name in /curves and /checkpoint: d16_n1024_s0 (or ..._c2 with candidates).
+  // The point's name in /curves and /checkpoint: d16_n1024_s0 (or ..._c2 with
+  // candidates, ..._refit for the refit).
   std::string point_name(int d, int64_t n, int64_t seed, int64_t candidate) const;
 
  private:
   const Config& config_;
   const Learners& learners_;
   int64_t candidates_;
+  std::vector<int64_t> points_;
   std::set<PointKey> done_;
   size_t total_ = 0, remaining_ = 0;
   double remaining_cost_ = 0;
