@@ -124,6 +124,7 @@ const std::vector<KeySpec>& schema() {
       {"run", "save_data", Kind::Bool, "false", "store inputs, labels and features in /data"},
       {"run", "checkpoint_every", Kind::Int, "0", "steps (pcg: iterations) between checkpoints of iterative learners; 0 = off", {}, 0, 1e12, false},
       {"run", "checkpoint_seconds", Kind::Float, "600", "seconds between checkpoints of iterative learners (taylor, pcg)", {}, 0, kInf, false},
+      {"run", "log", Kind::String, "\"\"", "a JSON-lines file of run events for batch jobs (point started, evaluations inside a point, point done with its rows, checkpoint, run finished or interrupted), one object a line, written by rank 0, appended on --resume; empty = none", {}, -kInf, kInf, false},
   };
   // clang-format on
   return keys;
@@ -577,6 +578,7 @@ Config typed(const toml::table& t) {
   c.run.save_data = flag(t, "run", "save_data");
   c.run.checkpoint_every = i64(t, "run", "checkpoint_every");
   c.run.checkpoint_seconds = num(t, "run", "checkpoint_seconds");
+  c.run.log = str(t, "run", "log");
   return c;
 }
 

@@ -203,8 +203,9 @@ PointOutputs refit_point(const Learners& learners, const std::vector<ResultRow>&
 class ResultsCheckpoints : public PointCheckpoints {
  public:
   ResultsCheckpoints(std::string point, const Checkpoint* earlier, ResultsFile& results, const ProcessGrid& grid,
-                     const RunConfig& run)
-      : point_(std::move(point)), earlier_(earlier), results_(results), grid_(grid), every_steps_(run.checkpoint_every),
+                     const RunConfig& run, Progress& progress)
+      : point_(std::move(point)), earlier_(earlier), results_(results), grid_(grid), progress_(progress),
+        every_steps_(run.checkpoint_every),
         every_seconds_(run.checkpoint_seconds), last_(std::chrono::steady_clock::now()) {}
 
   const Checkpoint* earlier() const override { return earlier_; }
@@ -222,6 +223,7 @@ class ResultsCheckpoints : public PointCheckpoints {
     results_.set_checkpoint(std::move(c));
     results_.commit(sp.stop ? "interrupted" : "running");
     results_.clear_checkpoint();
+    progress_.checkpoint(point_, step, sp.stop);
     last_ = std::chrono::steady_clock::now();
     if (sp.stop) throw Interrupted{};
   }
@@ -231,6 +233,7 @@ class ResultsCheckpoints : public PointCheckpoints {
   const Checkpoint* earlier_;
   ResultsFile& results_;
   const ProcessGrid& grid_;
+  Progress& progress_;
   int64_t every_steps_;
   double every_seconds_;
   std::chrono::steady_clock::time_point last_;
@@ -251,14 +254,29 @@ ResultRow make_row(const FitResult& f, int d, int64_t n, int64_t seed, const std
   return row;
 }
 
-// This point's test errors for the progress line, the selected one marked *.
-std::string summary(const std::vector<ResultRow>& rows, size_t count) {
+// This point's test errors for the progress line, the selected one marked *;
+// several rows (a kernel's ridges) each labelled with its ridge.
+std::string summary(const std::vector<ResultRow>& rows) {
   std::string out;
-  for (auto r = rows.end() - static_cast<std::ptrdiff_t>(count); r != rows.end(); ++r) {
-    const auto sel = r->extra.find("selected");
-    out += fmt::format(" {:.4g}{}{}", r->test_error, sel != r->extra.end() && sel->second == 1.0 ? "*" : "",
-                       r->status == "ok" ? "" : "(" + r->status + ")");
+  for (const auto& r : rows) {
+    const auto sel = r.extra.find("selected");
+    out += fmt::format(" {}{:.4g}{}{}", rows.size() > 1 ? fmt::format("ridge={:g}: ", r.ridge) : "", r.test_error,
+                       sel != r.extra.end() && sel->second == 1.0 ? "*" : "",
+                       r.status == "ok" ? "" : "(" + r.status + ")");
   }
+  return out;
+}
+
+// A Taylor candidate's settings for the progress lines (" m=16 learning_rate=0.05", and its
+// regularizer when that has several values); " refit" for the refit; "" without candidates.
+std::string candidate_setting(const Config& config, int64_t c, int d) {
+  const TaylorLearnerConfig* all = config.learner.taylor();
+  if (!all || c < 0) return c == SweepPlan::kRefit ? " refit" : "";
+  const std::vector<LearnerConfig> candidates = learner_candidates(config.learner);
+  if (candidates.size() < 2) return "";
+  const TaylorLearnerConfig& t = *candidates[static_cast<size_t>(c)].taylor();
+  std::string out = fmt::format(" m={} learning_rate={:g}", t.network.widths.front().at(d), t.learning_rates.front());
+  if (all->regularizers.size() > 1) out += fmt::format(" regularizer={:g}", t.regularizers.front());
   return out;
 }
 
@@ -312,7 +330,8 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
     if (root && opt.progress) fmt::print(stderr, "{}: complete, nothing to resume\n", opt.output);
     return kExitOk;
   }
-  Progress progress(root && opt.progress, plan.remaining_cost());
+  Progress progress(root && opt.progress, config.run.log, opt.resume, plan.remaining_cost(), comm);
+  progress.run_started(opt.output, have_earlier, plan.done(), plan.total());
 
   // Run.
   std::unique_ptr<ResultsFile> results;
@@ -341,6 +360,8 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
         boost::mpi::broadcast(comm, exists, 0);
         if (!exists) save_data(opt.output, d, seed, data, rep, n_max, config.data.n_test, grid, block);
       }
+      // The input as the progress lines show it: D as its value (the label has its expression).
+      const std::string shown = rep.width() > 0 ? fmt::format("{} (D={})", rep.label(), rep.width()) : rep.label();
       const bool bias = config.learner.input_bias;
       const DistMatrix<double> u_test = rep.inputs(Split::Test, config.data.n_test, bias);
       const std::vector<double> f_test = data.targets(Split::Test, config.data.n_test);
@@ -357,14 +378,18 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
           const bool is_refit_point = c == SweepPlan::kRefit;
           const std::string point = plan.point_name(d, n, seed, c);
           ResultsCheckpoints checkpoints(point, have_earlier && earlier.checkpoint.point == point ? &earlier.checkpoint : nullptr,
-                                         *results, grid, config.run);
+                                         *results, grid, config.run, progress);
+          PointInputs point_inputs = inputs;
+          point_inputs.on_evaluation = [&](const Evaluation& e) { progress.evaluation(point, e); };
+          progress.point_started(point, fmt::format("{}{} on {}", learner, candidate_setting(config, c, d), shown));
           PointOutputs out;
           try {
-            out = is_refit_point ? refit_point(learners, results->rows(), d, n, seed, inputs, checkpoints)
-                                 : learners[static_cast<size_t>(c)]->fit(inputs, checkpoints);
+            out = is_refit_point ? refit_point(learners, results->rows(), d, n, seed, point_inputs, checkpoints)
+                                 : learners[static_cast<size_t>(c)]->fit(point_inputs, checkpoints);
           } catch (const Interrupted&) {
             if (root) fmt::print(stderr, "stopped by a signal inside point {} ({} of {} points done); rerun with --resume to continue\n",
                                  point, plan.done(), plan.total());
+            progress.run_finished("interrupted", plan.done(), plan.total());
             return kExitInterrupted;
           }
           if (!out.curve.step.empty()) {
@@ -382,12 +407,16 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
           plan.mark_done(d, seed, n, c);
           if (nc > 1 || first.selects_rows()) mark_selected(results->mutable_rows(), d, n, seed);
           results->commit("running");
-          progress.point_done(plan.cost(d, n, c),
-                              fmt::format("[{}/{}] {} {} on {}: test error{} ({:.2f} s)", plan.done(), plan.total(),
-                                          point, learner, rep.label(), summary(results->rows(), out.rows.size()),
-                                          out.rows.front().seconds));
+          const std::vector<ResultRow> point_rows(results->rows().end() - static_cast<std::ptrdiff_t>(out.rows.size()),
+                                                  results->rows().end());
+          progress.point_done(plan.cost(d, n, c), point,
+                              fmt::format("[{}/{}] {} {}{} on {}: test error{} ({:.2f} s)", plan.done(), plan.total(),
+                                          point, learner, candidate_setting(config, c, d), shown,
+                                          summary(point_rows), out.rows.front().seconds),
+                              point_rows);
           if (safe_point(comm, false).stop) {
             results->commit("interrupted");
+            progress.run_finished("interrupted", plan.done(), plan.total());
             if (root) fmt::print(stderr, "stopped by a signal after {} of {} points; rerun with --resume to continue\n",
                                  plan.done(), plan.total());
             return kExitInterrupted;
@@ -397,6 +426,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
     }
   }
   results->commit("complete");
+  progress.run_finished("complete", plan.done(), plan.total());
   return kExitOk;
 }
 

@@ -2,15 +2,78 @@
 
 #include <fmt/core.h>
 #include <unistd.h>
+#include <boost/mpi/collectives.hpp>
 
+#include <cerrno>
 #include <cmath>
-#include <cstdio>
+#include <cstring>
+#include <type_traits>
+
+#include "neurep/errors.hpp"
 
 namespace neurep {
+namespace {
 
-Progress::Progress(bool active, double total_cost)
-    : active_(active), terminal_(active && isatty(fileno(stderr))), total_(total_cost),
-      start_(std::chrono::steady_clock::now()) {}
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (const char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\')
+      out += {'\\', ch};
+    else if (c < 0x20)
+      out += fmt::format("\\u{:04x}", c);
+    else
+      out += ch;
+  }
+  return out + "\"";
+}
+
+// Shortest text that reads back to the same double; null for NaN and infinities.
+std::string json_number(double v) {
+  return std::isfinite(v) ? fmt::format("{}", v) : "null";
+}
+
+template <typename V>
+std::string json_value(const V& v) {
+  if constexpr (std::is_same_v<V, std::string>)
+    return json_string(v);
+  else if constexpr (std::is_floating_point_v<V>)
+    return json_number(v);
+  else
+    return fmt::format("{}", v);
+}
+
+template <typename V>
+std::string field(const char* key, const V& v) {
+  return fmt::format(",{}:{}", json_string(key), json_value(v));
+}
+
+std::string json_row(const ResultRow& r) {
+  std::string out;
+  ResultRow::for_each_column(r, [&](const char* name, const auto& v) { out += field(name, v); });
+  for (const auto& [name, v] : r.extra) out += field(name.c_str(), v);
+  out[0] = '{';
+  return out + "}";
+}
+
+}  // namespace
+
+Progress::Progress(bool lines, const std::string& log, bool append, double total_cost,
+                   const boost::mpi::communicator& comm)
+    : lines_(lines), terminal_(lines && isatty(fileno(stderr))), total_(total_cost),
+      start_(std::chrono::steady_clock::now()), point_start_(start_) {
+  std::string error;
+  if (comm.rank() == 0 && !log.empty()) {
+    log_ = std::fopen(log.c_str(), append ? "a" : "w");
+    if (!log_) error = fmt::format("run.log: cannot open {}: {}", log, std::strerror(errno));
+  }
+  boost::mpi::broadcast(comm, error, 0);
+  if (!error.empty()) throw InputError(error);
+}
+
+Progress::~Progress() {
+  if (log_) std::fclose(log_);
+}
 
 std::string Progress::format_duration(double s) {
   if (!std::isfinite(s) || s < 0) return "--:--:--";
@@ -18,23 +81,82 @@ std::string Progress::format_duration(double s) {
   return fmt::format("{:02}:{:02}:{:02}", t / 3600, (t / 60) % 60, t % 60);
 }
 
-void Progress::point_done(double cost, const std::string& what) {
-  if (!active_) return;
+double Progress::elapsed() const {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+void Progress::log_line(const std::string& event, const std::string& fields) {
+  if (!log_) return;
+  fmt::print(log_, "{{\"event\":{},\"elapsed\":{}{}}}\n", json_string(event), json_number(elapsed()), fields);
+  std::fflush(log_);
+}
+
+void Progress::print(const std::string& line) {
+  if (!lines_) return;
+  if (terminal_)
+    fmt::print(stderr, "\r\033[K{}\n{}", line, bar_);
+  else
+    fmt::print(stderr, "{}\n", line);
+  std::fflush(stderr);
+}
+
+void Progress::run_started(const std::string& output, bool resumed, size_t done, size_t total) {
+  log_line("run_started",
+           field("output", output) + field("resumed", resumed) + field("points_done", done) + field("points", total));
+}
+
+void Progress::point_started(const std::string& point, const std::string& what) {
+  point_start_ = std::chrono::steady_clock::now();
+  log_line("point_started", field("point", point) + field("what", what));
+}
+
+void Progress::evaluation(const std::string& point, const Evaluation& e) {
+  // The point's ETA from the steps this process has run of it.
+  const double in_point = std::chrono::duration<double>(std::chrono::steady_clock::now() - point_start_).count();
+  const double eta = e.step > e.start_step ? in_point * static_cast<double>(e.last_step - e.step) /
+                                                 static_cast<double>(e.step - e.start_step)
+                                           : std::nan("");
+  log_line("evaluation", field("point", point) + field("step", e.step) + field("last_step", e.last_step) +
+                             field("train_loss", e.train_loss) + field("validation_error", e.validation_error) +
+                             field("eta_seconds", eta));
+  print(fmt::format("  {} step {}/{}  loss {:.4g}  validation error {:.4g}  ETA {}", point, e.step, e.last_step,
+                    e.train_loss, e.validation_error, format_duration(eta)));
+}
+
+void Progress::checkpoint(const std::string& point, int64_t step, bool interrupted) {
+  log_line("checkpoint", field("point", point) + field("step", step) + field("interrupted", interrupted));
+}
+
+void Progress::point_done(double cost, const std::string& point, const std::string& what,
+                          const std::vector<ResultRow>& rows) {
   done_ += cost;
-  ++points_;
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double seconds = elapsed();
   const double frac = total_ > 0 ? std::min(1.0, done_ / total_) : 1.0;
-  const double eta = frac > 0 ? elapsed * (1 - frac) / frac : NAN;
+  const double eta = frac > 0 ? seconds * (1 - frac) / frac : NAN;
+  std::string row_list;
+  for (const auto& r : rows) row_list += "," + json_row(r);
+  if (!row_list.empty())
+    row_list[0] = '[';
+  else
+    row_list = "[";
+  log_line("point_done", field("point", point) + ",\"rows\":" + row_list + "]" + field("eta_seconds", eta));
+  if (!lines_) return;
   if (terminal_) {
     const int width = 30, filled = static_cast<int>(frac * width);
-    fmt::print(stderr, "\r\033[K{}\n[{}{}] {:5.1f}%  elapsed {}  ETA {}", what, std::string(filled, '#'),
-               std::string(width - filled, '.'), 100 * frac, format_duration(elapsed), format_duration(eta));
-    if (frac >= 1) fmt::print(stderr, "\n");
+    bar_ = fmt::format("[{}{}] {:5.1f}%  elapsed {}  ETA {}", std::string(filled, '#'),
+                       std::string(width - filled, '.'), 100 * frac, format_duration(seconds), format_duration(eta));
+    fmt::print(stderr, "\r\033[K{}\n{}", what, bar_);
+    if (frac >= 1) fmt::print(stderr, "\n"), bar_.clear();
   } else {
-    fmt::print(stderr, "{}  [{:.0f}% elapsed {} ETA {}]\n", what, 100 * frac, format_duration(elapsed),
+    fmt::print(stderr, "{}  [{:.0f}% elapsed {} ETA {}]\n", what, 100 * frac, format_duration(seconds),
                format_duration(eta));
   }
   std::fflush(stderr);
+}
+
+void Progress::run_finished(const std::string& status, size_t done, size_t total) {
+  log_line(status == "complete" ? "run_finished" : "run_interrupted",
+           field("status", status) + field("points_done", done) + field("points", total));
 }
 
 }  // namespace neurep

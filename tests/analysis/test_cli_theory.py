@@ -1,7 +1,6 @@
-"""The command line for section 5 of issue 14: exponents with bootstrap and per-seed
-fits, --eps-share, `predict` and `errors --theory`."""
+"""The command line's exponents with bootstrap and per-seed fits, --eps-share,
+`predict` and `errors --theory`."""
 
-import contextlib
 import csv
 import io
 import json
@@ -12,21 +11,9 @@ import unittest
 
 import numpy as np
 
-from neurep_analysis.cli import main
 from neurep_analysis.kernel_theory import Representation, Setting, noise_in_units, predicted_error
 from tests.analysis import crafted
-
-NS = [int(round(x)) for x in np.geomspace(16, 2 ** 15, 12)]
-
-
-def run(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main([str(a) for a in argv])
-        except SystemExit as exc:    # argparse
-            rc = exc.code
-    return rc, out.getvalue(), err.getvalue()
+from tests.analysis.test_cli import NS, run
 
 
 class Case(unittest.TestCase):

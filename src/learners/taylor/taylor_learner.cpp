@@ -89,11 +89,23 @@ class TaylorLearner : public Learner {
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
     const double seconds_before = state.seconds;
+    // The evaluations the observer has not seen (a resumed point's earlier ones it never sees).
+    const int64_t start_step = state.step;
+    const int64_t last_step = stop_step_ >= 0 ? std::min(stop_step_, options.steps) : options.steps;
+    size_t reported = state.curve.step.size();
+    const auto report = [&](const TrainerState& s) {
+      for (; reported < s.curve.step.size(); ++reported)
+        if (in.on_evaluation)
+          in.on_evaluation({static_cast<int64_t>(s.curve.step[reported]), start_step, last_step,
+                            s.curve.train_loss[reported], s.curve.validation_error[reported]});
+    };
     trainer.run(state, [&](const TrainerState& s) {
+      report(s);
       checkpoints.after_step(s.step, [&] {
         return save_state(s, seconds_before + std::chrono::duration<double>(clock::now() - start).count());
       });
     });
+    report(state);
     PointOutputs out;
     out.curve = state.curve;
     out.rows = {trainer.result(state)};

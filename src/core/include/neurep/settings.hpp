@@ -223,6 +223,7 @@ struct RunConfig {
   bool save_data{};
   int64_t checkpoint_every{};
   double checkpoint_seconds{};
+  std::string log;  // run.log: the JSON-lines event log (rank 0); empty = none
 };
 
 struct Config {

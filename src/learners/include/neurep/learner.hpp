@@ -103,6 +103,16 @@ class PointCheckpoints {
 // after the point's state has been committed.
 struct Interrupted {};
 
+// An evaluation inside an iterative point, for the run layer's progress
+// (the learner never prints): the step of the evaluation, the step this
+// process started the point from (0, or a checkpoint's), the step it ends at,
+// the training loss and the validation error (NaN without a split).
+struct Evaluation {
+  int64_t step = 0, start_step = 0, last_step = 0;
+  double train_loss = std::nan(""), validation_error = std::nan("");
+};
+using EvaluationObserver = std::function<void(const Evaluation&)>;
+
 // One sweep point as a learner sees it.
 struct PointInputs {
   LearnerData data;
@@ -110,6 +120,7 @@ struct PointInputs {
   const RandomStreams& streams;           // of this (d, seed)
   const ProcessGrid& grid;
   const InfiniteKernel* infinite_kernel;  // set: u is raw x and the kernel is the representation's K_h
+  EvaluationObserver on_evaluation = {};  // set by the run layer: called on every rank after each evaluation
 };
 
 struct PointOutputs {
