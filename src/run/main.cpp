@@ -155,7 +155,7 @@ int main(int argc, char** argv) {
       const neurep::Config c = neurep::load_config(config_path, overrides);
       if (root)
         for (const auto& note : c.notes) fmt::print(stderr, "neurep: note: {}\n", note);
-      if (root) fmt::print("# {}: valid\n{}", config_path, c.resolved_toml);
+      if (root) fmt::print("# {}: valid\n{}", config_path, neurep::display_toml(c));
       return neurep::kExitOk;
     }
     if (*plan) {
