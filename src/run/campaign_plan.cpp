@@ -52,6 +52,19 @@ std::string json_list(const std::vector<int64_t>& v) {
   return s + "]";
 }
 
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<int>(ch));
+      continue;
+    }
+    out += ch;
+  }
+  return out + "\"";
+}
+
 }  // namespace
 
 void print_plan(const Config& config, const PlanOptions& o) {
@@ -111,12 +124,12 @@ void print_plan(const Config& config, const PlanOptions& o) {
           p.point_seconds, p.task_seconds);
     }
     fmt::print(
-        "{{\"config\": \"{}\", \"ranks\": {}, \"gflops_per_rank\": {}, \"rate_measured\": {}, "
+        "{{\"config\": {}, \"ranks\": {}, \"gflops_per_rank\": {}, \"rate_measured\": {}, "
         "\"candidates\": {}, \"points_per_d\": {}, \"points\": {}, \"memory_per_rank_bytes\": {}, "
         "\"whitening_memory_per_rank_bytes\": {}, \"memory_key\": \"{}\", \"dims\": [{}], "
         "\"slurm\": {{\"time\": \"{}\", \"mem_per_cpu\": \"{}M\", \"array\": \"{}\", \"ntasks\": {}}}}}\n",
-        o.config_path, o.ranks, gflops, measured ? "true" : "false", plan.candidates(), per_d_points, plan.total(),
-        mem.bytes_per_rank, mem.whitening_bytes_per_rank, mem.key, dims, time, mem_mib, array, o.ranks);
+        json_string(o.config_path), o.ranks, gflops, measured ? "true" : "false", plan.candidates(), per_d_points,
+        plan.total(), mem.bytes_per_rank, mem.whitening_bytes_per_rank, mem.key, dims, time, mem_mib, array, o.ranks);
     return;
   }
   fmt::print("# {}: plan for {} rank(s) per array task\n", o.config_path, o.ranks);
