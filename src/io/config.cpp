@@ -686,6 +686,43 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   return parse_config(buf.str(), overrides, path);
 }
 
+namespace {
+
+std::string display_value(const toml::node& n) {
+  if (const auto* d = n.as_floating_point()) {
+    std::string s = fmt::format("{}", d->get());                  // shortest round trip
+    if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // a float, not an integer (n: inf, nan)
+    return s;
+  }
+  if (const auto* a = n.as_array()) {
+    std::vector<std::string> items;
+    for (const auto& e : *a) items.push_back(display_value(e));
+    return items.empty() ? "[]" : fmt::format("[ {} ]", fmt::join(items, ", "));
+  }
+  std::ostringstream os;
+  n.visit([&](const auto& v) { os << v; });
+  return os.str();
+}
+
+}  // namespace
+
+std::string display_toml(const Config& config) {
+  const toml::table t = toml::parse(config.resolved_toml);
+  std::string out;
+  for (const auto& [section, node] : t) {
+    if (!node.is_table()) continue;
+    out += fmt::format("{}[{}]\n", out.empty() ? "" : "\n", section.str());
+    for (const auto& [key, value] : *node.as_table()) {
+      const auto spec = std::find_if(schema().begin(), schema().end(), [&](const KeySpec& k) {
+        return section.str() == k.section && key.str() == k.name;
+      });
+      if (spec != schema().end() && !scope_mismatch(spec->scope, t).empty()) continue;
+      out += fmt::format("{} = {}\n", key.str(), display_value(value));
+    }
+  }
+  return out;
+}
+
 std::string config_reference() {
   std::string out = "# neurep configuration: every key, its default and what it means\n";
   std::string section;

@@ -2,6 +2,7 @@
 //   neurep run CONFIG.toml [-o FILE.h5] [--set section.key=value]... [--resume | --overwrite]
 //   neurep check CONFIG.toml [--set ...]   |   neurep check --help-config
 //   neurep info FILE.h5
+//   neurep plan CONFIG.toml [--set ...] [--ranks P] [--rate GFLOPS] [--json]
 #include <CLI/CLI.hpp>
 #include <boost/mpi/environment.hpp>
 #include <boost/mpi/communicator.hpp>
@@ -14,6 +15,7 @@
 #include <map>
 #include <set>
 
+#include "neurep/campaign_plan.hpp"
 #include "neurep/config.hpp"
 #include "neurep/errors.hpp"
 #include "neurep/experiment.hpp"
@@ -125,6 +127,14 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "describe a results file");
   info->add_option("file", info_path, "results file (HDF5)")->required();
 
+  neurep::PlanOptions plan_options;
+  auto* plan = app.add_subcommand("plan", "sizes, points, memory per rank and time of a sweep, and the Slurm options");
+  plan->add_option("config", plan_options.config_path, "configuration file (TOML)")->required();
+  plan->add_option("--set", overrides, "override a key: section.key=value (TOML value), repeatable");
+  plan->add_option("--ranks", plan_options.ranks, "MPI ranks of each array task (default 1)");
+  plan->add_option("--rate", plan_options.gflops, "GFLOP/s per rank (default: measured, about a second of DGEMM)");
+  plan->add_flag("--json", plan_options.json, "print one JSON object");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -145,7 +155,16 @@ int main(int argc, char** argv) {
       const neurep::Config c = neurep::load_config(config_path, overrides);
       if (root)
         for (const auto& note : c.notes) fmt::print(stderr, "neurep: note: {}\n", note);
-      if (root) fmt::print("# {}: valid\n{}", config_path, c.resolved_toml);
+      if (root) fmt::print("# {}: valid\n{}", config_path, neurep::display_toml(c));
+      return neurep::kExitOk;
+    }
+    if (*plan) {
+      // A planning tool for a login node: all its work is on rank 0, alone.
+      const neurep::Config c = neurep::load_config(plan_options.config_path, overrides);
+      if (root) {
+        for (const auto& note : c.notes) fmt::print(stderr, "neurep: note: {}\n", note);
+        neurep::print_plan(c, plan_options);
+      }
       return neurep::kExitOk;
     }
     if (*info) {

@@ -60,16 +60,11 @@ std::string SweepPlan::point_name(int d, int64_t n, int64_t seed, int64_t c) con
   return candidates_ > 1 ? fmt::format("d{}_n{}_s{}_c{}", d, n, seed, c) : fmt::format("d{}_n{}_s{}", d, n, seed);
 }
 
-void check_resources(const Config& c, const Learners& learners, const boost::mpi::communicator& comm) {
-  MPI_Comm shared;
-  MPI_Comm_split_type(MPI_Comm(comm), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &shared);
-  int ranks_here = 1;
-  MPI_Comm_size(shared, &ranks_here);
-  MPI_Comm_free(&shared);
-  const double node_bytes = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
+ResourceEstimate estimate_resources(const Config& c, const Learners& learners, int ranks) {
+  ResourceEstimate e;
   const int64_t n_max = *std::max_element(c.sweep.n_train.begin(), c.sweep.n_train.end());
-  const double n = static_cast<double>(n_max);
-  const double nt = static_cast<double>(c.data.n_test);
+  const double n = e.n = static_cast<double>(n_max);
+  const double nt = e.n_test = static_cast<double>(c.data.n_test);
   // The learner's big matrices (in 8-byte words), at the largest point.
   double words = 0, rank_words = 0;
   for (int d : c.dims())
@@ -79,41 +74,54 @@ void check_resources(const Config& c, const Learners& learners, const boost::mpi
     }
   const RandomRepresentationConfig* r = c.representation.random();
   if (r && !r->infinite) {  // H_train, H_test next to the learner; before them the whitening
-    double rep_words = 0, features = 0, worst_w = 0, worst_nu = 0;  // estimate: G_unl and its centred copy, Sigma, Z, Z s, S^{-1/2}
+    double rep_words = 0, features = 0;  // estimate: G_unl and its centred copy, Sigma, Z, Z s, S^{-1/2}
     for (int d : c.dims()) {
       const double w = static_cast<double>(r->width.at(d));
       const double nu = static_cast<double>(r->unlabeled_at(d));
       features = std::max(features, (n + nt) * w);
       if (r->whiten == WhitenKind::Zca && 2 * nu * w + 4 * w * w > rep_words)
-        rep_words = 2 * nu * w + 4 * w * w, worst_w = w, worst_nu = nu;
+        rep_words = 2 * nu * w + 4 * w * w, e.whiten_width = w, e.whiten_unlabeled = nu;
     }
     words += features;
-    const double available = node_bytes / ranks_here, need = 8.0 * rep_words / comm.size();
-    if (need > 0.9 * available)
-      throw InputError(fmt::format("representation.width: zca whitening of D = {:.0f} features on {:.0f} unlabelled inputs "
-                                   "needs about {:.1f} GiB per rank, but this node has {:.1f} GiB for each of its {} "
-                                   "ranks; use more ranks, a smaller width or n_unlabeled", worst_w, worst_nu,
-                                   need / (1 << 30), available / (1 << 30), ranks_here));
+    e.whitening_bytes_per_rank = 8.0 * rep_words / ranks;
   }
   // The inputs (n + n_test) x (d + 1), distributed, and the labels and targets, on every rank.
   const auto dims = c.dims();
   words += (n + nt) * (*std::max_element(dims.begin(), dims.end()) + 1);
-  const double per_rank = 8.0 * (words / comm.size() + 2.0 * (n + nt) + rank_words);
-  const double available = node_bytes / ranks_here;
-  if (per_rank > 0.9 * available) {
-    // Name the size that dominates: the training set, the test set or the network's width m.
-    double m = 0;
-    if (const TaylorLearnerConfig* t = c.learner.taylor())
-      for (const auto& w : t->network.widths)
-        for (int d : dims) m = std::max(m, static_cast<double>(w.at(d)));
-    const char* key = m > std::max(n, nt) ? "learner.m" : nt > n ? "data.n_test" : "sweep.n_train";
+  e.bytes_per_rank = 8.0 * (words / ranks + 2.0 * (n + nt) + rank_words);
+  // The size that dominates: the training set, the test set or the network's width m.
+  if (const TaylorLearnerConfig* t = c.learner.taylor())
+    for (const auto& w : t->network.widths)
+      for (int d : dims) e.m = std::max(e.m, static_cast<double>(w.at(d)));
+  e.key = e.m > std::max(n, nt) ? "learner.m" : nt > n ? "data.n_test" : "sweep.n_train";
+  return e;
+}
+
+void check_resources(const Config& c, const Learners& learners, const boost::mpi::communicator& comm) {
+  MPI_Comm shared;
+  MPI_Comm_split_type(MPI_Comm(comm), MPI_COMM_TYPE_SHARED, comm.rank(), MPI_INFO_NULL, &shared);
+  int ranks_here = 1;
+  MPI_Comm_size(shared, &ranks_here);
+  MPI_Comm_free(&shared);
+  const double available = node_memory_bytes() / ranks_here;
+  const ResourceEstimate e = estimate_resources(c, learners, comm.size());
+  if (e.whitening_bytes_per_rank > 0.9 * available)
+    throw InputError(fmt::format("representation.width: zca whitening of D = {:.0f} features on {:.0f} unlabelled inputs "
+                                 "needs about {:.1f} GiB per rank, but this node has {:.1f} GiB for each of its {} "
+                                 "ranks; use more ranks, a smaller width or n_unlabeled", e.whiten_width,
+                                 e.whiten_unlabeled, e.whitening_bytes_per_rank / (1 << 30), available / (1 << 30),
+                                 ranks_here));
+  if (e.bytes_per_rank > 0.9 * available)
     throw InputError(
         fmt::format("{}: the largest point (n = {:.0f}, n_test = {:.0f}{}) needs about {:.1f} GiB of memory "
                     "per rank for the {} matrices, but this node has {:.1f} GiB for each of its {} ranks; "
                     "use more ranks on more nodes or a smaller {}",
-                    key, n, nt, m > 0 ? fmt::format(", m = {:.0f}", m) : "", per_rank / (1 << 30),
-                    name_of(c.learner.kind()), available / (1 << 30), ranks_here, key));
-  }
+                    e.key, e.n, e.n_test, e.m > 0 ? fmt::format(", m = {:.0f}", e.m) : "",
+                    e.bytes_per_rank / (1 << 30), name_of(c.learner.kind()), available / (1 << 30), ranks_here, e.key));
+}
+
+double node_memory_bytes() {
+  return static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGE_SIZE));
 }
 
 }  // namespace neurep

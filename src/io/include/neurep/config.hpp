@@ -31,6 +31,11 @@ Config default_config();
 // configurations, one "section.key: old -> new" each.
 std::vector<std::string> config_differences(const Config& before, const Config& after);
 
+// The resolved configuration as `neurep check` prints it: only the keys of the
+// chosen kinds, numbers in their shortest round-trip form (0.1, not
+// 0.10000000000000001). Valid TOML that parses to the same configuration.
+std::string display_toml(const Config& config);
+
 // Every key with its default and description, as TOML with comments.
 std::string config_reference();
 

@@ -65,6 +65,19 @@ class SweepPlan {
   double remaining_cost_ = 0;
 };
 
+// The memory model of a sweep's largest point on `ranks` ranks (the dominant
+// arrays, from each learner's memory_words, the representation and the inputs).
+struct ResourceEstimate {
+  double bytes_per_rank = 0;            // the largest point
+  double whitening_bytes_per_rank = 0;  // zca whitening, before the point (0 without)
+  double whiten_width = 0, whiten_unlabeled = 0;
+  double n = 0, n_test = 0, m = 0;  // the largest sizes (m = 0: no network)
+  const char* key = "sweep.n_train";  // the size that dominates
+};
+ResourceEstimate estimate_resources(const Config& config, const Learners& learners, int ranks);
+// This node's physical memory.
+double node_memory_bytes();
+
 // Refuses, before allocating anything, a sweep whose largest point needs
 // more memory per rank than this node has: InputError naming the key.
 // A model of the dominant arrays. Collective.
