@@ -9,10 +9,11 @@ the same run, and the load average and the CPU time other processes took are
 recorded beside every measurement.
 
   bench/solvers.py [--n 16384] [--scaling-n 2048,4096,8192] [--ranks 0,64,256,1024]
-                   [--big-n 0] [--big-d 28] [--build DIR] [--out FILE]
+                   [--big-n 0] [--big-d 28] [--huge-n 0] [--huge-d 32] [--build DIR] [--out FILE]
 
 --big-n N runs pcg and single-precision Cholesky at d = --big-d, n = N
-(65536 needs about 17 GB for the single-precision K). Writes one JSON file
+(65536 needs about 17 GB for the single-precision K); --huge-n N runs pcg
+alone at d = --huge-d, n = N (131072: no Cholesky fits here). Writes one JSON file
 (default bench/results/solvers-<date>.json) and prints Markdown tables.
 """
 import argparse
@@ -144,6 +145,8 @@ def main():
     p.add_argument("--scaling-d", type=int, default=16)
     p.add_argument("--big-n", type=int, default=0)
     p.add_argument("--big-d", type=int, default=28)
+    p.add_argument("--huge-n", type=int, default=0)
+    p.add_argument("--huge-d", type=int, default=32)
     p.add_argument("--build", default=os.environ.get("NEUREP_BUILD", os.path.join(ROOT, "build")))
     p.add_argument("--out", default="")
     args = p.parse_args()
@@ -160,6 +163,8 @@ def main():
         scaling(b, args, md)
     if args.big_n:
         big(b, args, md)
+    if args.huge_n:
+        huge(b, args, md)
     out = args.out or os.path.join(HERE, "results", time.strftime("solvers-%Y-%m-%dT%H%M%SZ.json", time.gmtime()))
     with open(out, "w") as f:
         json.dump({"command": " ".join(sys.argv), "records": b.records, "tables": md}, f, indent=1)
@@ -242,6 +247,22 @@ def big(b, args, md):
                   f"{r.get('seconds_solve', float('nan')):.1f} | {r['peak_rss_bytes'] / 2**30:.2f} GiB | "
                   f"{r.get('iterations', float('nan')):.0f} | {r['test_error']:.10g} | "
                   f"{rel(r['test_error'], sc[0]['test_error']):.2g} | {r['load1_before']:.1f} |")
+
+
+def huge(b, args, md):
+    """pcg alone at d = huge_d, n = huge_n, where no Cholesky fits in memory."""
+    hn, hd = args.huge_n, args.huge_d
+    pc, _ = b.neurep("huge_pcg", hd, hn, [1e-6], ["learner.solver=\"pcg\"", "learner.preconditioner_rank=1024",
+                                                  "learner.tolerance=1e-8"])
+    r = pc[0]
+    md.append("")
+    md.append(f"| NTK on x, d = {hd}, n = {hn}, ridge 1e-6, 1x2 | total s | preconditioner s | solve s | peak RSS | "
+              f"iterations | test error | status | load1 |")
+    md.append("|---|---|---|---|---|---|---|---|---|")
+    md.append(f"| pcg r = 1024, tolerance 1e-8 | {r['seconds']:.1f} | {r.get('seconds_factor', float('nan')):.1f} | "
+              f"{r.get('seconds_solve', float('nan')):.1f} | {r['peak_rss_bytes'] / 2**30:.2f} GiB | "
+              f"{r.get('iterations', float('nan')):.0f} | {r['test_error']:.10g} | {r['status']} | "
+              f"{r['load1_before']:.1f} |")
 
 
 if __name__ == "__main__":
