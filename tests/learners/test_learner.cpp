@@ -68,6 +68,12 @@ TEST_CASE("the learner registry makes every learner.kind, and the solver registr
   const auto eigen = make_learner(parse_config("[learner]\nsolver = \"eigen\"\n", {}));
   CHECK(eigen->memory_words(8, 1000, 500) == Approx(4.0 * 1000 * 1000 + 500 * 1000));
   CHECK(kernel->memory_words(8, 1000, 500) == Approx(1000.0 * 1000 + 500 * 1000));
+  // pcg: K never stored; its Nystrom factor F (n x r) is distributed by rows, so
+  // it is in the words shared by the ranks, not in those every rank holds.
+  const auto pcg = make_learner(parse_config("[learner]\nsolver = \"pcg\"\npreconditioner_rank = 64\n", {}));
+  CHECK(pcg->memory_words(8, 1000, 500) == Approx(1000.0 * 64));
+  const auto pcg0 = make_learner(parse_config("[learner]\nsolver = \"pcg\"\npreconditioner_rank = 0\n", {}));
+  CHECK(pcg->rank_words(8, 1000, 500) == Approx(pcg0->rank_words(8, 1000, 500)));
   const auto taylor = make_learner(parse_config("[learner]\nkind = \"taylor\"\norder = \"full\"\nm = \"2*d\"\n", {}));
   CHECK(taylor->label() == "taylor:order=full");
   CHECK(taylor->grid_work() == GridWork::Tall);

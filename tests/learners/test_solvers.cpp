@@ -1,5 +1,7 @@
 // The mixed-precision and matrix-free kernel solvers (issue 17) against
 // double Cholesky, on every grid shape of the ranks the test runs on.
+#include <boost/mpi/collectives.hpp>
+#include <boost/serialization/vector.hpp>
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -179,13 +181,32 @@ TEST_CASE("KernelOperator: products and columns of the kernel that is never stor
     }
     const KernelOperator op(gram, KernelKind::NtkFull, diag, grid, block);
     const std::vector<int64_t> idx{7, 3, 149, 0};
+    // This rank's rows of K(:, idx) (the preconditioner's layout); every row on exactly one rank.
+    const RowLayout& lay = op.layout();
+    const int64_t nloc = lay.local_rows();
     const auto cols = op.columns(idx);
+    REQUIRE(static_cast<int64_t>(cols.size()) == nloc * 4);
     double cerr = 0;
-    for (size_t t = 0; t < idx.size(); ++t)
-      for (int i = 0; i < p.n; ++i) cerr = test::worst(cerr, std::abs(cols[i + t * p.n] - dense[i + idx[t] * p.n]));
+    std::vector<double> seen(p.n, 0.0);
+    for (int64_t li = 0; li < nloc; ++li) {
+      const int64_t i = lay.global_row(li);
+      CHECK(lay.owner(i) == world.rank());
+      CHECK(lay.local_row(i) == li);
+      seen[i] += 1;
+      for (size_t t = 0; t < idx.size(); ++t) {
+        cerr = test::worst(cerr, std::abs(cols[li + t * nloc] - dense[i + idx[t] * p.n]));
+        // The diagonal exactly as the stored kernel has it.
+        if (i == idx[t]) CHECK(cols[li + t * nloc] == dense[i + i * p.n]);
+      }
+    }
     CHECK(cerr <= 1e-14 * norm);
-    // The diagonal exactly as the stored kernel has it.
-    for (size_t t = 0; t < idx.size(); ++t) CHECK(cols[idx[t] + t * p.n] == dense[idx[t] + idx[t] * p.n]);
+    std::vector<double> owners(p.n);
+    boost::mpi::all_reduce(world, seen.data(), p.n, owners.data(), std::plus<double>());
+    for (int i = 0; i < p.n; ++i) CHECK(owners[i] == 1);
+    // gather puts every rank's rows back in place, the same on every rank.
+    std::vector<double> back(2 * p.n, -1.0);
+    lay.gather(lay.local_part(x.data(), 2), 2, back.data());
+    CHECK(back == x);
   }
 }
 
@@ -203,6 +224,94 @@ TEST_CASE("Nystrom by randomly pivoted Cholesky: exact for a low-rank kernel") {
     double trace = 0;
     for (double v : op.kernel_diagonal()) trace += v;
     CHECK(pre.residual_trace() < 1e-10 * trace);
+  }
+}
+
+TEST_CASE("Nystrom preconditioner: F distributed by rows, n r / P words per rank, the same landmarks on every grid") {
+  boost::mpi::communicator world;
+  const Problem p;
+  const int64_t rank = 20;
+  const double shift = 0.05;
+  std::vector<int64_t> first_landmarks;
+  for (GridShape shape : test::all_shapes(world.size())) {
+    ProcessGrid grid(world, shape);
+    for (int block : {4, 32}) {
+      const auto [u, ut] = p.inputs(grid, block);
+      const FeatureGram gram(u, ut);
+      const std::vector<double> diag = gram.train_diagonal();
+      const KernelOperator op(gram, KernelKind::Ntk, diag, grid, block);
+      NystromPreconditioner pre(op, rank, 11);
+      pre.prepare({shift, 2 * shift});
+      INFO("grid " << shape.rows << "x" << shape.cols << " block " << block << " rank " << pre.rank());
+      REQUIRE(pre.rank() == rank);  // the NTK is of full rank: every pivot accepted
+      // The words of F on each rank: its rows times r, together n r (no row
+      // twice), and at most a block of rows above n r / P on any rank.
+      const int64_t words = pre.local_words();
+      CHECK(words == op.layout().local_rows() * rank);
+      int64_t total = 0, most = 0;
+      boost::mpi::all_reduce(world, words, total, std::plus<int64_t>());
+      boost::mpi::all_reduce(world, words, most, boost::mpi::maximum<int64_t>());
+      CHECK(total == p.n * rank);
+      const int64_t per_rank = (p.n + world.size() - 1) / world.size();
+      CHECK(most <= (per_rank + block) * rank);
+      // The landmarks: the same on every rank, and on every grid and block.
+      std::vector<int64_t> root = pre.landmarks();
+      boost::mpi::broadcast(world, root, 0);
+      CHECK(pre.landmarks() == root);
+      if (first_landmarks.empty()) first_landmarks = root;
+      CHECK(pre.landmarks() == first_landmarks);
+      // apply() is (N + s I)^{-1} with N = K(:, S) K(S, S)^{-1} K(S, :), the
+      // Nystrom approximation of the landmarks S, for the active columns only.
+      DistMatrix<double> k(grid, p.n, p.n, block, block);
+      gram.train_gram(k);
+      apply_kernel(KernelKind::Ntk, k, diag, diag, true);
+      std::vector<double> dense = linalg::gather_all(k);
+      for (int j = 0; j < p.n; ++j)
+        for (int i = 0; i < j; ++i) dense[i + j * p.n] = dense[j + i * p.n];
+      const int n = p.n, r = static_cast<int>(rank);
+      const auto& s = pre.landmarks();
+      std::vector<double> kss(r * r), ks(n * r);  // K(S, S), K(:, S)
+      for (int b = 0; b < r; ++b) {
+        for (int a = 0; a < r; ++a) kss[a + b * r] = dense[s[a] + s[b] * n];
+        for (int i = 0; i < n; ++i) ks[i + b * n] = dense[i + s[b] * n];
+      }
+      int info = 0;
+      dpotrf_("L", &r, kss.data(), &r, &info);
+      REQUIRE(info == 0);
+      std::vector<double> t = ks;  // K(S, S)^{-1} K(S, :), transposed: n x r
+      for (int i = 0; i < n; ++i) {
+        std::vector<double> row(r);
+        for (int b = 0; b < r; ++b) row[b] = ks[i + b * n];
+        int one = 1;
+        dpotrs_("L", &r, &one, kss.data(), &r, row.data(), &r, &info);
+        for (int b = 0; b < r; ++b) t[i + b * n] = row[b];
+      }
+      std::vector<double> a(n * n);  // N + s I
+      for (int j = 0; j < n; ++j)
+        for (int i = 0; i < n; ++i) {
+          double v = i == j ? shift : 0.0;
+          for (int b = 0; b < r; ++b) v += ks[i + b * n] * t[j + b * n];
+          a[i + j * n] = v;
+        }
+      std::vector<double> v(2 * n);
+      for (int i = 0; i < 2 * n; ++i) v[i] = test::entry(i, 5);
+      std::vector<double> z = v;
+      pre.apply(z, {1, 0});
+      for (int i = n; i < 2 * n; ++i) CHECK(z[i] == v[i]);  // the inactive column untouched
+      double err = 0, norm = 0;
+      for (int i = 0; i < n; ++i) {
+        double av = 0;
+        for (int j = 0; j < n; ++j) av += a[i + j * n] * z[j];
+        err = test::worst(err, std::abs(av - v[i]));
+        norm = test::worst(norm, std::abs(v[i]));
+      }
+      INFO("|(N + s I) z - v| " << err << " of " << norm);
+      CHECK(err <= 1e-10 * norm);
+      // The same bits on every rank.
+      std::vector<double> z0 = z;
+      boost::mpi::broadcast(world, z0, 0);
+      CHECK(z == z0);
+    }
   }
 }
 

@@ -29,17 +29,17 @@ class KernelLearner : public Learner {
     const bool eigen = k_.solver == KernelSolver::Eigen || k_.ridge_selection == RidgeSelection::LeaveOneOut;
     const double nn = static_cast<double>(n), nt = static_cast<double>(n_test);
     if (k_.solver == KernelSolver::Mixed) return nn * nn * 1.5 + std::min(nt, nn) * nn;  // K in double beside its float copy
-    if (k_.solver == KernelSolver::Pcg) return 0;  // K is never stored: rank_words
+    if (k_.solver == KernelSolver::Pcg)  // K is never stored; F (n x r), distributed by rows; the rest: rank_words
+      return nn * static_cast<double>(k_.iterative.preconditioner_rank);
     return (nn * nn * (eigen ? 4.0 : 1.0) + std::min(nt, nn) * nn) * (single_ ? 0.5 : 1.0);
   }
 
   double rank_words(int, int64_t n, int64_t) const override {
     if (k_.solver != KernelSolver::Pcg) return 0;
     // A block of kernel rows and one of test rows (at most kMatrixFreeBlockWords
-    // per rank each), F (n x r) and the CG vectors, replicated.
+    // per rank each) and the CG vectors, replicated (F is in memory_words).
     const double nn = static_cast<double>(n);
-    return 2.0 * static_cast<double>(kMatrixFreeBlockWords) + nn * static_cast<double>(k_.iterative.preconditioner_rank) +
-           8.0 * nn;
+    return 2.0 * static_cast<double>(kMatrixFreeBlockWords) + 8.0 * nn;
   }
 
   double cost(int, int64_t n, int64_t n_test) const override {

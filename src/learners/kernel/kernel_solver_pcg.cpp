@@ -2,6 +2,7 @@
 
 #include <fmt/core.h>
 #include <boost/mpi/collectives.hpp>
+#include <boost/mpi/collectives/all_gatherv.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include <random>
 #include <type_traits>
 
+#include "neurep/agreement.hpp"
 #include "neurep/detail/scalapack_imports.hpp"
 #include "neurep/errors.hpp"
 #include "neurep/kernel_solver.hpp"
@@ -39,9 +41,39 @@ double dot(const double* a, const double* b, int64_t n) {
 
 }  // namespace
 
+RowLayout::RowLayout(int64_t n, int block, const ProcessGrid& grid)
+    : comm_(grid.comm()), n_(n), block_(block), rank_(grid.rank()), ranks_(grid.size()),
+      local_(local_extent(n, block, grid.rank(), grid.size())) {}
+
+std::vector<double> RowLayout::local_part(const double* x, int64_t ncols) const {
+  std::vector<double> out(static_cast<size_t>(local_ * ncols));
+  for (int64_t c = 0; c < ncols; ++c)
+    for (int64_t li = 0; li < local_; ++li) out[static_cast<size_t>(li + c * local_)] = x[global_row(li) + c * n_];
+  return out;
+}
+
+void RowLayout::gather(const std::vector<double>& local, int64_t ncols, double* x) const {
+  std::vector<int> sizes(static_cast<size_t>(ranks_)), displs(sizes.size());
+  int total = 0;
+  for (int p = 0; p < ranks_; ++p) {
+    displs[p] = total;
+    sizes[p] = static_cast<int>(local_extent(n_, block_, p, ranks_) * ncols);
+    total += sizes[p];
+  }
+  std::vector<double> all(static_cast<size_t>(total));
+  boost::mpi::all_gatherv(comm_, local.data(), all.data(), sizes, displs);
+  for (int p = 0; p < ranks_; ++p) {
+    const int64_t rows = sizes[p] / std::max<int64_t>(ncols, 1);
+    const double* part = all.data() + displs[p];
+    for (int64_t c = 0; c < ncols; ++c)
+      for (int64_t li = 0; li < rows; ++li) x[global_index(li, block_, p, ranks_) + c * n_] = part[li + c * rows];
+  }
+}
+
 KernelOperator::KernelOperator(const GramSource& gram, KernelKind kind, std::vector<double> diag,
                                const ProcessGrid& grid, int block, int64_t rows_per_block)
-    : gram_(gram), kind_(kind), diag_(std::move(diag)), grid_(grid), block_(block), n_(gram.n_train()) {
+    : gram_(gram), kind_(kind), diag_(std::move(diag)), grid_(grid), block_(block), n_(gram.n_train()),
+      layout_(n_, block, grid) {
   kdiag_.resize(diag_.size());
   for (size_t i = 0; i < diag_.size(); ++i) kdiag_[i] = kernel_value(kind, diag_[i], diag_[i], diag_[i]);
   // Blocks of whole row units (local copies of the inputs' rows), at most
@@ -123,11 +155,36 @@ std::vector<double> KernelOperator::apply(const std::vector<double>& x, int64_t 
 }
 
 std::vector<double> KernelOperator::columns(const std::vector<int64_t>& idx) const {
+  // K(idx, :) on the grid; column j sits in grid column (j / block) % Pc and
+  // belongs to rank (j / block) % P of the same grid column, at grid row
+  // (local block of j in its grid column) % Pr. Each rank of a grid column
+  // sends its rows of idx for the columns of grid row `to` (zeros elsewhere:
+  // one nonzero per entry, so the sum is exact) to that rank.
   const int64_t m = static_cast<int64_t>(idx.size());
-  const std::vector<double> all = linalg::gather_all(rows(idx, n_));  // m x n, column-major
-  std::vector<double> out(static_cast<size_t>(n_ * m));
-  for (int64_t j = 0; j < n_; ++j)
-    for (int64_t r = 0; r < m; ++r) out[static_cast<size_t>(j + r * n_)] = all[static_cast<size_t>(r + j * m)];
+  const DistMatrix<double> g = rows(idx, n_);
+  const int pr = grid_.rows();
+  const int64_t lc = g.local_cols();
+  std::vector<double> out;
+  for (int to = 0; to < pr; ++to) {
+    std::vector<int64_t> mine;  // local columns of g that rank (to, pc) owns, in order
+    for (int64_t lj = 0; lj < lc; ++lj)
+      if ((lj / block_) % pr == to) mine.push_back(lj);
+    const int64_t cnt = static_cast<int64_t>(mine.size());
+    std::vector<double> part(static_cast<size_t>(cnt * m), 0.0);
+    for (int64_t t = 0; t < m; ++t) {
+      if (g.row_owner(t) != grid_.row()) continue;
+      const int64_t li = g.local_row(t);
+      for (int64_t k = 0; k < cnt; ++k) part[static_cast<size_t>(k + t * cnt)] = g.local(li, mine[k]);
+    }
+    if (grid_.row() == to) {
+      out.resize(part.size());
+      boost::mpi::reduce(grid_.col_comm(), part.data(), static_cast<int>(part.size()), out.data(), std::plus<double>(), to);
+    } else {
+      boost::mpi::reduce(grid_.col_comm(), part.data(), static_cast<int>(part.size()), std::plus<double>(), to);
+    }
+  }
+  if (static_cast<int64_t>(out.size()) != layout_.local_rows() * m)
+    throw RuntimeError("KernelOperator::columns: the grid's columns do not match the row layout");
   return out;
 }
 
@@ -144,12 +201,14 @@ void broadcast_vector(const boost::mpi::communicator& comm, std::vector<V>& v) {
 }  // namespace
 
 NystromPreconditioner::NystromPreconditioner(const KernelOperator& k, int64_t rank, uint64_t seed, Landmarks how)
-    : n_(k.size()) {
+    : n_(k.size()), layout_(&k.layout()) {
   if (rank <= 0) return;
   if (rank > n_) throw InputError(fmt::format("learner.preconditioner_rank: {} exceeds n = {}", rank, n_));
   const boost::mpi::communicator& comm = k.grid().comm();
   const bool root = comm.rank() == 0;
-  std::vector<double> d = k.kernel_diagonal();
+  const RowLayout& lay = *layout_;
+  const int64_t nloc = lay.local_rows();
+  std::vector<double> d = k.kernel_diagonal();  // the residual diagonal, replicated
   const double floor = 1e-12 * *std::max_element(d.begin(), d.end());
   std::mt19937_64 rng(seed);
   std::vector<int64_t> order;  // uniform: a random permutation, taken in turn
@@ -160,7 +219,7 @@ NystromPreconditioner::NystromPreconditioner(const KernelOperator& k, int64_t ra
   }
   size_t taken = 0;
   const int64_t block = std::min<int64_t>(rank, 32);
-  f_.reserve(static_cast<size_t>(n_ * rank));
+  f_.reserve(static_cast<size_t>(nloc * rank));
   int empty_blocks = 0;
   while (r_ < rank && empty_blocks < 3) {
     const int64_t b = std::min(block, rank - r_);
@@ -179,40 +238,54 @@ NystromPreconditioner::NystromPreconditioner(const KernelOperator& k, int64_t ra
     broadcast_vector(comm, s);
     if (s.empty()) break;
     const int64_t m = static_cast<int64_t>(s.size());
-    std::vector<double> c = k.columns(s);  // n x m
-    const size_t before = f_.size();
-    if (root) {
-      if (r_ > 0) {  // C -= F F(S, :)^T
-        std::vector<double> fs(static_cast<size_t>(m * r_));
-        for (int64_t j = 0; j < r_; ++j)
-          for (int64_t t = 0; t < m; ++t) fs[t + j * m] = f_[static_cast<size_t>(s[t] + j * n_)];
-        const int in = static_cast<int>(n_), im = static_cast<int>(m), ir = static_cast<int>(r_);
-        const double minus = -1, one = 1;
-        dgemm_("N", "T", &in, &im, &ir, &minus, f_.data(), &in, fs.data(), &im, &one, c.data(), &in);
-      }
-      for (int64_t t = 0; t < m; ++t) {  // partial Cholesky of the block, pivots in sampled order
-        double* col = &c[static_cast<size_t>(t * n_)];
-        const double piv = col[s[t]];
-        if (!(piv > floor)) continue;
-        const double scale = 1.0 / std::sqrt(piv);
-        for (int64_t i = 0; i < n_; ++i) col[i] *= scale;
-        for (int64_t u = t + 1; u < m; ++u) {
-          double* other = &c[static_cast<size_t>(u * n_)];
-          const double w = col[s[u]];
-          for (int64_t i = 0; i < n_; ++i) other[i] -= w * col[i];
-        }
-        f_.insert(f_.end(), col, col + n_);
-        landmarks_.push_back(s[t]);
-      }
+    std::vector<double> c = k.columns(s);  // this rank's rows of K(:, S), nloc x m
+    // The rows S of a local nloc x cols matrix, m x cols on every rank (one
+    // owner per row: the sum is exact and rank 0's bits are broadcast).
+    auto rows_s = [&](const std::vector<double>& a, int64_t cols) {
+      std::vector<double> out(static_cast<size_t>(m * cols), 0.0);
+      for (int64_t t = 0; t < m; ++t)
+        if (lay.owner(s[t]) == comm.rank())
+          for (int64_t j = 0; j < cols; ++j) out[t + j * m] = a[static_cast<size_t>(lay.local_row(s[t]) + j * nloc)];
+      shared_sum(comm, out);
+      return out;
+    };
+    if (r_ > 0) {  // C -= F F(S, :)^T
+      const std::vector<double> fs = rows_s(f_, r_);
+      const int in = static_cast<int>(nloc), im = static_cast<int>(m), ir = static_cast<int>(r_);
+      const double minus = -1, one = 1;
+      if (nloc > 0) dgemm_("N", "T", &in, &im, &ir, &minus, f_.data(), &in, fs.data(), &im, &one, c.data(), &in);
     }
-    // Rank 0's new columns for everyone.
-    std::vector<double> fresh(f_.begin() + static_cast<std::ptrdiff_t>(before), f_.end());
-    broadcast_vector(comm, fresh);
-    broadcast_vector(comm, landmarks_);
-    if (!root) f_.insert(f_.end(), fresh.begin(), fresh.end());
-    const int64_t added = static_cast<int64_t>(fresh.size()) / n_;
-    for (int64_t j = 0; j < added; ++j)
-      for (int64_t i = 0; i < n_; ++i) d[i] = std::max(0.0, d[i] - fresh[i + j * n_] * fresh[i + j * n_]);
+    // Partial Cholesky of the block, pivots in sampled order. Each step is
+    // the same arithmetic on every row, so C(S, :) (replicated) evolves
+    // exactly as its owners' rows do, and the pivots and multipliers read
+    // from it are the same on every rank.
+    std::vector<double> cs = rows_s(c, m);  // m x m
+    int64_t added = 0;
+    for (int64_t t = 0; t < m; ++t) {
+      const double piv = cs[t + t * m];
+      if (!(piv > floor)) continue;
+      const double scale = 1.0 / std::sqrt(piv);
+      double* col = &c[static_cast<size_t>(t * nloc)];
+      double* cols = &cs[static_cast<size_t>(t * m)];
+      for (int64_t i = 0; i < nloc; ++i) col[i] *= scale;
+      for (int64_t i = 0; i < m; ++i) cols[i] *= scale;
+      for (int64_t u = t + 1; u < m; ++u) {
+        const double w = cols[u];
+        double* other = &c[static_cast<size_t>(u * nloc)];
+        double* others = &cs[static_cast<size_t>(u * m)];
+        for (int64_t i = 0; i < nloc; ++i) other[i] -= w * col[i];
+        for (int64_t i = 0; i < m; ++i) others[i] -= w * cols[i];
+      }
+      f_.insert(f_.end(), col, col + nloc);
+      for (int64_t i = 0; i < nloc; ++i) {
+        double& di = d[static_cast<size_t>(lay.global_row(i))];
+        di = std::max(0.0, di - col[i] * col[i]);
+      }
+      landmarks_.push_back(s[t]);
+      ++added;
+    }
+    // The residual diagonal of every row for the next pivots.
+    lay.gather(lay.local_part(d.data(), 1), 1, d.data());
     r_ += added;
     empty_blocks = added == 0 ? empty_blocks + 1 : 0;
     if (how == Landmarks::Uniform) {
@@ -221,7 +294,7 @@ NystromPreconditioner::NystromPreconditioner(const KernelOperator& k, int64_t ra
       if (left == 0) break;
     }
   }
-  residual_trace_ = std::accumulate(d.begin(), d.end(), 0.0);
+  residual_trace_ = from_rank0(comm, std::accumulate(d.begin(), d.end(), 0.0));
   shared_comm_ = &comm;
 }
 
@@ -229,13 +302,16 @@ void NystromPreconditioner::prepare(const std::vector<double>& shifts) {
   shifts_ = shifts;
   factors_.assign(shifts.size(), {});
   if (r_ == 0) return;
-  const int in = static_cast<int>(n_), ir = static_cast<int>(r_);
+  const int64_t nloc = layout_->local_rows();
+  const int in = static_cast<int>(nloc), ir = static_cast<int>(r_);
+  // F^T F's lower triangle: every rank's rows, summed on rank 0 and broadcast.
   std::vector<double> gram(static_cast<size_t>(r_ * r_), 0.0);
-  const bool root = shared_comm_->rank() == 0;
-  if (root) {
+  if (nloc > 0) {
     const double one = 1, zero = 0;
     dsyrk_("L", "T", &ir, &in, &one, f_.data(), &in, &zero, gram.data(), &ir);
   }
+  shared_sum(*shared_comm_, gram);
+  const bool root = shared_comm_->rank() == 0;
   for (size_t l = 0; l < shifts.size(); ++l) {
     std::vector<double>& m = factors_[l];
     m = gram;
@@ -253,19 +329,38 @@ void NystromPreconditioner::prepare(const std::vector<double>& shifts) {
 
 void NystromPreconditioner::apply(std::vector<double>& v, const std::vector<char>& active) const {
   if (r_ == 0) return;
-  const int in = static_cast<int>(n_), ir = static_cast<int>(r_), one_i = 1;
-  std::vector<double> w(static_cast<size_t>(r_));
-  for (size_t l = 0; l < shifts_.size(); ++l) {
-    if (!active[l]) continue;
-    double* col = &v[l * static_cast<size_t>(n_)];
-    const double one = 1, zero = 0, minus = -1;
-    dgemv_("T", &in, &ir, &one, f_.data(), &in, col, &one_i, &zero, w.data(), &one_i);
-    int info = 0;
-    dpotrs_("L", &ir, &one_i, factors_[l].data(), &ir, w.data(), &ir, &info);
-    dgemv_("N", &in, &ir, &minus, f_.data(), &in, w.data(), &one_i, &one, col, &one_i);
-    const double inv = 1.0 / shifts_[l];
-    for (int64_t i = 0; i < n_; ++i) col[i] *= inv;
+  std::vector<int64_t> cols;  // the active columns
+  for (size_t l = 0; l < shifts_.size(); ++l)
+    if (active[l]) cols.push_back(static_cast<int64_t>(l));
+  if (cols.empty()) return;
+  const RowLayout& lay = *layout_;
+  const int64_t nloc = lay.local_rows(), na = static_cast<int64_t>(cols.size());
+  // This rank's rows of the active columns, and F^T v summed over the ranks.
+  std::vector<double> vl(static_cast<size_t>(nloc * na));
+  for (int64_t a = 0; a < na; ++a) {
+    const std::vector<double> part = lay.local_part(&v[static_cast<size_t>(cols[a] * n_)], 1);
+    std::copy(part.begin(), part.end(), vl.begin() + a * nloc);
   }
+  std::vector<double> w(static_cast<size_t>(r_ * na), 0.0);
+  const int in = static_cast<int>(nloc), ir = static_cast<int>(r_), ina = static_cast<int>(na), one_i = 1;
+  const int ldv = static_cast<int>(std::max<int64_t>(nloc, 1));
+  const double one = 1, zero = 0, minus = -1;
+  if (nloc > 0) dgemm_("T", "N", &ir, &ina, &in, &one, f_.data(), &in, vl.data(), &ldv, &zero, w.data(), &ir);
+  shared_sum(*shared_comm_, w);
+  for (int64_t a = 0; a < na; ++a) {
+    int info = 0;
+    dpotrs_("L", &ir, &one_i, factors_[cols[a]].data(), &ir, &w[static_cast<size_t>(a * r_)], &ir, &info);
+  }
+  if (nloc > 0) dgemm_("N", "N", &in, &ina, &ir, &minus, f_.data(), &in, w.data(), &ir, &one, vl.data(), &ldv);
+  for (int64_t a = 0; a < na; ++a) {
+    const double inv = 1.0 / shifts_[cols[a]];
+    for (int64_t i = 0; i < nloc; ++i) vl[static_cast<size_t>(i + a * nloc)] *= inv;
+  }
+  // Every rank's rows back into the replicated columns.
+  std::vector<double> all(static_cast<size_t>(n_ * na));
+  lay.gather(vl, na, all.data());
+  for (int64_t a = 0; a < na; ++a)
+    std::copy(all.begin() + a * n_, all.begin() + (a + 1) * n_, v.begin() + cols[a] * n_);
 }
 
 void pcg_solve(const KernelOperator& k, const NystromPreconditioner& pre, const std::vector<double>& y,

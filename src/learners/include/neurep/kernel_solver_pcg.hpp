@@ -3,17 +3,20 @@
 // (K + shift I) alpha = y where K is never stored. Each product K X builds K's lower triangle in blocks of rows from
 // the Gram source (one product of the inputs plus the kernel map per block)
 // and accumulates the block times X and its transpose times X, so the memory
-// per rank is one block of rows (at most 256 MB) besides the inputs, the
-// preconditioner and the vectors. The preconditioner is a rank-r
-// Nystrom approximation K ~ F F^T whose landmarks are chosen by randomly
-// pivoted Cholesky (Chen, Epperly, Tropp, Webber 2023; blocks of pivots) or
-// uniformly, applied by the Woodbury identity
+// per rank is one block of rows (at most 256 MB) besides the inputs (n q / P,
+// block-distributed), the preconditioner's share and the vectors. The
+// preconditioner is a rank-r Nystrom approximation K ~ F F^T whose landmarks
+// are chosen by randomly pivoted Cholesky (Chen, Epperly, Tropp, Webber 2023;
+// blocks of pivots) or uniformly, applied by the Woodbury identity
 //   (F F^T + s I)^{-1} v = (v - F (s I + F^T F)^{-1} F^T v) / s.
-// Vectors (n x L, a column per ridge) are replicated on every rank; products
-// are summed on rank 0 and broadcast, and every decision (pivots, convergence)
-// is taken on rank 0 and broadcast, so all ranks follow the same path. The CG
-// state (CgState) is checkpointed through PointCheckpoints like a Taylor
-// model's (save_state/load_state) and resumed bit-identically.
+// F is distributed by rows (RowLayout: n r / P words per rank), so F^T v is a
+// local product plus an r-vector sum; the r x r factors are replicated.
+// Vectors (n x L, a column per ridge) are replicated on every rank (~6 n L
+// words: x, r, p, z, K p, y); products are summed on rank 0 and broadcast,
+// and every decision (pivots, convergence) is taken from values rank 0
+// computed or broadcast, so all ranks follow the same path. The CG state
+// (CgState) is checkpointed through PointCheckpoints like a Taylor model's
+// (save_state/load_state) and resumed bit-identically.
 #pragma once
 
 #include <boost/mpi/communicator.hpp>
@@ -29,6 +32,32 @@
 
 namespace neurep {
 
+// The rows of an n-long dimension in blocks of `block`, dealt to the ranks of
+// `grid` in turn (block b to rank b mod P): block-cyclic over all P ranks.
+// Rank (pr, pc) of the grid holds blocks that are columns of grid column pc
+// of a matrix with `block` x `block` blocks, so a kernel row block's columns
+// reach their owner within the grid column.
+class RowLayout {
+ public:
+  RowLayout(int64_t n, int block, const ProcessGrid& grid);
+  int64_t size() const { return n_; }
+  int64_t local_rows() const { return local_; }
+  int64_t global_row(int64_t li) const { return global_index(li, block_, rank_, ranks_); }
+  int owner(int64_t i) const { return static_cast<int>((i / block_) % ranks_); }
+  int64_t local_row(int64_t i) const { return (i / (int64_t(block_) * ranks_)) * block_ + i % block_; }
+  // x's local rows (x n x ncols, column-major) as local_rows() x ncols. Local.
+  std::vector<double> local_part(const double* x, int64_t ncols) const;
+  // Every rank's `local` (local_rows() x ncols) into x (n x ncols) on every
+  // rank, the same bits everywhere. Collective.
+  void gather(const std::vector<double>& local, int64_t ncols, double* x) const;
+
+ private:
+  const boost::mpi::communicator& comm_;
+  int64_t n_;
+  int block_, rank_, ranks_;
+  int64_t local_;
+};
+
 // K of the training samples as an operator. Keeps a reference to `gram`.
 class KernelOperator {
  public:
@@ -43,8 +72,11 @@ class KernelOperator {
   const std::vector<double>& kernel_diagonal() const { return kdiag_; }
   // K X for X n x ncols, column-major and the same on every rank; the result likewise. Collective.
   std::vector<double> apply(const std::vector<double>& x, int64_t ncols) const;
-  // K(:, idx), n x |idx| column-major, on every rank. Collective.
+  // K(:, idx)'s rows of this rank in layout(), local_rows() x |idx|
+  // column-major. Collective.
   std::vector<double> columns(const std::vector<int64_t>& idx) const;
+  // How the preconditioner's rows are distributed.
+  const RowLayout& layout() const { return layout_; }
   // Rows of K per block of a product.
   int64_t rows_per_block() const { return chunk_; }
   // Flops of one product with one column (Gram product and the accumulation).
@@ -59,12 +91,14 @@ class KernelOperator {
   const ProcessGrid& grid_;
   int block_;
   int64_t n_, chunk_;
+  RowLayout layout_;
   double flops_ = 0;
 };
 
 enum class Landmarks { RandomlyPivotedCholesky, Uniform };
 
-// The rank-r Nystrom preconditioner, F (n x r) replicated.
+// The rank-r Nystrom preconditioner, F (n x r) distributed by rows as the
+// operator's layout(), the r x r factors replicated.
 class NystromPreconditioner {
  public:
   // Collective. rank = 0: no preconditioner (identity). Pivots whose residual
@@ -76,15 +110,19 @@ class NystromPreconditioner {
   const std::vector<int64_t>& landmarks() const { return landmarks_; }
   // Factors s_l I + F^T F for every shift (on rank 0, broadcast). Collective.
   void prepare(const std::vector<double>& shifts);
-  // In place, column l of v (n x L) <- (F F^T + s_l I)^{-1} v_l for the
-  // columns with active[l]. Local.
+  // In place, column l of v (n x L, replicated) <- (F F^T + s_l I)^{-1} v_l
+  // for the columns with active[l], the same bits on every rank. Collective.
   void apply(std::vector<double>& v, const std::vector<char>& active) const;
+  // Words of F this rank holds (its rows times the rank): n r / P up to a
+  // block of rows, the term of the memory model (Learner::memory_words).
+  int64_t local_words() const { return static_cast<int64_t>(f_.size()); }
   // |K - F F^T|'s trace: the residual diagonal's sum after the last pivot.
   double residual_trace() const { return residual_trace_; }
 
  private:
   int64_t n_, r_ = 0;
-  std::vector<double> f_;  // n x r, column-major
+  const RowLayout* layout_ = nullptr;
+  std::vector<double> f_;  // this rank's rows of F, layout_->local_rows() x r, column-major
   std::vector<int64_t> landmarks_;
   std::vector<double> shifts_;
   std::vector<std::vector<double>> factors_;  // Cholesky factors of s_l I + F^T F (r x r)
