@@ -178,7 +178,8 @@ std::vector<double> KernelOperator::columns(const std::vector<int64_t>& idx) con
     }
     if (grid_.row() == to) {
       out.resize(part.size());
-      boost::mpi::reduce(grid_.col_comm(), part.data(), static_cast<int>(part.size()), out.data(), std::plus<double>(), to);
+      boost::mpi::reduce(grid_.col_comm(), part.data(), static_cast<int>(part.size()), out.data(), std::plus<double>(),
+                         to);
     } else {
       boost::mpi::reduce(grid_.col_comm(), part.data(), static_cast<int>(part.size()), std::plus<double>(), to);
     }
