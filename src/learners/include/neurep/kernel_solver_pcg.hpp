@@ -101,7 +101,7 @@ enum class Landmarks { RandomlyPivotedCholesky, Uniform };
 // operator's layout(), the r x r factors replicated.
 class NystromPreconditioner {
  public:
-  // Collective. rank = 0: no preconditioner (identity). Pivots whose residual
+  // Collective; keeps a reference to k.layout(). rank = 0: no preconditioner (identity). Pivots whose residual
   // diagonal is below 1e-12 of K's largest diagonal entry are rejected, so the
   // accepted rank can be below the requested one when K has lower numerical rank.
   NystromPreconditioner(const KernelOperator& k, int64_t rank, uint64_t seed,
