@@ -20,6 +20,7 @@
 #   --wait-quiet S  before each section wait up to S seconds for the other
 #                processes to leave the CPUs (< 10 % busy over 2 s).
 #
+# The peers need scikit-learn, PyTorch and threadpoolctl: scripts/install-deps.sh --bench.
 # Timings are only as good as the machine is quiet: the load average and the
 # CPU time other processes took are recorded beside every section.
 set -euo pipefail

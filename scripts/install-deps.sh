@@ -2,6 +2,7 @@
 # Installs everything neurep needs to build, test and analyse, from Debian's
 # packages (Debian 12). Safe to run again; needs root (or sudo).
 #   --no-slurm   leave out the single-node Slurm of the Slurm test (containers)
+#   --bench      add the benchmark peers of bench/ (threadpoolctl, scikit-learn, PyTorch)
 set -euo pipefail
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
@@ -14,7 +15,15 @@ PACKAGES=(
   python3-h5py python3-numpy python3-matplotlib python3-pandas python3-scipy
   python3-pip python3-setuptools python3-wheel
 )
-if [[ ${1:-} != --no-slurm ]]; then PACKAGES+=(slurm-wlm munge); fi
+slurm=1
+for a in "$@"; do
+  case $a in
+    --no-slurm) slurm=0 ;;
+    --bench) PACKAGES+=(python3-threadpoolctl python3-sklearn python3-torch) ;;
+    *) echo "install-deps.sh: unknown option '$a' (use --no-slurm or --bench)" >&2; exit 2 ;;
+  esac
+done
+if ((slurm)); then PACKAGES+=(slurm-wlm munge); fi
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
