@@ -14,6 +14,7 @@ for bit holds on one grid)."""
 import json
 import os
 import shutil
+import subprocess
 
 import h5py
 import numpy as np
@@ -198,6 +199,51 @@ def taylor_case(r, np_, refit):
     return out, a
 
 
+def run_stopped(r, *args, np_=1):
+    """Runs neurep with the test hook that raises SIGUSR1 once configured: a run stops (75) at its
+    first safe point, inside an iterative point (its checkpoint committed) or after a kernel point."""
+    cmd = [r.neurep, *args]
+    if np_ > 1:
+        cmd = [r.mpiexec, "-n", str(np_), "--oversubscribe", *cmd]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=r.tmp,
+                       env={**os.environ, "NEUREP_TEST_STOP_AT": "configured"})
+    return p.returncode, p.stderr
+
+
+def interrupted_case(r, np_):
+    """An interrupted file extended (its checkpoint renamed to the point's new name and continued), and
+    an interrupted extension continued with --resume: still one run of the larger sweep."""
+    tag = f"i{np_}"
+    cfg = lambda name, rates, n: r.write(f"{tag}_{name}.toml", TAYLOR.format(  # noqa: E731
+        rates=rates, refit="false", n_train=n, log=f"{tag}_{name}.jsonl"))
+    # B's new candidate after A's: A's point, d5_n40_s0, is d5_n40_s0_c0 in B and runs first.
+    a, b = cfg("a", "[0.1]", "[40]"), cfg("b", "[0.1, 0.2]", "[40, 60]")
+    out = f"{tag}.h5"
+    rc, err = run_stopped(r, "run", a, "-o", out, "-q", np_=np_)
+    with h5py.File(r.path(out), "r") as f:
+        point = f["checkpoint"].attrs["point"] if "checkpoint" in f else b""
+    point = point.decode() if isinstance(point, bytes) else point
+    r.check(rc == 75 and point == "d5_n40_s0", f"{np_} ranks: Taylor A stopped inside its point, checkpoint "
+                                               f"{point!r} (rc {rc}) {err.strip()[:200]}")
+    rc, err = run_stopped(r, "run", b, "-o", out, "-q", "--extend", np_=np_)
+    with h5py.File(r.path(out), "r") as f:
+        point = f["checkpoint"].attrs["point"] if "checkpoint" in f else b""
+    point = point.decode() if isinstance(point, bytes) else point
+    r.check(rc == 75 and point == "d5_n40_s0_c0",
+            f"{np_} ranks: --extend of the interrupted file, itself stopped: A's point continues as d5_n40_s0_c0 "
+            f"({point!r}, rc {rc}) {err.strip()[:200]}")
+    rc, _, err = r.run("run", b, "-o", out, "-q", "--resume", np_=np_)
+    r.check(rc == 0, f"{np_} ranks: the extension continued with --resume (rc {rc}) {err.strip()[:200]}")
+    with open(r.path(f"{tag}_b.jsonl")) as f:
+        events = [json.loads(line) for line in f]
+    first = [e["step"] for e in events if e["event"] == "evaluation" and e["point"] == "d5_n40_s0_c0"]
+    r.check(bool(first) and first[0] > 0, f"{np_} ranks: the renamed point continued from A's checkpoint "
+                                          f"(its first evaluation in the extension's log: step {first[:1]})")
+    rc, _, err = r.run("run", b, "-o", f"{tag}_fresh.h5", "-q", "--set", 'run.log=""', np_=np_)
+    diff = same_results(r.path(out), r.path(f"{tag}_fresh.h5")) or same_curves(r.path(out), r.path(f"{tag}_fresh.h5"))
+    r.check(rc == 0 and not diff, f"{np_} ranks: interrupted, extended, interrupted, resumed: one run of B {diff}")
+
+
 def refusals(r, out, b, taylor_out, taylor_a):
     before = file_bytes(r.path(out))
     for cfg, path, sets, key in [
@@ -234,6 +280,7 @@ def main():
         taylor_case(r, np_, refit=True)
         if np_ <= 2:
             taylor_out, taylor_a = taylor_case(r, np_, refit=False)
+            interrupted_case(r, np_)
     refusals(r, out, b, taylor_out, taylor_a)
     r.finish()
 
