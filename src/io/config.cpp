@@ -199,16 +199,6 @@ std::string display_value(const toml::node& n) {
   return os.str();
 }
 
-// A value in a message: numbers as written (0.1), lists as [a, b], strings quoted.
-std::string shown(const toml::node& n) {
-  if (const auto* a = n.as_array()) {
-    std::vector<std::string> items;
-    for (const auto& e : *a) items.push_back(shown(e));
-    return fmt::format("[{}]", fmt::join(items, ", "));
-  }
-  return n.is_string() ? show(n) : display_value(n);
-}
-
 double as_number(const KeySpec& k, const toml::node& n) {
   if (auto i = n.as_integer()) return static_cast<double>(i->get());
   if (auto f = n.as_floating_point()) {
@@ -696,7 +686,7 @@ std::vector<std::string> config_differences(const Config& before, const Config& 
   for (const auto& k : schema()) {
     const toml::node* x = a[k.section][k.name].node();
     const toml::node* y = b[k.section][k.name].node();
-    const std::string sx = x ? shown(*x) : "(absent)", sy = y ? shown(*y) : "(absent)";
+    const std::string sx = x ? display_value(*x) : "(absent)", sy = y ? display_value(*y) : "(absent)";
     if (sx != sy) out.push_back(fmt::format("{}.{}: {} -> {}", k.section, k.name, sx, sy));
   }
   return out;
@@ -714,9 +704,9 @@ std::vector<std::string> items_of(const toml::node* n) {
   std::vector<std::string> out;
   if (!n) return out;
   if (const auto* a = n->as_array())
-    for (const auto& e : *a) out.push_back(shown(e));
+    for (const auto& e : *a) out.push_back(display_value(e));
   else
-    out.push_back(shown(*n));
+    out.push_back(display_value(*n));
   return out;
 }
 
@@ -730,7 +720,9 @@ std::vector<std::string> science_items(const Config& config, const std::string& 
 std::vector<std::string> extension_conflicts(const Config& before, const Config& after) {
   const toml::table a = toml::parse(before.science_toml), b = toml::parse(after.science_toml);
   std::vector<std::string> out;
-  auto show_list = [](const std::vector<std::string>& v) { return fmt::format("[{}]", fmt::join(v, ", ")); };
+  auto show_list = [](const std::vector<std::string>& v) {
+    return v.empty() ? std::string("[]") : fmt::format("[ {} ]", fmt::join(v, ", "));
+  };
   // Values of `old` missing from `now`: an extension keeps every one.
   auto check_kept = [&](const std::string& key, const std::vector<std::string>& old, const std::vector<std::string>& now) {
     std::vector<std::string> dropped;
@@ -755,7 +747,7 @@ std::vector<std::string> extension_conflicts(const Config& before, const Config&
     } else if (is_extent_key(key)) {
       check_kept(key, items_of(x), items_of(y));
     } else {
-      const std::string sx = x ? shown(*x) : "(absent)", sy = y ? shown(*y) : "(absent)";
+      const std::string sx = x ? display_value(*x) : "(absent)", sy = y ? display_value(*y) : "(absent)";
       if (sx != sy) out.push_back(fmt::format("{}: {} -> {}", key, sx, sy));
     }
   }

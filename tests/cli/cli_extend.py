@@ -169,8 +169,8 @@ def kernel_case(r, np_):
     fresh_toml, _ = config_text(r.path(f"{tag}_b_fresh.h5"))
     lines = history.strip().splitlines()
     r.check(toml.replace(f"{tag}_b.jsonl", "") == fresh_toml and len(lines) == 3 and "created by" in lines[0]
-            and "extended by" in lines[1] and "sweep.n_train: [40, 80] -> [30, 40, 80, 120]" in lines[1]
-            and "learner.ridge: [1e-06] -> [1e-06, 0.001]" in lines[2],
+            and "extended by" in lines[1] and "sweep.n_train: [ 40, 80 ] -> [ 30, 40, 80, 120 ]" in lines[1]
+            and "learner.ridge: [ 1e-06 ] -> [ 1e-06, 0.001 ]" in lines[2],
             f"{np_} ranks: /config is B's, the history has the creation and both extensions {lines}")
     return out, b
 
@@ -247,10 +247,10 @@ def interrupted_case(r, np_):
 def refusals(r, out, b, taylor_out, taylor_a):
     before = file_bytes(r.path(out))
     for cfg, path, sets, key in [
-            (b, out, ["--set", "data.degrees=[3]"], "data.degrees: [2] -> [3]"),
+            (b, out, ["--set", "data.degrees=[3]"], "data.degrees: [ 2 ] -> [ 3 ]"),
             (b, out, ["--set", "data.noise=0.2"], "data.noise: 0.1 -> 0.2"),
-            (b, out, ["--set", "sweep.dims=[]", "--set", "data.dim=7"], "sweep.dims: [6, 8] -> [7] (drops 6, 8;"),
-            (b, out, ["--set", "sweep.n_train=[40, 80, 120]"], "sweep.n_train: [30, 40, 80, 120] -> [40, 80, 120] "
+            (b, out, ["--set", "sweep.dims=[]", "--set", "data.dim=7"], "sweep.dims: [ 6, 8 ] -> [ 7 ] (drops 6, 8;"),
+            (b, out, ["--set", "sweep.n_train=[40, 80, 120]"], "sweep.n_train: [ 30, 40, 80, 120 ] -> [ 40, 80, 120 ] "
                                                                 "(drops 30;"),
             (b, out, ["--set", "learner.kernel=nngp", "--set", "data.n_test=300"],
              "data.n_test: 200 -> 300; learner.kernel: \"ntk\" -> \"nngp\""),

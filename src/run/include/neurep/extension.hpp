@@ -1,4 +1,4 @@
-// neurep run --extend (DESIGN 3.4): an existing results file grown to a
+// neurep run --extend (DESIGN 3.5): an existing results file grown to a
 // configuration that adds values to the sweep's extent keys (is_extent_key:
 // d, n, seeds, ridges, candidate lists), so that the file ends as one run of
 // the larger sweep would write it, without recomputing a point that is done.
