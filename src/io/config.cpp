@@ -199,6 +199,9 @@ std::string display_value(const toml::node& n) {
   return os.str();
 }
 
+// A value in a message: numbers as written (0.1), strings in double quotes.
+std::string message_value(const toml::node& n) { return n.is_string() ? show(n) : display_value(n); }
+
 double as_number(const KeySpec& k, const toml::node& n) {
   if (auto i = n.as_integer()) return static_cast<double>(i->get());
   if (auto f = n.as_floating_point()) {
@@ -686,7 +689,7 @@ std::vector<std::string> config_differences(const Config& before, const Config& 
   for (const auto& k : schema()) {
     const toml::node* x = a[k.section][k.name].node();
     const toml::node* y = b[k.section][k.name].node();
-    const std::string sx = x ? display_value(*x) : "(absent)", sy = y ? display_value(*y) : "(absent)";
+    const std::string sx = x ? message_value(*x) : "(absent)", sy = y ? message_value(*y) : "(absent)";
     if (sx != sy) out.push_back(fmt::format("{}.{}: {} -> {}", k.section, k.name, sx, sy));
   }
   return out;
@@ -704,9 +707,9 @@ std::vector<std::string> items_of(const toml::node* n) {
   std::vector<std::string> out;
   if (!n) return out;
   if (const auto* a = n->as_array())
-    for (const auto& e : *a) out.push_back(display_value(e));
+    for (const auto& e : *a) out.push_back(message_value(e));
   else
-    out.push_back(display_value(*n));
+    out.push_back(message_value(*n));
   return out;
 }
 
@@ -747,7 +750,7 @@ std::vector<std::string> extension_conflicts(const Config& before, const Config&
     } else if (is_extent_key(key)) {
       check_kept(key, items_of(x), items_of(y));
     } else {
-      const std::string sx = x ? display_value(*x) : "(absent)", sy = y ? display_value(*y) : "(absent)";
+      const std::string sx = x ? message_value(*x) : "(absent)", sy = y ? message_value(*y) : "(absent)";
       if (sx != sy) out.push_back(fmt::format("{}: {} -> {}", key, sx, sy));
     }
   }

@@ -343,6 +343,8 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   if (have_earlier)
     for (const auto& r : earlier.rows) done.insert(point_key(r));
   SweepPlan plan(config, learners, std::move(done));
+  if (have_earlier && earlier.checkpoint.point != first_pending_point(config, plan))
+    earlier.checkpoint = Checkpoint{};  // another point runs first (--extend): it starts again
   if (have_earlier && earlier.status == "complete" && plan.finished()) {
     // Nothing left: the file, and the provenance of the binary that wrote it, stay as they are.
     if (root && opt.progress)

@@ -104,6 +104,15 @@ std::string extend_results(ResultsContents& earlier, const Config& stored, const
   return fmt::format("{}", fmt::join(config_differences(stored, config), "; "));
 }
 
+std::string first_pending_point(const Config& config, const SweepPlan& plan) {
+  for (int d : config.dims())
+    for (int64_t seed : config.sweep.seeds)
+      for (int64_t n : config.sweep.n_train)
+        for (int64_t c : plan.points())
+          if (plan.pending(d, seed, n, c)) return plan.point_name(d, n, seed, c);
+  return "";
+}
+
 void order_rows(std::vector<ResultRow>& rows, const Config& config, const SweepPlan& plan) {
   const std::vector<int> dims = config.dims();
   const auto place = [&](const ResultRow& r) {

@@ -196,7 +196,7 @@ def taylor_case(r, np_, refit):
     r.check(rc == 0, f"{np_} ranks: fresh run of the larger Taylor sweep (rc {rc}) {err.strip()[:200]}")
     diff = same_results(r.path(out), r.path(f"{tag}_fresh.h5")) or same_curves(r.path(out), r.path(f"{tag}_fresh.h5"))
     r.check(not diff, f"{np_} ranks: Taylor (refit {refit}) extended equals one run, /results and /curves {diff}")
-    return out, a
+    return out, b
 
 
 def run_stopped(r, *args, np_=1):
@@ -211,8 +211,9 @@ def run_stopped(r, *args, np_=1):
 
 
 def interrupted_case(r, np_):
-    """An interrupted file extended (its checkpoint renamed to the point's new name and continued), and
-    an interrupted extension continued with --resume: still one run of the larger sweep."""
+    """An interrupted file extended (its checkpoint renamed to the point's new name and continued, or
+    its point started again when a new point runs first), and an interrupted extension continued with
+    --resume: still one run of the larger sweep."""
     tag = f"i{np_}"
     cfg = lambda name, rates, n: r.write(f"{tag}_{name}.toml", TAYLOR.format(  # noqa: E731
         rates=rates, refit="false", n_train=n, log=f"{tag}_{name}.jsonl"))
@@ -243,8 +244,21 @@ def interrupted_case(r, np_):
     diff = same_results(r.path(out), r.path(f"{tag}_fresh.h5")) or same_curves(r.path(out), r.path(f"{tag}_fresh.h5"))
     r.check(rc == 0 and not diff, f"{np_} ranks: interrupted, extended, interrupted, resumed: one run of B {diff}")
 
+    # A candidate before A's: a new point runs first, its commit leaves A's checkpoint out of the file,
+    # so A's point (now d5_n40_s0_c1) starts again: the extension completes, equal to one run.
+    c = cfg("c", "[0.05, 0.1]", "[40]")
+    out = f"{tag}c.h5"
+    rc, err = run_stopped(r, "run", a, "-o", out, "-q", np_=np_)
+    r.check(rc == 75, f"{np_} ranks: Taylor A stopped inside its point (rc {rc}) {err.strip()[:200]}")
+    rc, _, err = r.run("run", c, "-o", out, "-q", "--extend", np_=np_)
+    r.check(rc == 0, f"{np_} ranks: --extend of the interrupted file with a candidate before A's (rc {rc}) "
+                     f"{err.strip()[:200]}")
+    rc, _, err = r.run("run", c, "-o", f"{tag}c_fresh.h5", "-q", "--set", 'run.log=""', np_=np_)
+    diff = same_results(r.path(out), r.path(f"{tag}c_fresh.h5")) or same_curves(r.path(out), r.path(f"{tag}c_fresh.h5"))
+    r.check(rc == 0 and not diff, f"{np_} ranks: interrupted A's point run again after the new one: one run {diff}")
 
-def refusals(r, out, b, taylor_out, taylor_a):
+
+def refusals(r, out, b, taylor_out, taylor_b):
     before = file_bytes(r.path(out))
     for cfg, path, sets, key in [
             (b, out, ["--set", "data.degrees=[3]"], "data.degrees: [ 2 ] -> [ 3 ]"),
@@ -254,7 +268,7 @@ def refusals(r, out, b, taylor_out, taylor_a):
                                                                 "(drops 30;"),
             (b, out, ["--set", "learner.kernel=nngp", "--set", "data.n_test=300"],
              "data.n_test: 200 -> 300; learner.kernel: \"ntk\" -> \"nngp\""),
-            (taylor_a, taylor_out, ["--set", "learner.activation=relu2"],
+            (taylor_b, taylor_out, ["--set", "learner.activation=relu2"],
              "learner.activation: \"quadratic\" -> \"relu2\"")]:
         keep = file_bytes(r.path(path))
         rc, outp, err = r.run("run", cfg, "-o", path, "--extend", *sets)
@@ -279,9 +293,9 @@ def main():
         out, b = kernel_case(r, np_)
         taylor_case(r, np_, refit=True)
         if np_ <= 2:
-            taylor_out, taylor_a = taylor_case(r, np_, refit=False)
+            taylor_out, taylor_b = taylor_case(r, np_, refit=False)
             interrupted_case(r, np_)
-    refusals(r, out, b, taylor_out, taylor_a)
+    refusals(r, out, b, taylor_out, taylor_b)
     r.finish()
 
 

@@ -6,7 +6,9 @@
 // What is a done point under the larger sweep:
 //  - a (d, n, seed, candidate) of the earlier file whose candidate settings
 //    are in the new lists: done (its rows and curve kept, the candidate
-//    renumbered to its place among the new candidates);
+//    renumbered to its place among the new candidates); an unfinished point
+//    continues from its checkpoint if it is the first the extension runs,
+//    else it starts again (first_pending_point);
 //  - a kernel point whose ridge list changed: not done. A kernel point solves
 //    all its ridges together (one kernel matrix; its test predictions one
 //    product over all ridges, its flops and a leave-one-out choice those of
@@ -33,6 +35,12 @@ namespace neurep {
 // extension adds, "section.key: old -> new; ..." (empty: nothing).
 std::string extend_results(ResultsContents& earlier, const Config& stored, const Config& config,
                            const std::string& output);
+
+// The name of the first point `plan` runs that is not done ("" when all are).
+// An unfinished point's /checkpoint continues only if it is this point: the
+// first commit of another point leaves the checkpoint out of the file (after
+// --extend a new point can come first).
+std::string first_pending_point(const Config& config, const SweepPlan& plan);
 
 // Sorts rows into the order one run of `config` writes them: by d, seed and n
 // in the order the configuration lists them, then by the point's place in
