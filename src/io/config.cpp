@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -181,6 +182,25 @@ std::string show(const toml::node& n) {
   });
   return os.str();
 }
+
+std::string display_value(const toml::node& n) {
+  if (const auto* d = n.as_floating_point()) {
+    std::string s = fmt::format("{}", d->get());                  // shortest round trip
+    if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // a float, not an integer (n: inf, nan)
+    return s;
+  }
+  if (const auto* a = n.as_array()) {
+    std::vector<std::string> items;
+    for (const auto& e : *a) items.push_back(display_value(e));
+    return items.empty() ? "[]" : fmt::format("[ {} ]", fmt::join(items, ", "));
+  }
+  std::ostringstream os;
+  n.visit([&](const auto& v) { os << v; });
+  return os.str();
+}
+
+// A value in a message: numbers as written (0.1), strings in double quotes.
+std::string message_value(const toml::node& n) { return n.is_string() ? show(n) : display_value(n); }
 
 double as_number(const KeySpec& k, const toml::node& n) {
   if (auto i = n.as_integer()) return static_cast<double>(i->get());
@@ -669,8 +689,70 @@ std::vector<std::string> config_differences(const Config& before, const Config& 
   for (const auto& k : schema()) {
     const toml::node* x = a[k.section][k.name].node();
     const toml::node* y = b[k.section][k.name].node();
-    const std::string sx = x ? show(*x) : "(absent)", sy = y ? show(*y) : "(absent)";
+    const std::string sx = x ? message_value(*x) : "(absent)", sy = y ? message_value(*y) : "(absent)";
     if (sx != sy) out.push_back(fmt::format("{}.{}: {} -> {}", k.section, k.name, sx, sy));
+  }
+  return out;
+}
+
+bool is_extent_key(const std::string& key) {
+  static const std::set<std::string> keys = {"data.dim",    "sweep.dims",    "sweep.n_train",         "sweep.seeds",
+                                             "learner.ridge", "learner.m", "learner.learning_rate", "learner.regularizer"};
+  return keys.count(key) > 0;
+}
+
+namespace {
+
+std::vector<std::string> items_of(const toml::node* n) {
+  std::vector<std::string> out;
+  if (!n) return out;
+  if (const auto* a = n->as_array())
+    for (const auto& e : *a) out.push_back(message_value(e));
+  else
+    out.push_back(message_value(*n));
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> science_items(const Config& config, const std::string& section, const std::string& key) {
+  const toml::table t = toml::parse(config.science_toml);
+  return items_of(t[section][key].node());
+}
+
+std::vector<std::string> extension_conflicts(const Config& before, const Config& after) {
+  const toml::table a = toml::parse(before.science_toml), b = toml::parse(after.science_toml);
+  std::vector<std::string> out;
+  auto show_list = [](const std::vector<std::string>& v) {
+    return v.empty() ? std::string("[]") : fmt::format("[ {} ]", fmt::join(v, ", "));
+  };
+  // Values of `old` missing from `now`: an extension keeps every one.
+  auto check_kept = [&](const std::string& key, const std::vector<std::string>& old, const std::vector<std::string>& now) {
+    std::vector<std::string> dropped;
+    for (const auto& v : old)
+      if (std::find(now.begin(), now.end(), v) == now.end()) dropped.push_back(v);
+    if (!dropped.empty())
+      out.push_back(fmt::format("{}: {} -> {} (drops {}; an extension keeps every earlier value)", key, show_list(old),
+                                show_list(now), fmt::join(dropped, ", ")));
+  };
+  for (const auto& k : schema()) {
+    if (!k.results) continue;
+    const std::string key = fmt::format("{}.{}", k.section, k.name);
+    const toml::node* x = a[k.section][k.name].node();
+    const toml::node* y = b[k.section][k.name].node();
+    if (key == "data.dim") continue;  // with sweep.dims
+    if (key == "sweep.dims") {
+      // The d values the sweep runs: sweep.dims, or data.dim when it is empty.
+      const std::vector<std::string> old = items_of(x), now = items_of(y);
+      const bool plain = old.empty() && now.empty();
+      check_kept(plain ? "data.dim" : key, old.empty() ? items_of(a["data"]["dim"].node()) : old,
+                 now.empty() ? items_of(b["data"]["dim"].node()) : now);
+    } else if (is_extent_key(key)) {
+      check_kept(key, items_of(x), items_of(y));
+    } else {
+      const std::string sx = x ? message_value(*x) : "(absent)", sy = y ? message_value(*y) : "(absent)";
+      if (sx != sy) out.push_back(fmt::format("{}: {} -> {}", key, sx, sy));
+    }
   }
   return out;
 }
@@ -685,26 +767,6 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   buf << in.rdbuf();
   return parse_config(buf.str(), overrides, path);
 }
-
-namespace {
-
-std::string display_value(const toml::node& n) {
-  if (const auto* d = n.as_floating_point()) {
-    std::string s = fmt::format("{}", d->get());                  // shortest round trip
-    if (s.find_first_of(".eEn") == std::string::npos) s += ".0";  // a float, not an integer (n: inf, nan)
-    return s;
-  }
-  if (const auto* a = n.as_array()) {
-    std::vector<std::string> items;
-    for (const auto& e : *a) items.push_back(display_value(e));
-    return items.empty() ? "[]" : fmt::format("[ {} ]", fmt::join(items, ", "));
-  }
-  std::ostringstream os;
-  n.visit([&](const auto& v) { os << v; });
-  return os.str();
-}
-
-}  // namespace
 
 std::string display_toml(const Config& config) {
   const toml::table t = toml::parse(config.resolved_toml);

@@ -199,6 +199,7 @@ void ResultsFile::write_contents(const h5::File& file, const std::string& status
     root.set_attribute("host", p.host);
     root.set_attribute("status", status);
     root.set_attribute("normalization", normalization_);
+    if (!p.history.empty()) root.set_attribute("history", p.history);
 
     h5::Group cfg = root.create_group("config");
     cfg.write_text("toml", config_.resolved_toml);

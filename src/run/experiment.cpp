@@ -16,6 +16,7 @@
 
 #include "neurep/data.hpp"
 #include "neurep/errors.hpp"
+#include "neurep/extension.hpp"
 #include "neurep/grid.hpp"
 #include "neurep/hdf5.hpp"
 #include "neurep/output.hpp"
@@ -47,8 +48,8 @@ void check_output(const RunOptions& opt, const boost::mpi::communicator& comm) {
       // FILE.prev, FILE.lock and FILE.data/ sit beside it: the longest suffix must fit.
       const long name_max = fs::is_directory(dir) ? ::pathconf(dir.c_str(), _PC_NAME_MAX) : 255;
       const bool exists = fs::exists(opt.output);
-      if (opt.resume && opt.overwrite)
-        error = "--resume and --overwrite exclude each other";
+      if ((opt.resume || opt.extend) && opt.overwrite)
+        error = fmt::format("--{} and --overwrite exclude each other", opt.extend ? "extend" : "resume");
       else if (name.empty() || fs::is_directory(opt.output))
         error = fmt::format("{}: the output is a folder; give a file name (-o FOLDER/NAME.h5)", opt.output);
       else if (name_max > 0 && static_cast<long>(name.size() + std::string(".prev").size()) > name_max)
@@ -56,7 +57,10 @@ void check_output(const RunOptions& opt, const boost::mpi::communicator& comm) {
             "{}: the output's file name has {} bytes; with \".prev\" added it must fit the file "
             "system's limit of {} bytes",
             opt.output, name.size(), name_max);
-      else if (exists && !opt.resume && !opt.overwrite)
+      else if (opt.extend && !exists)
+        error = fmt::format("{}: --extend needs the results file to extend, and there is none; run without --extend "
+                            "to start it", opt.output);
+      else if (exists && !opt.resume && !opt.extend && !opt.overwrite)
         error =
             fmt::format("{}: the output exists; pass --resume to continue it or --overwrite to replace it", opt.output);
       else if (!fs::is_directory(dir))
@@ -67,6 +71,19 @@ void check_output(const RunOptions& opt, const boost::mpi::communicator& comm) {
   }
   boost::mpi::broadcast(comm, error, 0);
   if (!error.empty()) throw InputError(error);
+}
+
+// Does the data file at `path` exist with the n_max training points of this sweep? (Rank 0.)
+bool data_file_holds(const std::string& path, int64_t n_max) {
+  if (!fs::exists(path)) return false;
+  try {
+    std::vector<double> y;
+    std::vector<std::string> unused;
+    h5::File::open_serial(path).root().read_column("y_train", y, unused);
+    return static_cast<int64_t>(y.size()) == n_max;
+  } catch (const std::exception&) {
+    return false;  // unreadable: written again
+  }
 }
 
 std::string data_file_name(const std::string& output, int d, int64_t seed) {
@@ -126,17 +143,6 @@ void save_data(const std::string& output, int d, int64_t seed, const Dataset& da
   grid.comm().barrier();
   if (grid.rank() == 0) fs::rename(path + ".tmp", path);
   grid.comm().barrier();
-}
-
-bool is_refit(const ResultRow& r) {
-  const auto it = r.extra.find("refit");
-  return it != r.extra.end() && it->second == 1.0;
-}
-
-PointKey point_key(const ResultRow& r) {
-  if (is_refit(r)) return {r.d, r.n, r.seed, SweepPlan::kRefit};
-  const auto it = r.extra.find("candidate");
-  return {r.d, r.n, r.seed, it == r.extra.end() || !std::isfinite(it->second) ? 0 : std::llround(it->second)};
 }
 
 // Among the rows of (d, n, seed) so far (candidates, or a kernel's ridges),
@@ -296,13 +302,17 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   check_output(opt, comm);
   ProcessGrid grid(comm, grid_shape(config.run.grid, comm.size(), first.grid_work()));
 
-  // --resume: the earlier file must come from the same configuration.
+  // --resume: the earlier file must come from the same configuration;
+  // --extend: from one the configuration extends (extension.hpp).
   ResultsContents earlier;
   bool have_earlier = false;
-  if (opt.resume && fs::exists(opt.output)) {  // every rank sees the same file system here
+  std::string extension;  // what --extend adds, for the file's history
+  if ((opt.resume || opt.extend) && fs::exists(opt.output)) {  // every rank sees the same file system here
     earlier = read_results(opt.output, comm);
     const Config stored = parse_config(earlier.config_toml, {}, opt.output + ":/config", /*stored=*/true);
-    if (stored.science_toml != config.science_toml)
+    if (opt.extend)
+      extension = extend_results(earlier, stored, config, opt.output);
+    else if (stored.science_toml != config.science_toml)
       throw InputError(fmt::format("{}: --resume with a different configuration than the one that wrote it ({}); "
                                    "use --overwrite or another -o", opt.output,
                                    fmt::join(config_differences(stored, config), "; ")));
@@ -314,6 +324,14 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   prov.mpi_ranks = comm.size();
   prov.threads_per_rank = balance_threads(comm);
   prov.grid = grid.shape_string();
+  if (have_earlier) {  // the sweep's generations: created, then each extension
+    prov.history = earlier.attributes["history"];
+    if (!extension.empty()) {
+      if (prov.history.empty())
+        prov.history = fmt::format("{} created by: {}\n", earlier.attributes["created"], earlier.attributes["command_line"]);
+      prov.history += fmt::format("{} extended by: {}: {}\n", prov.created, opt.command_line, extension);
+    }
+  }
   const bool root = comm.rank() == 0;
   if (root && opt.progress) {
     const std::string w = blas_kernel_warning(prov);
@@ -325,12 +343,16 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   if (have_earlier)
     for (const auto& r : earlier.rows) done.insert(point_key(r));
   SweepPlan plan(config, learners, std::move(done));
+  if (have_earlier && earlier.checkpoint.point != first_pending_point(config, plan))
+    earlier.checkpoint = Checkpoint{};  // another point runs first (--extend): it starts again
   if (have_earlier && earlier.status == "complete" && plan.finished()) {
     // Nothing left: the file, and the provenance of the binary that wrote it, stay as they are.
-    if (root && opt.progress) fmt::print(stderr, "{}: complete, nothing to resume\n", opt.output);
+    if (root && opt.progress)
+      fmt::print(stderr, "{}: complete, {}\n", opt.output,
+                 opt.extend ? "and the configuration adds nothing to its sweep: nothing to do" : "nothing to resume");
     return kExitOk;
   }
-  Progress progress(root && opt.progress, config.run.log, opt.resume, plan.remaining_cost(), comm);
+  Progress progress(root && opt.progress, config.run.log, opt.resume || opt.extend, plan.remaining_cost(), comm);
   progress.run_started(opt.output, have_earlier, plan.done(), plan.total());
 
   // Run.
@@ -356,7 +378,8 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
       const Representation rep(config.representation, data, streams, grid, block, config.run.precision == Precision::Single);
       if (config.run.save_data) {
         const fs::path full = fs::absolute(opt.output).parent_path() / data_file_name(opt.output, d, seed);
-        bool exists = root && fs::exists(full);
+        // One of a sweep with another largest n (before --extend) is written again.
+        bool exists = root && data_file_holds(full.string(), n_max);
         boost::mpi::broadcast(comm, exists, 0);
         if (!exists) save_data(opt.output, d, seed, data, rep, n_max, config.data.n_test, grid, block);
       }
@@ -425,6 +448,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
       }
     }
   }
+  order_rows(results->mutable_rows(), config, plan);  // after --extend, the order of one run
   results->commit("complete");
   progress.run_finished("complete", plan.done(), plan.total());
   return kExitOk;

@@ -1,5 +1,5 @@
 // neurep: the command line (DESIGN 3.1), a thin layer over the library.
-//   neurep run CONFIG.toml [-o FILE.h5] [--set section.key=value]... [--resume | --overwrite]
+//   neurep run CONFIG.toml [-o FILE.h5] [--set section.key=value]... [--resume | --extend | --overwrite]
 //   neurep check CONFIG.toml [--set ...]   |   neurep check --help-config
 //   neurep info FILE.h5
 //   neurep plan CONFIG.toml [--set ...] [--ranks P] [--rate GFLOPS] [--json]
@@ -109,14 +109,18 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", neurep::version_line());
   std::string config_path, output, info_path;
   std::vector<std::string> overrides;
-  bool resume = false, overwrite = false, help_config = false, quiet = false;
+  bool resume = false, extend = false, overwrite = false, help_config = false, quiet = false;
 
   auto* run = app.add_subcommand("run", "run the sweep of a configuration, writing an HDF5 results file");
   run->add_option("config", config_path, "configuration file (TOML)")->required();
   run->add_option("-o,--output", output, "results file (default: the configuration's name with .h5)");
   run->add_option("--set", overrides, "override a key: section.key=value (TOML value), repeatable");
   auto* r_opt = run->add_flag("--resume", resume, "continue an earlier run of the same configuration");
-  run->add_flag("--overwrite", overwrite, "replace an existing results file")->excludes(r_opt);
+  auto* e_opt = run->add_flag("--extend", extend,
+                              "grow an existing results file to this configuration, which may only add values to "
+                              "sweep.dims, n_train, seeds, learner.ridge, m, learning_rate or regularizer (points "
+                              "done are kept; an unfinished run is continued)");
+  run->add_flag("--overwrite", overwrite, "replace an existing results file")->excludes(r_opt)->excludes(e_opt);
   run->add_flag("-q,--quiet", quiet, "no progress lines");
 
   auto* check = app.add_subcommand("check", "validate a configuration and print it resolved");
@@ -178,6 +182,7 @@ int main(int argc, char** argv) {
     opt.output = output.empty() ? neurep::default_output(config_path) : output;
     opt.resume = resume;
     opt.overwrite = overwrite;
+    opt.extend = extend;
     opt.progress = !quiet;
     opt.command_line = joined_command_line(argc, argv);
     neurep::test_stop_at("configured");

@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <mpi.h>
 
 #include "neurep/errors.hpp"
@@ -55,9 +56,20 @@ double SweepPlan::cost(int d, int64_t n, int64_t c) const {
   return learners_[static_cast<size_t>(c == kRefit ? 0 : c)]->cost(d, n, config_.data.n_test);
 }
 
-std::string SweepPlan::point_name(int d, int64_t n, int64_t seed, int64_t c) const {
+std::string SweepPlan::point_name(int d, int64_t n, int64_t seed, int64_t c, int64_t candidates) {
   if (c == kRefit) return fmt::format("d{}_n{}_s{}_refit", d, n, seed);
-  return candidates_ > 1 ? fmt::format("d{}_n{}_s{}_c{}", d, n, seed, c) : fmt::format("d{}_n{}_s{}", d, n, seed);
+  return candidates > 1 ? fmt::format("d{}_n{}_s{}_c{}", d, n, seed, c) : fmt::format("d{}_n{}_s{}", d, n, seed);
+}
+
+bool is_refit(const ResultRow& r) {
+  const auto it = r.extra.find("refit");
+  return it != r.extra.end() && it->second == 1.0;
+}
+
+SweepPlan::PointKey point_key(const ResultRow& r) {
+  if (is_refit(r)) return {r.d, r.n, r.seed, SweepPlan::kRefit};
+  const auto it = r.extra.find("candidate");
+  return {r.d, r.n, r.seed, it == r.extra.end() || !std::isfinite(it->second) ? 0 : std::llround(it->second)};
 }
 
 ResourceEstimate estimate_resources(const Config& c, const Learners& learners, int ranks) {

@@ -142,6 +142,36 @@ TEST_CASE("the differences between two configurations name each key with its old
   CHECK(config_differences(a, a).empty());
 }
 
+TEST_CASE("an extension adds values to the extent keys only; anything else is a conflict naming the key") {
+  const Config a = parse_config("[data]\ndim = 6\nnoise = 0.1\n[sweep]\nn_train = [40, 80]\nseeds = 1\n", {});
+  CHECK(extension_conflicts(a, a).empty());
+  // More n (in another order), seeds given as a list, another d, another ridge; run keys are free.
+  CHECK(extension_conflicts(a, parse_config("[data]\ndim = 6\nnoise = 0.1\n[sweep]\nn_train = [20, 80, 40]\n"
+                                            "seeds = [0, 3]\ndims = [8, 6]\n[learner]\nridge = [1e-6, 1e-2]\n"
+                                            "[run]\nblock = 16\ngrid = \"1x1\"\n", {}))
+            .empty());
+  // A science key, and a dropped value, each one item naming the key.
+  const auto c = extension_conflicts(a, parse_config("[data]\ndim = 6\nnoise = 0.2\n[sweep]\nn_train = [80]\n", {}));
+  REQUIRE(c.size() == 2);
+  CHECK(c[0] == "data.noise: 0.1 -> 0.2");
+  CHECK(c[1] == "sweep.n_train: [ 40, 80 ] -> [ 80 ] (drops 40; an extension keeps every earlier value)");
+  // data.dim is the sweep's d without sweep.dims: another d drops 6; with dims containing 6 it is free.
+  CHECK(extension_conflicts(a, parse_config("[data]\ndim = 7\nnoise = 0.1\n[sweep]\nn_train = [40, 80]\nseeds = 1\n", {})) ==
+        std::vector<std::string>{"data.dim: [ 6 ] -> [ 7 ] (drops 6; an extension keeps every earlier value)"});
+  CHECK(extension_conflicts(a, parse_config("[data]\ndim = 9\nnoise = 0.1\n[sweep]\ndims = [6, 9]\nn_train = [40, 80]\n"
+                                            "seeds = 1\n", {}))
+            .empty());
+  // Taylor candidate lists: a scalar is a list of one; removing one is a conflict.
+  const Config t = parse_config("[learner]\nkind = \"taylor\"\nm = 8\nlearning_rate = 0.1\nvalidation_fraction = 0.2\n", {});
+  CHECK(extension_conflicts(t, parse_config("[learner]\nkind = \"taylor\"\nm = [\"2*d\", 8]\nlearning_rate = [0.05, 0.1]\n"
+                                            "validation_fraction = 0.2\n", {}))
+            .empty());
+  CHECK(extension_conflicts(t, parse_config("[learner]\nkind = \"taylor\"\nm = 8\nlearning_rate = 0.2\nvalidation_fraction = 0.2\n", {})) ==
+        std::vector<std::string>{"learner.learning_rate: [ 0.1 ] -> [ 0.2 ] (drops 0.1; an extension keeps every earlier value)"});
+  CHECK(is_extent_key("sweep.seeds"));
+  CHECK_FALSE(is_extent_key("learner.steps"));
+}
+
 TEST_CASE("every choice is one enum table: names round-trip, unknown names list the accepted ones") {
   for (auto s : {KernelSolver::Auto, KernelSolver::Cholesky, KernelSolver::Eigen, KernelSolver::Mixed, KernelSolver::Pcg})
     CHECK(parse_enum<KernelSolver>("learner.solver", name_of(s)) == s);

@@ -31,6 +31,20 @@ Config default_config();
 // configurations, one "section.key: old -> new" each.
 std::vector<std::string> config_differences(const Config& before, const Config& after);
 
+// The keys that only say how far a sweep reaches (`neurep run --extend` may
+// add values to them): sweep.dims (with data.dim, the d of a sweep without
+// dims), sweep.n_train, sweep.seeds, learner.ridge and the candidate lists
+// learner.m, learner.learning_rate, learner.regularizer.
+bool is_extent_key(const std::string& section_key);
+// Why `after` does not extend `before`: one "section.key: old -> new" per
+// other science key that differs, and per extent key that loses a value
+// "section.key: old -> new (drops v, ...)". Empty: `after` is `before` with
+// values added to its extent keys (or the same).
+std::vector<std::string> extension_conflicts(const Config& before, const Config& after);
+// The values of a key of the science part as text, one per list item (a
+// scalar is a list of one): what identifies an extent value across files.
+std::vector<std::string> science_items(const Config& config, const std::string& section, const std::string& key);
+
 // The resolved configuration as `neurep check` prints it: only the keys of the
 // chosen kinds, numbers in their shortest round-trip form (0.1, not
 // 0.10000000000000001). Valid TOML that parses to the same configuration.

@@ -18,6 +18,7 @@ struct Provenance {
   int mpi_ranks = 1;
   int threads_per_rank = 1;
   std::string grid;
+  std::string history;  // the sweep's generations (neurep run --extend): a line each; empty for one run
 };
 
 // "neurep VERSION (git REVISION)": the version of CMake's project() and the

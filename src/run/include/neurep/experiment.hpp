@@ -16,6 +16,7 @@ struct RunOptions {
   std::string output;        // results file
   bool resume = false;       // continue an earlier run of the same configuration
   bool overwrite = false;    // replace an existing file
+  bool extend = false;       // grow an existing file to a configuration that adds sweep values (extension.hpp)
   std::string command_line;  // recorded in the file
   bool progress = true;      // progress lines on rank 0
 };

@@ -18,6 +18,7 @@
 
 #include "neurep/config.hpp"
 #include "neurep/learner.hpp"
+#include "neurep/output.hpp"
 
 namespace neurep {
 
@@ -53,7 +54,11 @@ class SweepPlan {
 
   // The point's name in /curves and /checkpoint: d16_n1024_s0 (or ..._c2 with
   // candidates, ..._refit for the refit).
-  std::string point_name(int d, int64_t n, int64_t seed, int64_t candidate) const;
+  std::string point_name(int d, int64_t n, int64_t seed, int64_t candidate) const {
+    return point_name(d, n, seed, candidate, candidates_);
+  }
+  // The same for a sweep of `candidates` candidates (--extend renames points).
+  static std::string point_name(int d, int64_t n, int64_t seed, int64_t candidate, int64_t candidates);
 
  private:
   const Config& config_;
@@ -64,6 +69,10 @@ class SweepPlan {
   size_t total_ = 0, remaining_ = 0;
   double remaining_cost_ = 0;
 };
+
+// Is this row a refit (learner.refit)? The point (d, n, seed, candidate) it belongs to.
+bool is_refit(const ResultRow& row);
+SweepPlan::PointKey point_key(const ResultRow& row);
 
 // The memory model of a sweep's largest point on `ranks` ranks (the dominant
 // arrays, from each learner's memory_words, the representation and the inputs).
