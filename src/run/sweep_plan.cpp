@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include "neurep/errors.hpp"
+#include "neurep/search.hpp"
 #include "neurep/sweep.hpp"
 
 namespace neurep {
@@ -30,6 +31,18 @@ SweepPlan::SweepPlan(const Config& config, const Learners& learners, std::set<Po
           ++total_;
           if (pending(d, seed, n, c)) remaining_cost_ += cost(d, n, c), ++remaining_;
         }
+  // A search: n_train is its doubling ladder; add at most search_bisections
+  // points per target, each costing at most a point at n_max. An upper bound
+  // (the search may stop early); the count goes down as points are done.
+  if (config.sweep.searches()) {
+    const auto bisections = static_cast<size_t>(search_bisections(config.sweep.search)) *
+                            config.sweep.search.targets.size();
+    for (int d : config.dims())
+      for (size_t s = 0; s < config.sweep.seeds.size(); ++s)
+        for (size_t b = 0; b < bisections; ++b)
+          for (int64_t c : points_) ++total_, remaining_cost_ += cost(d, config.sweep.search.n_max, c);
+    remaining_ = total_ > done_.size() ? total_ - done_.size() : 0;
+  }
 }
 
 bool SweepPlan::pending(int d, int64_t seed, int64_t n, int64_t c) const { return !done_.count({d, n, seed, c}); }
