@@ -122,7 +122,7 @@ const std::vector<KeySpec>& schema() {
       {"sweep", "target_error", Kind::FloatList, "[]", "search n instead of a grid: per (d, seed) double n from n_min until the selected row's test error is below the largest target, bisect in log n to n_resolution, then the next target; the brackets and n_eps go to /complexity; empty: the grid sweep.n_train", {}, 0, kInf},
       scoped({"sweep", "n_min", Kind::Int, "64", "search: the first n of the doubling ladder", {}, 1, 1e12}, Scope::Search),
       scoped({"sweep", "n_max", Kind::Int, "65536", "search: the largest n computed (status n_max when a target is not reached by it)", {}, 1, 1e12}, Scope::Search),
-      scoped({"sweep", "n_resolution", Kind::Float, "1.189207115002721", "search: bisect until n_hi / n_lo is at most this (default 2^(1/4)) or n_hi - n_lo <= 1", {}, 0, kInf}, Scope::Search),
+      scoped({"sweep", "n_resolution", Kind::Float, "1.189207115002721", "search: bisect until n_hi / n_lo is at most this (default 2^(1/4)), up to the rounding of n to integers ((n_hi - 1/2) / (n_lo + 1/2)), or n_hi - n_lo <= 1", {}, 0, kInf}, Scope::Search),
 
       {"run", "seed", Kind::Int, "2020", "master seed", {}, 0, 9.2e18},
       {"run", "grid", Kind::String, "\"auto\"", "process grid: auto (P x 1 for Taylor models, most square Pr <= Pc for kernels) or \"PrxPc\"", {}, -kInf, kInf, false},

@@ -390,6 +390,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
       // first with a point still to run; in a search the search's decision on
       // the rows so far (rank 0's, which every rank holds after a commit),
       // recording its result in /complexity when it is over.
+      double spent = 0;  // the cost of the points this run computed at (d, seed)
       auto next_n = [&]() -> int64_t {
         if (!searches) {
           for (int64_t n : config.sweep.n_train)
@@ -406,6 +407,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
             complexity.push_back(std::move(r));
           }
           results->set_complexity(complexity);
+          progress.forgo(std::max(0.0, plan.search_bound(d, seed) - spent));  // the ETA: what the search did not need
         }
         return n;
       };
@@ -467,6 +469,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
           results->commit("running");
           const std::vector<ResultRow> point_rows(results->rows().end() - static_cast<std::ptrdiff_t>(out.rows.size()),
                                                   results->rows().end());
+          spent += plan.cost(d, n, c);
           progress.point_done(plan.cost(d, n, c), point,
                               fmt::format("[{}/{}] {} {}{} on {}: test error{} ({:.2f} s)", plan.done(), plan.total(),
                                           point, learner, candidate_setting(config, c, d), shown,

@@ -23,6 +23,13 @@ double interpolate(double target, int64_t n_lo, double e_lo, int64_t n_hi, doubl
 
 }  // namespace
 
+bool within_resolution(int64_t n_lo, int64_t n_hi, double resolution) {
+  // n is rounded to an integer at every bisection, so n_hi / n_lo can miss the
+  // resolution by the rounding alone (256 -> 362 -> 304: 362 / 304 = 1.1908 >
+  // 2^(1/4)); allowed up to half a sample at each end.
+  return n_hi - n_lo <= 1 || (static_cast<double>(n_hi) - 0.5) / (static_cast<double>(n_lo) + 0.5) <= resolution;
+}
+
 int64_t search_bisections(const SearchConfig& s) {
   // Each bisection halves log(n_hi / n_lo), from log 2 (one doubling) to at most log(resolution).
   return static_cast<int64_t>(std::max(0.0, std::ceil(std::log2(std::log(2.0) / std::log(s.resolution)) - 1e-12)));
@@ -67,7 +74,7 @@ SearchStep next_search_step(const SearchConfig& s, const std::vector<SearchPoint
     }
     const auto lo = std::prev(below);  // the largest n under n_hi, at or above the target
     r.n_lo = lo->first, r.error_lo = lo->second;
-    if (static_cast<double>(r.n_hi) / static_cast<double>(r.n_lo) > s.resolution && r.n_hi - r.n_lo > 1) {
+    if (!within_resolution(r.n_lo, r.n_hi, s.resolution)) {
       const double mid = std::round(std::sqrt(static_cast<double>(r.n_lo) * static_cast<double>(r.n_hi)));
       step.next_n = std::clamp(static_cast<int64_t>(mid), r.n_lo + 1, r.n_hi - 1);
       step.results.clear();

@@ -89,7 +89,7 @@ def replay(errors, targets, n_min, n_max):
                 result.append(("below-n_min", 0, hi))
                 continue
             lo = max(lower)
-            if hi / lo > RESOLUTION and hi - lo > 1:
+            if (hi - 0.5) / (lo + 0.5) > RESOLUTION and hi - lo > 1:
                 nxt = min(max(int(math.floor(math.sqrt(lo * hi) + 0.5)), lo + 1), hi - 1)
                 break
             result.append(("reached", lo, hi))
@@ -142,7 +142,7 @@ def main():
                     r.check(e_lo >= t > e_hi and cx["error_lo"][i] == e_lo and cx["error_hi"][i] == e_hi,
                             f"d={d} seed={seed} target={t}: the bracket holds the crossing "
                             f"({e_lo:.4g} >= {t} > {e_hi:.4g})")
-                    r.check(lo <= n_eps <= hi and (hi / lo <= RESOLUTION or hi - lo <= 1),
+                    r.check(lo <= n_eps <= hi and ((hi - 0.5) / (lo + 0.5) <= RESOLUTION or hi - lo <= 1),
                             f"d={d} seed={seed} target={t}: {lo} <= n_eps {n_eps:.5g} <= {hi}, "
                             f"within the resolution")
                     expect = math.exp(math.log(lo) + (math.log(t) - math.log(e_lo)) /

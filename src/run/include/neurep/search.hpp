@@ -7,8 +7,9 @@
 // doubles along the ladder n_min, 2 n_min, ..., n_max; once one is, the
 // bracket (n_lo, n_hi) - n_hi the smallest computed n below the target,
 // n_lo the largest computed n under n_hi at or above it - is bisected in
-// log n, at round(sqrt(n_lo n_hi)), until n_hi / n_lo <= n_resolution or
-// n_hi - n_lo <= 1. The search stops early with status "floor" when the
+// log n, at round(sqrt(n_lo n_hi)), until n_hi / n_lo <= n_resolution up to
+// the rounding of n to integers, (n_hi - 1/2) / (n_lo + 1/2) <= n_resolution,
+// or n_hi - n_lo <= 1 (within_resolution). The search stops early with status "floor" when the
 // last ladder point's error is not 10 % below the error two doublings
 // before, and with "n_max" when n_max is computed and still not below.
 // Training sets are nested prefixes, as on a grid.
@@ -39,6 +40,10 @@ struct SearchStep {
 
 // The next step of the search over `points` (any order, distinct n).
 SearchStep next_search_step(const SearchConfig& search, const std::vector<SearchPoint>& points);
+
+// Is the bracket (n_lo, n_hi) fine enough? (n_hi - 1/2) / (n_lo + 1/2) <= resolution
+// (the ratio up to the rounding of n to integers) or n_hi - n_lo <= 1.
+bool within_resolution(int64_t n_lo, int64_t n_hi, double resolution);
 
 // An upper bound of the bisection points per target: the halvings of log n
 // from a doubling bracket down to the resolution.
