@@ -36,9 +36,8 @@ class NoCheckpoints : public PointCheckpoints {
 DistMatrix<double> matrix(const ProcessGrid& grid, int64_t n, int64_t q, double salt, bool constant = false,
                           int64_t duplicate = -1) {
   DistMatrix<double> a(grid, n, q + (constant ? 1 : 0), 4, 4);
-  a.for_each_local([&](int64_t i, int64_t j, double& v) {
-    v = j == q ? 1.0 : test::entry(i, j == duplicate ? 1 : j, salt);
-  });
+  a.for_each_local(
+      [&](int64_t i, int64_t j, double& v) { v = j == q ? 1.0 : test::entry(i, j == duplicate ? 1 : j, salt); });
   return a;
 }
 
@@ -61,7 +60,8 @@ std::vector<double> dgels_reference(std::vector<double> a, int64_t n, int64_t q,
 std::vector<double> predict(const std::vector<double>& a, int64_t n, int64_t q, const std::vector<double>& x) {
   std::vector<double> p(static_cast<size_t>(n), x[static_cast<size_t>(q)]);
   for (int64_t j = 0; j < q; ++j)
-    for (int64_t i = 0; i < n; ++i) p[static_cast<size_t>(i)] += a[static_cast<size_t>(i + j * n)] * x[static_cast<size_t>(j)];
+    for (int64_t i = 0; i < n; ++i)
+      p[static_cast<size_t>(i)] += a[static_cast<size_t>(i + j * n)] * x[static_cast<size_t>(j)];
   return p;
 }
 
@@ -97,7 +97,9 @@ FitResult fit(const Config& config, const ProcessGrid& grid, const DistMatrix<do
   return out.rows[0];
 }
 
-double rel(double a, double b) { return std::abs(a - b) / std::abs(b); }
+double rel(double a, double b) {
+  return std::abs(a - b) / std::abs(b);
+}
 
 }  // namespace
 
@@ -155,7 +157,8 @@ TEST_CASE("closed forms: labels linear in u are fitted exactly; labels orthogona
   const std::vector<double> zx = dgels_reference(a, n, q, z), zp = predict(a, n, q, zx);
   std::vector<double> orth(z.size());
   for (size_t i = 0; i < z.size(); ++i) orth[i] = z[i] - zp[i];
-  const std::vector<double> ft = labels(at, nt, q, 0.9), zero_n(static_cast<size_t>(n)), zero_t(static_cast<size_t>(nt));
+  const std::vector<double> ft = labels(at, nt, q, 0.9), zero_n(static_cast<size_t>(n)),
+                            zero_t(static_cast<size_t>(nt));
   const FitResult o = fit(linear_config(), grid, u, orth, ut, ft, 2.0);
   CHECK(o.status == "ok");
   CHECK(rel(o.train_error, relative_mse(zero_n, orth, 2.0)) < 1e-10);
@@ -208,13 +211,16 @@ TEST_CASE("learner.kind = \"linear\": the registry, its keys and the unknowns n 
                     Catch::StartsWith("sweep.n_train: n = 7 training points cannot determine the 8 unknowns"));
   CHECK_NOTHROW(parse_config("[data]\ndim = 7\n[learner]\nkind = \"linear\"\n[sweep]\nn_train = [8]\n", {}));
   CHECK_THROWS_WITH(parse_config("[data]\ndim = 7\n[representation]\nkind = \"random\"\n[learner]\nkind = \"linear\"\n"
-                                 "[sweep]\nn_train = [98]\n", {}),
+                                 "[sweep]\nn_train = [98]\n",
+                                 {}),
                     Catch::StartsWith("sweep.n_train: n = 98 training points cannot determine the 99 unknowns"));
   // A kernel's or a Taylor model's key is an error; so is the infinite-width representation.
-  CHECK_THROWS_WITH(parse_config("[learner]\nkind = \"linear\"\nridge = [1e-3]\n", {}), Catch::StartsWith("learner.ridge:"));
+  CHECK_THROWS_WITH(parse_config("[learner]\nkind = \"linear\"\nridge = [1e-3]\n", {}),
+                    Catch::StartsWith("learner.ridge:"));
   CHECK_THROWS_WITH(parse_config("[learner]\nkind = \"linear\"\nvalidation_fraction = 0.2\n", {}),
                     Catch::StartsWith("learner.validation_fraction:"));
   CHECK_THROWS_WITH(parse_config("[representation]\nkind = \"random\"\ninfinite = true\nwhiten = \"center\"\n"
-                                 "[learner]\nkind = \"linear\"\n", {}),
+                                 "[learner]\nkind = \"linear\"\n",
+                                 {}),
                     Catch::StartsWith("representation.infinite:"));
 }

@@ -49,9 +49,10 @@ class LinearLearner : public Learner {
     // [u 1] (u itself when its last coordinate already is the constant) and y.
     DistMatrix<double> a(grid, n, k, mb, nb);
     linalg::copy_leading_columns(u, a);
-    if (!constant_in_u_) a.for_each_local([&](int64_t, int64_t j, double& v) {
-      if (j == q) v = 1.0;
-    });
+    if (!constant_in_u_)
+      a.for_each_local([&](int64_t, int64_t j, double& v) {
+        if (j == q) v = 1.0;
+      });
     DistMatrix<double> b(grid, n, 1, mb, nb);
     linalg::fill_columns(b, in.data.y_train);
     const double rcond = static_cast<double>(std::max(n, k)) * std::numeric_limits<double>::epsilon();
@@ -102,6 +103,8 @@ std::string least_squares_status(int64_t n, int64_t unknowns, int64_t rank) {
   return rank < unknowns ? "rank-deficient" : "ok";
 }
 
-std::unique_ptr<Learner> make_linear_learner(const Config& config) { return std::make_unique<LinearLearner>(config); }
+std::unique_ptr<Learner> make_linear_learner(const Config& config) {
+  return std::make_unique<LinearLearner>(config);
+}
 
 }  // namespace neurep
