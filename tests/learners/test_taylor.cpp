@@ -797,6 +797,11 @@ TEST_CASE("learner.require_converged: the rule on curves (train within 10 % of v
   CHECK(optimisation_converged(curve(plateau, [](double s) { return 0.3 + 1e-3 * std::abs(s - 40.0); }), 4, 100));
   // Both at ~0 (an exact fit to rounding): converged, whatever their ratio.
   CHECK(optimisation_converged(curve([](double) { return 1e-29; }, [](double) { return 3e-29; }), 10, 100));
+  // The random start (step 0) reported because validation only rose from there: not converged,
+  // even with a training error near the validation error (issue 14: the step features' 0.99 at d = 16).
+  CHECK_FALSE(optimisation_converged(curve(plateau, [](double s) { return 1.3 + 1e-3 * s; }), 0, 100));
+  const auto v_shape = [](double s) { return 0.3 + 1e-3 * std::abs(s - 10.0); };
+  CHECK(optimisation_converged(curve(v_shape, v_shape), 1, 100));
   // A NaN at the reported evaluation, or an evaluation that is not in the curve, is not converged.
   CHECK_FALSE(optimisation_converged(curve([](double) { return std::nan(""); }, plateau), 10, 100));
   CHECK_FALSE(optimisation_converged(curve(plateau, plateau), 11, 100));

@@ -112,7 +112,8 @@ TaylorOptions taylor_options(const LearnerConfig& l, int d, int block) {
 }
 
 bool optimisation_converged(const TrainingCurve& c, size_t best, int64_t steps_run) {
-  if (best >= c.step.size()) return false;
+  // Step 0 is the random start: a run whose best evaluation it is has learned nothing.
+  if (best >= c.step.size() || !(c.step[best] > 0)) return false;
   const double t = c.train_error[best], v = c.validation_error[best];
   if (!(std::abs(t - v) <= std::max(0.1 * v, kConvergenceAbsolute))) return false;  // NaN: not converged
   double early = std::numeric_limits<double>::infinity(), all = early;

@@ -88,7 +88,9 @@ struct TaylorOptions {
 };
 
 // learner.require_converged: did gradient descent converge at the curve's
-// evaluation `best` (the one reported), after `steps_run` steps? Both must hold:
+// evaluation `best` (the one reported), after `steps_run` steps? All must hold:
+// - `best` is after step 0 (the random start is no optimum: a run whose
+//   validation error only rose from there learned nothing);
 // - at `best` the training error t is within 10 % of the validation error v,
 //   |t - v| <= 0.1 v (or |t - v| <= kConvergenceAbsolute): a floor is measured
 //   where the fit generalises, not where it overfits or still moves;
