@@ -82,20 +82,39 @@ Rates measure_rates(KernelKind kernel) {
       apply_kernel(kernel == KernelKind::EmpiricalNtk ? KernelKind::Linear : kernel, g, sq, sq, false);
     });
   }
-  {  // small calls: a thin product (128 x 16 by 16 x 128); handovers: the
-     // same with a threaded kernel map on its 128 x 128 result after it, as
-     // a block of test predictions does (thread start-up and hand-over)
-    DistMatrix<double> a(grid, 128, 16, 128, 16), b(grid, 128, 16, 128, 16), c(grid, 128, 128, 128, 128);
-    a.fill(0.5), b.fill(0.25);
+  {  // calls: a threaded thin product of a Taylor step's shape (Z = U W^T,
+     // 1024 x 91 by 91 x 8: above BLAS's threading threshold) beyond its
+     // flops; handovers: the same alternated with a threaded kernel map on a
+     // 128 x 128 block, as a block of test predictions does
+    DistMatrix<double> u(grid, 1024, 91, 1024, 91), w(grid, 8, 91, 8, 91), z(grid, 1024, 8, 1024, 8);
+    DistMatrix<double> k(grid, 128, 128, 128, 128);
+    u.fill(0.5), w.fill(0.25), k.fill(0.3);
     const std::vector<double> sq(128, 1.0);
-    const auto product = [&] { linalg::gemm(linalg::Op::N, linalg::Op::T, 1.0, a, b, 0.0, c); };
-    r.seconds_per_call = 1.0 / median_rate(1.0, 0.2, [&] {
+    const auto product = [&] { linalg::gemm(linalg::Op::N, linalg::Op::T, 1.0, u, w, 0.0, z); };
+    const double work = 2.0 * 1024 * 91 * 8 / r.flops_per_second;
+    const double call = 1.0 / median_rate(1.0, 0.2, [&] {
       for (int i = 0; i < 10; ++i) product();
     }) / 10.0;
-    const double pair = 1.0 / median_rate(1.0, 0.5, [&] {
-      for (int i = 0; i < 10; ++i) product(), apply_kernel(KernelKind::Ntk, c, sq, sq, false);
+    r.seconds_per_call = std::max(call - work, 1e-7);
+    // A block of test predictions' shape: 256 x 16 by 16 x 256, then the map.
+    DistMatrix<double> a(grid, 256, 16, 256, 16), g(grid, 256, 256, 256, 256);
+    a.fill(0.2);
+    const std::vector<double> sq256(256, 1.0);
+    const auto gram = [&] { linalg::gemm(linalg::Op::N, linalg::Op::T, 1.0, a, a, 0.0, g); };
+    const auto map = [&] { apply_kernel(KernelKind::Ntk, g, sq256, sq256, false); };
+    const double t_gram = 1.0 / median_rate(1.0, 0.2, [&] { for (int i = 0; i < 10; ++i) gram(); }) / 10.0;
+    gram();
+    DistMatrix<double> g0 = g;  // the map alone, on fresh copies (it works in place)
+    const double t_map = 1.0 / median_rate(1.0, 0.2, [&] {
+      for (int i = 0; i < 10; ++i) {
+        for (int64_t lj = 0; lj < g.local_cols(); ++lj) std::copy_n(&g0.local(0, lj), g.local_rows(), &g.local(0, lj));
+        map();
+      }
     }) / 10.0;
-    r.seconds_per_handover = std::max(0.0, pair - r.seconds_per_call - 128.0 * 128.0 / r.entries_per_second) / 2.0;
+    const double pair = 1.0 / median_rate(1.0, 1.0, [&] {
+      for (int i = 0; i < 10; ++i) gram(), map(), product();
+    }) / 10.0;
+    r.seconds_per_handover = std::max((pair - t_gram - t_map - call) / 2.0, 1e-7);
   }
   {  // a point's commit: a new file of 64 KiB, fsync, rename, fsync of the directory (here: the current one)
     std::string error;

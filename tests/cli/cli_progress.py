@@ -225,7 +225,7 @@ def main():
                 f"pcg: iterations 1..{want} of the fit on all n, each once: {[e['iteration'] for e in main_fit]}")
         r.check(len(fits) == 2 and all(e["iteration"] >= 1 for e in fits.get("pcg (validation fit)", [])),
                 f"pcg: the validation fit's iterations labelled apart: {list(fits)}")
-        r.check(all(isinstance(e["residual"], float) and 0 <= e["residual"] < 10 and
+        r.check(all(isinstance(e["residual"], (int, float)) and 0 <= e["residual"] < 10 and
                     e["iteration"] <= e["last_iteration"] <= 1000 and e["point"] == done[0]["point"] for e in its),
                 f"pcg: finite residuals, last_iteration within [iteration, max_iterations] {its[:2]}")
         r.check(main_fit and main_fit[-1]["note"] == "2/2 ridges converged" and

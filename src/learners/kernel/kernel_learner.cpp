@@ -96,11 +96,13 @@ class KernelLearner : public Learner {
   // A point's fixed overheads (grid set-up, small ScaLAPACK calls, the commit
   // of its rows), in calls (cost.hpp).
   static constexpr double kPointCalls = 20;
-  // `count` blocks of `entries` kernel entries each: three calls, and two
-  // handovers where the map is threaded (apply_kernel: from 2^14 entries).
-  static Cost blocks(double count, double entries) {
+  // `count` blocks of `entries` kernel entries each, products of inner
+  // dimension q: a threaded call each for the product of the inputs and the
+  // product with the coefficients, and two handovers where the map is
+  // threaded (apply_kernel: from 2^14 entries; BLAS: above 262144 m n k).
+  static Cost blocks(double count, double entries, double q) {
     Cost c;
-    c.calls = 3.0 * count;
+    c.calls = count * ((entries * q > 262144.0 ? 1.0 : 0.0) + (entries > 262144.0 ? 1.0 : 0.0));
     c.handovers = entries >= 16384.0 ? 2.0 * count : 0.0;
     return c;
   }
@@ -127,9 +129,9 @@ class KernelLearner : public Learner {
     double chunk = std::max(unit, std::floor(n / unit) * unit);
     if (solver() == KernelSolver::Pcg)
       chunk = std::min(chunk, std::max(unit, std::floor(static_cast<double>(kMatrixFreeBlockWords) / n / unit) * unit));
-    c += blocks(std::ceil(n_eval / std::min(chunk, std::max(n_eval, 1.0))), chunk * n);
+    c += blocks(std::ceil(n_eval / std::min(chunk, std::max(n_eval, 1.0))), std::min(chunk, n_eval) * n, q);
     // The Gram: its product and map (one block).
-    c += blocks(1, n * n);
+    c += blocks(1, n * n, q);
     const double entries_k = n * n / 2.0;  // K's lower triangle
     switch (solver()) {
       case KernelSolver::Pcg: {
@@ -149,7 +151,7 @@ class KernelLearner : public Learner {
         c.entries += it * per_product * (entry_map + inner);
         c.elements += it * (per_product + 10.0 * n * L);
         const double rows = static_cast<double>(KernelOperator::default_rows_per_block(static_cast<int64_t>(n), block_, 1, 1));
-        c += it * blocks(std::ceil(n / rows), rows * n);
+        c += it * blocks(std::ceil(n / rows), rows * n, q);
         c.calls += it * 4.0;  // the reduction, the broadcast, the preconditioner
         return c;
       }

@@ -71,17 +71,17 @@ class TaylorLearner : public Learner {
     const bool cached = !(o.order == TaylorOrder::Quadratic && o.activation == Activation::Quadratic);
     const double act = o.order == TaylorOrder::Full ? activation_passes(o.activation) : 0.0;
     const double term = kTermPasses + (cached ? 1.0 : 0.0) + act;  // a pass of the terms, per element of Z
-    // A product with a dimension of a few units or coordinates runs well
-    // below the DGEMM rate: at s / (s + 16) of it, s = min(m, q) (measured
-    // on 2 cores: about 0.45 at q = 12, 0.33 at m = 8), float at twice it.
+    // A product with a dimension of a few units or coordinates runs below
+    // the DGEMM rate: at s / (s + 12) of it, s = min(m, q) (fitted on 2
+    // cores: q = 12, m = 512 and q = 91, m = 8), float at twice it.
     const double single = config_.run.precision == Precision::Single ? 0.5 : 1.0;
-    const double thin = std::min(m, q) / (std::min(m, q) + 16.0);
+    const double thin = std::min(m, q) / (std::min(m, q) + 12.0);
     // A pass over `rows` rows: the product and the terms.
     const auto pass = [&](double rows) {
       Cost c;
       c.flops = single * 2.0 * rows * m * q / thin;
-      c.elements = rows * m * (kProductPasses + term) + 2.0 * rows * q;  // U is read and packed
-      c.calls = 3;  // the product, the terms, the reduction over the grid row
+      c.elements = rows * m * (kProductPasses + term) + rows * q;  // and U read once
+      c.calls = rows * m * q > kThreadedProduct ? 1 : 0;  // the product's threads
       // The terms are threaded from 2^22 local entries: the cores change hands twice.
       c.handovers = rows * m >= 4194304.0 ? 2.0 : 0.0;
       return c;
@@ -90,7 +90,7 @@ class TaylorLearner : public Learner {
     step.elements += 3.0 * m * q;  // the momentum update
     Cost evaluation = pass(nn) + pass(nt);
     evaluation.elements += 2.0 * m * q;  // the penalty, the best W's copy
-    evaluation.calls += 10;
+
     Cost c = steps * step + evaluations * evaluation;
     if (cached) c += pass(nn + nt) + Cost{0, (nn + nt) * m * activation_passes(o.activation), 0, 0};
     c.calls += kPointCalls;
@@ -122,9 +122,11 @@ class TaylorLearner : public Learner {
   // writes or reads it) and of the forward or backward terms (read, write).
   // Fitted with the rates of `neurep plan` to Taylor runs on 2 cores (n m from
   // 1e5 to 1e6, q from 12 to 91, m from 8 to 512; bench/plan_accuracy.py).
-  static constexpr double kProductPasses = 5, kTermPasses = 2;
+  static constexpr double kProductPasses = 2, kTermPasses = 2;
+  // BLAS threads a product above this m n k (OpenBLAS's threshold).
+  static constexpr double kThreadedProduct = 262144;
   // A point's fixed overheads (cost.hpp's calls): set-up, the commit of its rows.
-  static constexpr double kPointCalls = 20;
+  static constexpr double kPointCalls = 10;
   // Element passes of one activation value: a polynomial or a max is one
   // more operation, tanh and softplus an exponential (about 10).
   static double activation_passes(Activation a) {

@@ -7,8 +7,9 @@
 //             a pass over a matrix larger than the caches;
 //   entries   kernel entries: an inner product's arc-cosine map
 //             (apply_kernel), at that map's rate;
-//   calls     fixed overheads independent of the sizes: a (P)BLAS call on
-//             small blocks, a reduction, at a time per call;
+//   calls     threaded (P)BLAS calls on small matrices (above BLAS's
+//             threading threshold of 262144 m n k): the threads' wake-up
+//             and synchronisation besides the call's flops, at a time per call;
 //   handovers a threaded element-wise map (OpenMP) followed by a threaded
 //             product (BLAS) or the reverse: the cores change hands, which
 //             on a busy machine costs milliseconds;
