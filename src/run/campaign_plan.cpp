@@ -309,7 +309,8 @@ void print_plan(const Config& config, const PlanOptions& o) {
   fmt::print(
       "  sbatch --array={} --ntasks={} --time={} --mem-per-cpu={}M jobs/slurm/array.sbatch MANIFEST RESULTS_DIR\n",
       array, o.ranks, time, mem_mib);
-  fmt::print("  (--time: twice the longest task's estimate + 10 min; --mem-per-cpu: the model + 25% + 512 MiB)\n");
+  fmt::print("  (--time: twice the longest task's estimate + 10 min; --mem-per-cpu: the model + 25% + 512 MiB;\n"
+             "  jobs/slurm/submit_array.sh MANIFEST RESULTS_DIR sizes each task of a manifest this way)\n");
 }
 
 }  // namespace neurep
