@@ -5,7 +5,8 @@
 # gets one line "CONFIG -" (run its own [sweep] dims).
 #
 #   jobs/slurm/make_manifest.sh CONFIG_DIR [DIMS...] > campaign.txt
-#   sbatch --array=0-$(($(grep -c . campaign.txt) - 1)) jobs/slurm/array.sbatch campaign.txt results/
+#   jobs/slurm/submit_array.sh --ranks 4 campaign.txt results/    # each task sized by neurep plan
+#   sbatch --array=0-$(($(grep -c . campaign.txt) - 1)) jobs/slurm/array.sbatch campaign.txt results/   # all alike
 #
 # The number of lines and the matching --array range are printed on stderr.
 set -euo pipefail
@@ -29,4 +30,4 @@ for c in "${configs[@]}"; do
     for d in "$@"; do echo "$c $d"; n=$((n + 1)); done
   fi
 done
-echo "$0: $n tasks: sbatch --array=0-$((n - 1)) jobs/slurm/array.sbatch MANIFEST RESULTS_DIR" >&2
+echo "$0: $n tasks: jobs/slurm/submit_array.sh MANIFEST RESULTS_DIR (sized by neurep plan), or sbatch --array=0-$((n - 1)) jobs/slurm/array.sbatch MANIFEST RESULTS_DIR" >&2

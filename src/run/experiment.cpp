@@ -497,8 +497,8 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
           results->commit("running");
           const std::vector<ResultRow> point_rows(results->rows().end() - static_cast<std::ptrdiff_t>(out.rows.size()),
                                                   results->rows().end());
-          spent += plan.cost(d, n, c);
-          progress.point_done(plan.cost(d, n, c), point,
+          spent += plan.weight(d, n, c);
+          progress.point_done(plan.weight(d, n, c), point,
                               fmt::format("[{}/{}] {} {}{} on {}: test error{} ({:.2f} s)", plan.done(), plan.total(),
                                           point, learner, candidate_setting(config, c, d), shown,
                                           summary(point_rows), out.rows.front().seconds),

@@ -107,15 +107,31 @@ void Progress::run_started(const std::string& output, bool resumed, size_t done,
 
 void Progress::point_started(const std::string& point, const std::string& what) {
   point_start_ = std::chrono::steady_clock::now();
+  fit_seen_ = false;
   log_line("point_started", field("point", point) + field("what", what));
 }
 
 void Progress::evaluation(const std::string& point, const Evaluation& e) {
-  // The point's ETA from the steps this process has run of it.
-  const double in_point = std::chrono::duration<double>(std::chrono::steady_clock::now() - point_start_).count();
-  const double eta = e.step > e.start_step ? in_point * static_cast<double>(e.last_step - e.step) /
-                                                 static_cast<double>(e.step - e.start_step)
-                                           : std::nan("");
+  // The ETA from the steps this process has run of this fit: from its first
+  // evaluation when there were steps since (what came before it, e.g. a
+  // kernel solver's preconditioner, is not a step), else from the point's start.
+  const auto now = std::chrono::steady_clock::now();
+  if (e.label != fit_label_ || e.step <= fit_step_ || !fit_seen_) fit_label_ = e.label, fit_step_ = e.step, fit_start_ = now, fit_seen_ = true;
+  const double since_first = std::chrono::duration<double>(now - fit_start_).count();
+  const double in_point = std::chrono::duration<double>(now - point_start_).count();
+  const double eta = e.step > fit_step_ ? since_first * static_cast<double>(e.last_step - e.step) /
+                                              static_cast<double>(e.step - fit_step_)
+                     : e.step > e.start_step ? in_point * static_cast<double>(e.last_step - e.step) /
+                                                   static_cast<double>(e.step - e.start_step)
+                                             : std::nan("");
+  if (std::isfinite(e.residual)) {  // an iterative kernel solver's iteration
+    log_line("iteration", field("point", point) + field("label", e.label) + field("note", e.note) +
+                              field("iteration", e.step) + field("last_iteration", e.last_step) +
+                              field("residual", e.residual) + field("eta_seconds", eta));
+    print(fmt::format("  {} {} iteration {}/{}  residual {:.3g}  {}  ETA {}", point, e.label, e.step, e.last_step,
+                      e.residual, e.note, format_duration(eta)));
+    return;
+  }
   log_line("evaluation", field("point", point) + field("step", e.step) + field("last_step", e.last_step) +
                              field("train_loss", e.train_loss) + field("validation_error", e.validation_error) +
                              field("eta_seconds", eta));

@@ -34,13 +34,13 @@ SweepPlan::SweepPlan(const Config& config, const Learners& learners, std::set<Po
       for (int64_t n : config.sweep.n_train)
         for (int64_t c : points_) {
           ++total_;
-          if (pending(d, seed, n, c)) bound += cost(d, n, c), ++remaining_;
+          if (pending(d, seed, n, c)) bound += weight(d, n, c), ++remaining_;
         }
       // A search: n_train is its doubling ladder; add at most search_bisections
       // points per target, each costing at most a point at n_max. An upper bound
       // (the search may stop early); the count goes down as points are done.
       for (size_t b = 0; b < bisections; ++b)
-        for (int64_t c : points_) ++total_, bound += cost(d, config.sweep.search.n_max, c);
+        for (int64_t c : points_) ++total_, bound += weight(d, config.sweep.search.n_max, c);
       if (search) search_bound_[{d, seed}] = bound;
       remaining_cost_ += bound;
     }
@@ -65,9 +65,33 @@ void SweepPlan::mark_done(int d, int64_t seed, int64_t n, int64_t c) {
   if (done_.insert({d, n, seed, c}).second && remaining_ > 0) --remaining_;
 }
 
-double SweepPlan::cost(int d, int64_t n, int64_t c) const {
+Cost SweepPlan::cost(int d, int64_t n, int64_t c) const {
   // A refit costs about what a candidate does (which one is chosen is known only then).
-  return learners_[static_cast<size_t>(c == kRefit ? 0 : c)]->cost(d, n, config_.data.n_test);
+  Cost cost = learners_[static_cast<size_t>(c == kRefit ? 0 : c)]->cost(d, n, config_.data.n_test);
+  cost.commits += 1;  // its rows
+  return cost;
+}
+
+Cost SweepPlan::setup_cost(int d) const {
+  // The data (x, labels, targets for the largest n and the test set), then a
+  // finite random representation: the features (a (n + n_test) x d by d x D
+  // product and the activation), with zca whitening the unlabeled samples'
+  // covariance (2 n_u D^2) and its eigendecomposition (~25 D^3, as the kernel
+  // solver's eigen).
+  const double n = static_cast<double>(*std::max_element(config_.sweep.n_train.begin(), config_.sweep.n_train.end()));
+  const double rows = n + static_cast<double>(config_.data.n_test), dd = d;
+  Cost c{0, rows * dd * 4.0, 0, 100};
+  if (const RandomRepresentationConfig* r = config_.representation.random(); r && !r->infinite) {
+    const double w = static_cast<double>(r->width.at(d));
+    c.flops += 2.0 * rows * dd * w;
+    c.elements += 3.0 * rows * w;
+    if (r->whiten == WhitenKind::Zca) {
+      const double nu = static_cast<double>(r->unlabeled_at(d));
+      c.flops += 2.0 * nu * dd * w + 2.0 * nu * w * w + 25.0 * w * w * w + 2.0 * rows * w * w;
+      c.elements += 3.0 * nu * w;
+    }
+  }
+  return c;
 }
 
 std::string SweepPlan::point_name(int d, int64_t n, int64_t seed, int64_t c, int64_t candidates) {

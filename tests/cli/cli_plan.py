@@ -103,10 +103,27 @@ def main():
     # Bad input: exit 2, one line, nothing on stdout.
     small = r.write("small.toml", KERNEL.format(n=50))
     for bad, key in ((["--ranks", "0"], "--ranks"), (["--rate", "-1"], "--rate"),
-                     (["--set", "learner.ridge=-1"], "learner.ridge"), (["--set", "data.nope=1"], "data.nope")):
+                     (["--set", "learner.ridge=-1"], "learner.ridge"), (["--set", "data.nope=1"], "data.nope"),
+                     (["--rates", "1,2,3"], "--rates"), (["--rates", "1,2,3,4,5,x"], "--rates"),
+                     (["--rates", "1,2,3,4,5,0"], "--rates")):
         code, out, err = r.run("plan", small, *bad)
         lines = err.strip().splitlines()
         r.check(code == 2 and len(lines) == 1 and key in lines[0] and not out, f"plan {bad}: {code} {lines}")
+    # --rates: all six rates as given, echoed in --json; twice the rates, half the time.
+    code, p1, err = plan(small)
+    rates = ",".join(str(p1["rates"][k]) for k in ("flops_per_second", "elements_per_second", "entries_per_second",
+                                                    "seconds_per_call", "seconds_per_handover", "seconds_per_commit"))
+    doubled = ",".join(str(2 * p1["rates"][k]) for k in ("flops_per_second", "elements_per_second", "entries_per_second"))
+    doubled += "," + ",".join(str(p1["rates"][k] / 2) for k in ("seconds_per_call", "seconds_per_handover",
+                                                                 "seconds_per_commit"))
+    c1, q1, _ = r.run("plan", small, "--json", "--rates", rates)
+    c2, q2, _ = r.run("plan", small, "--json", "--rates", doubled)
+    if c1 == 0 and c2 == 0:
+        t1, t2 = json.loads(q1)["dims"][0]["seconds_per_task"], json.loads(q2)["dims"][0]["seconds_per_task"]
+        r.check(t1 == p1["dims"][0]["seconds_per_task"] and abs(t2 - t1 / 2) <= 1e-9 * t1,
+                f"--rates: the --rate plan's rates give its time ({t1}), doubled rates half of it ({t2})")
+    else:
+        r.check(False, f"plan --rates exits 0 ({c1}, {c2})")
     code, out, err = r.run("plan", r.path("missing.toml"))
     r.check(code == 2 and len(err.strip().splitlines()) == 1 and not out, f"plan of a missing file: {code} {err}")
     # Without --rate, the measured rate is printed.

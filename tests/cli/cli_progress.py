@@ -7,8 +7,12 @@ change), run_finished —; a run stopped by SIGUSR1 inside a point logs the
 checkpoint and run_interrupted, and its --resume appends to the same log,
 reporting each evaluation once over both runs. With -q nothing is printed; without
 it the progress lines inside the points on standard error are one per
-evaluation. An unusable run.log is refused (exit 2, one line naming the key,
-nothing written).
+evaluation. A pcg kernel point logs an `iteration` event per CG iteration of
+each fit (iteration 1, 2, ... up to the iterations its rows report, the
+largest residual of the ridges still iterating, a projected last iteration
+within max_iterations, the label naming the fit and the converged ridges)
+and prints a line for each. An unusable run.log is refused (exit 2, one line
+naming the key, nothing written).
 
 No check depends on how fast the machine is: the stop is sent once the log
 shows the first checkpoint."""
@@ -45,6 +49,28 @@ seeds = 1
 checkpoint_every = {checkpoint_every}
 log = "{log}"
 """
+
+PCG = """
+[data]
+dim = 6
+degrees = [2]
+n_test = 200
+noise = 0.1
+[learner]
+kind = "kernel"
+ridge = [1e-3, 1e-1]
+solver = "pcg"
+preconditioner_rank = 16
+tolerance = 1e-8
+ridge_selection = "validation"
+validation_fraction = 0.25
+[sweep]
+n_train = [300]
+seeds = 1
+[run]
+log = "pcg.jsonl"
+"""
+ITERATION_LINE = re.compile(r"^\s+(d\d+_n\d+_s\d+\S*) (pcg.*) iteration (\d+)/(\d+)\s+residual (\S+)\s+(\d+/\d+) ridges converged\s+ETA ")
 
 EVAL_LINE = re.compile(r"^\s+(d\d+_n\d+_s\d+\S*) step (\d+)/(\d+)\s+loss ")
 
@@ -180,6 +206,34 @@ def main():
             events[len(first)]["resumed"] is True,
             f"--resume: appended to the log after the first run's lines (rc {rc}) {err.strip()[:200]}")
     check_events(r, events, r.path("big.h5"), "stop and resume", sessions=2)
+
+    # pcg: an iteration event (and a line) per CG iteration of each fit.
+    pcg = r.write("pcg.toml", PCG)
+    rc, out, err = r.run("run", pcg, "-o", "pcg.h5", np_=2)
+    events = read_log(r.path("pcg.jsonl"))
+    its = [e for e in events if e["event"] == "iteration"]
+    done = [e for e in events if e["event"] == "point_done"]
+    r.check(rc == 0 and len(done) == 1 and len(its) > 0, f"pcg: exit 0, one point, iteration events ({rc}, {len(its)})")
+    if done and its:
+        rows = done[0]["rows"]
+        want = int(max(row["iterations"] for row in rows))
+        fits = {}
+        for e in its:
+            fits.setdefault(e["label"], []).append(e)
+        main_fit = fits.get("pcg", [])
+        r.check([e["iteration"] for e in main_fit] == list(range(1, want + 1)),
+                f"pcg: iterations 1..{want} of the fit on all n, each once: {[e['iteration'] for e in main_fit]}")
+        r.check(len(fits) == 2 and all(e["iteration"] >= 1 for e in fits.get("pcg (validation fit)", [])),
+                f"pcg: the validation fit's iterations labelled apart: {list(fits)}")
+        r.check(all(isinstance(e["residual"], (int, float)) and 0 <= e["residual"] < 10 and
+                    e["iteration"] <= e["last_iteration"] <= 1000 and e["point"] == done[0]["point"] for e in its),
+                f"pcg: finite residuals, last_iteration within [iteration, max_iterations] {its[:2]}")
+        r.check(main_fit and main_fit[-1]["note"] == "2/2 ridges converged" and
+                all(row["status"] == "ok" for row in rows),
+                f"pcg: the last iteration's note counts both ridges converged: {main_fit[-1:]}")
+        lines = [m for m in map(ITERATION_LINE.match, err.splitlines()) if m]
+        r.check([(m.group(2), int(m.group(3))) for m in lines] == [(e["label"], e["iteration"]) for e in its],
+                f"pcg: one progress line per iteration ({len(lines)} lines, {len(its)} events) {err[:300]!r}")
 
     # An unusable run.log: exit 2, one line naming the key, nothing written.
     rc, out, err = r.run("run", cfg, "-o", "bad.h5", "--set", 'run.log="no/such/folder/x.jsonl"')

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "neurep/empirical_ntk.hpp"
 #include "neurep/infinite_gram.hpp"
 #include "neurep/kernel_regression.hpp"
 #include "neurep/kernel_solver.hpp"
+#include "neurep/kernel_solver_pcg.hpp"
 #include "neurep/linalg.hpp"
 #include "neurep/taylor.hpp"
 
@@ -17,7 +19,12 @@ class KernelLearner : public Learner {
  public:
   explicit KernelLearner(const Config& c)
       : k_(*c.learner.kernel()), validation_fraction_(c.learner.validation_fraction), block_(c.run.block),
-        single_(c.run.precision == Precision::Single), seed_(static_cast<uint64_t>(c.run.seed)) {}
+        single_(c.run.precision == Precision::Single), seed_(static_cast<uint64_t>(c.run.seed)),
+        input_bias_(c.learner.input_bias) {
+    const RandomRepresentationConfig* r = c.representation.random();
+    infinite_ = r && r->infinite;
+    if (r && !r->infinite) width_ = [w = r->width](int d) { return w.at(d); };
+  }
 
   std::string label() const override { return "kernel:" + name_of(k_.kernel); }
   GridWork grid_work() const override { return GridWork::Square; }
@@ -36,14 +43,30 @@ class KernelLearner : public Learner {
 
   double rank_words(int, int64_t n, int64_t) const override {
     if (k_.solver != KernelSolver::Pcg) return 0;
-    // A block of kernel rows and one of test rows (at most kMatrixFreeBlockWords
-    // per rank each) and the CG vectors, replicated (F is in memory_words).
-    const double nn = static_cast<double>(n);
-    return 2.0 * static_cast<double>(kMatrixFreeBlockWords) + 8.0 * nn;
+    // One block of kernel rows at a time (the training products' and, after
+    // them, the test predictions': never both), at most kMatrixFreeBlockWords
+    // per rank and at most all n padded rows, and the CG vectors, replicated
+    // (F, distributed by rows, is in memory_words).
+    const double nn = static_cast<double>(n), rows = std::ceil(nn / block_) * block_;
+    return std::min(static_cast<double>(kMatrixFreeBlockWords), rows * nn) + 8.0 * nn;
   }
 
-  double cost(int, int64_t n, int64_t n_test) const override {
-    return std::pow(static_cast<double>(n), 3) / 3.0 + 2.0 * static_cast<double>(n * n_test) * 64;
+  Cost cost(int d, int64_t n, int64_t n_test) const override {
+    Cost c = fit_cost(d, static_cast<double>(n), static_cast<double>(n_test));
+    if (k_.ridge_selection == RidgeSelection::Validation) {
+      const double v = static_cast<double>(validation_size(validation_fraction_, n));
+      c += fit_cost(d, static_cast<double>(n) - v, v);
+    }
+    c.calls += kPointCalls;
+    return c;
+  }
+
+  // CG iterations a pcg point is planned with: max_iterations, or fewer when
+  // a guess is lower: with the Nystrom preconditioner (rank >= 64) 14-37 were
+  // measured at tolerance 1e-10 for n = 1024-4096 and 21 at n = 65536
+  // (bench/RESULTS.md), so 50; without it 124, so 150.
+  int64_t expected_iterations() const {
+    return std::min<int64_t>(k_.iterative.max_iterations, k_.iterative.preconditioner_rank >= 64 ? 50 : 150);
   }
 
   bool selects_rows() const override { return k_.ridge_selection == RidgeSelection::Validation; }
@@ -71,6 +94,116 @@ class KernelLearner : public Learner {
   }
 
  private:
+  // A point's fixed overheads (grid set-up, small ScaLAPACK calls, the commit
+  // of its rows), in calls (cost.hpp).
+  static constexpr double kPointCalls = 20;
+  // `count` blocks of `entries` kernel entries each, products of inner
+  // dimension q: a threaded call each for the product of the inputs and the
+  // product with the coefficients, and two handovers where the map is
+  // threaded (apply_kernel: from 2^14 entries; BLAS: above 262144 m n k).
+  static Cost blocks(double count, double entries, double q) {
+    Cost c;
+    c.calls = count * ((entries * q > 262144.0 ? 1.0 : 0.0) + (entries > 262144.0 ? 1.0 : 0.0));
+    c.handovers = entries >= 16384.0 ? 2.0 * count : 0.0;
+    return c;
+  }
+
+  // Does the kernel map its inner products (not for the linear kernel)?
+  bool maps() const { return k_.kernel != KernelKind::Linear; }
+
+  // The work of one fit on n points scored at n_eval (kernel_regression):
+  // the Gram (n^2 q flops, the lower triangle's n^2/2 map entries), the
+  // solver's, the test kernel (2 n_eval n q flops, n_eval n entries) and the
+  // predictions for every ridge. q: the Gram's inner dimension.
+  Cost fit_cost(int d, double n, double n_eval) const {
+    const double q = gram_dim(d), L = static_cast<double>(k_.ridges.size());
+    const double entry_map = maps() ? 1.0 : 0.0, inner = gram_maps();
+    Cost c;
+    // The test kernel and the predictions, in blocks of at most n rows (for
+    // pcg at most its block budget): per block the product of the inputs,
+    // the map and the product with the coefficients (three calls; two
+    // handovers between the threaded map and the products).
+    c.flops += 2.0 * n_eval * n * (q + L);
+    c.entries += n_eval * n * (entry_map + inner);
+    c.elements += n_eval * n;
+    const double unit = block_;
+    double chunk = std::max(unit, std::floor(n / unit) * unit);
+    if (solver() == KernelSolver::Pcg)
+      chunk = std::min(chunk, std::max(unit, std::floor(static_cast<double>(kMatrixFreeBlockWords) / n / unit) * unit));
+    c += blocks(std::ceil(n_eval / std::min(chunk, std::max(n_eval, 1.0))), std::min(chunk, n_eval) * n, q);
+    // The Gram: its product and map (one block).
+    c += blocks(1, n * n, q);
+    const double entries_k = n * n / 2.0;  // K's lower triangle
+    switch (solver()) {
+      case KernelSolver::Pcg: {
+        // The Nystrom preconditioner: r columns of K (n r entries), randomly
+        // pivoted Cholesky on them (n r^2 flops), s I + F^T F per ridge.
+        const double r = static_cast<double>(k_.iterative.preconditioner_rank), it = static_cast<double>(expected_iterations());
+        c.flops += 2.0 * n * r * q + 2.0 * n * r * r + L * r * r * r / 3.0;
+        c.entries += n * r * (entry_map + inner);
+        // Each iteration: one product K X (X: a column per ridge) built from
+        // blocks of rows of K's lower triangle, (1 + 1/blocks)/2 ~ 0.53 of its
+        // n^2 entries (bench/RESULTS.md), each the inner product (2q flops),
+        // the map and two accumulations per ridge; the preconditioner's
+        // 4 n r flops per ridge; the vectors' element operations; a
+        // reduction and a broadcast.
+        const double per_product = 0.53 * n * n;
+        c.flops += it * (per_product * (2.0 * q + 4.0 * L) + 4.0 * n * r * L);
+        c.entries += it * per_product * (entry_map + inner);
+        c.elements += it * (per_product + 10.0 * n * L);
+        const double rows = static_cast<double>(KernelOperator::default_rows_per_block(static_cast<int64_t>(n), block_, 1, 1));
+        c += it * blocks(std::ceil(n / rows), rows * n, q);
+        c.calls += it * 4.0;  // the reduction, the broadcast, the preconditioner
+        return c;
+      }
+      case KernelSolver::Mixed: {
+        // K in double, its float copy factored (n^3/3 at twice the rate) per
+        // ridge, refinement steps: a double residual K x (reads K: n^2
+        // elements) and a float triangular solve pair (2 n^2 flops at
+        // BLAS-2 speed: counted as elements).
+        const double steps = static_cast<double>(std::min<int64_t>(k_.iterative.max_iterations, 3));
+        c.flops += n * n * q + L * n * n * n / 6.0;
+        c.entries += entries_k * (entry_map + inner);
+        c.elements += n * n + L * (n * n + steps * 3.0 * n * n);
+        return c;
+      }
+      case KernelSolver::Eigen:
+        // pdsyevd on few cores: as much as 50-100 Cholesky factorisations
+        // (learner.solver's documentation): 25 n^3, once for every ridge.
+        c.flops += n * n * q + 25.0 * n * n * n;
+        c.entries += entries_k * (entry_map + inner);
+        c.elements += n * n + L * 2.0 * n * n;
+        return c;
+      default:
+        // Cholesky: K kept, copied and factored per ridge (n^3/3), two
+        // triangular solves (2 n^2, BLAS-2: counted as elements).
+        c.flops += n * n * q + L * n * n * n / 3.0 * (single_ ? 0.5 : 1.0);
+        c.entries += entries_k * (entry_map + inner);
+        c.elements += n * n + L * 3.0 * n * n;
+        return c;
+    }
+  }
+
+  // The solver a point uses (auto: eigen for leave-one-out, else Cholesky; make_ridge_solver).
+  KernelSolver solver() const {
+    if (k_.solver == KernelSolver::Auto)
+      return k_.ridge_selection == RidgeSelection::LeaveOneOut ? KernelSolver::Eigen : KernelSolver::Cholesky;
+    return k_.solver;
+  }
+
+  // The inner dimension of the Gram's inner products at d: D of a finite
+  // random representation, m q for the empirical NTK, else d; plus the
+  // constant coordinate of learner.input_bias.
+  double gram_dim(int d) const {
+    const double bias = input_bias_ ? 1.0 : 0.0;
+    if (k_.kernel == KernelKind::EmpiricalNtk)
+      return static_cast<double>(k_.network.widths.front().at(d)) * (width_ ? static_cast<double>(width_(d)) : d + bias);
+    return (width_ ? static_cast<double>(width_(d)) : d) + bias;
+  }
+  // Extra map evaluations per entry: the infinite-width representation's K_h
+  // under the outer kernel.
+  double gram_maps() const { return infinite_ ? 1.0 : 0.0; }
+
   // Kernel regression on (u_fit, y_fit), scored against f_eval at u_eval;
   // `fit` numbers the fits of a point for an iterative solver's checkpoints. Collective.
   std::vector<FitResult> fit_kernel(const PointInputs& in, PointCheckpoints& checkpoints, int fit,
@@ -88,6 +221,7 @@ class KernelLearner : public Learner {
     opt.seed = seed_ ^ (static_cast<uint64_t>(in.d) << 32);  // pcg's landmarks
     opt.checkpoints = &checkpoints;
     opt.fit = fit;
+    opt.on_evaluation = in.on_evaluation;
     const double variance = in.data.target_variance;
     if (k_.kernel == KernelKind::EmpiricalNtk) {  // W_0 of the order-1 network with learner.m, activation
       const TaylorModel model(network_options(k_.network, in.d, block_), u_fit.cols(), in.streams, in.grid);
@@ -106,6 +240,8 @@ class KernelLearner : public Learner {
   int block_;
   bool single_;
   uint64_t seed_;  // run.seed
+  bool input_bias_, infinite_;
+  std::function<int64_t(int)> width_;  // D at d of a finite random representation, else empty
 };
 
 }  // namespace

@@ -89,7 +89,7 @@ std::vector<FitResult> fit(const GramSource& gram, const std::vector<double>& y_
   Solution<T> sol(grid, n, nr, nb);
   sol.flops = gram.flops();
   const SolveProblem problem{gram,   opt.kernel,          a_train,  shift,           mean_diag, y_train, grid, nb,
-                             opt.leave_one_out, opt.iterative, opt.seed, opt.checkpoints, opt.fit};
+                             opt.leave_one_out, opt.iterative, opt.seed, opt.checkpoints, opt.fit, opt.on_evaluation};
   const std::unique_ptr<RidgeSolver> solver = make_ridge_solver(opt.solver, opt.leave_one_out);
   solver->solve(problem, sol, ph);
 

@@ -76,21 +76,26 @@ KernelOperator::KernelOperator(const GramSource& gram, KernelKind kind, std::vec
       layout_(n_, block, grid) {
   kdiag_.resize(diag_.size());
   for (size_t i = 0; i < diag_.size(); ++i) kdiag_[i] = kernel_value(kind, diag_[i], diag_[i], diag_[i]);
-  // Blocks of whole row units (local copies of the inputs' rows), at most
-  // 2^25 words (256 MB) per rank.
   const int64_t unit = static_cast<int64_t>(block) * grid.rows();
-  const int64_t budget = (int64_t(1) << 25) * grid.size() / std::max<int64_t>(n_, 1);
-  // Up to 16 blocks of at least 1024 rows (fewer, larger blocks only cost
-  // kernel entries: a product computes (1 + 1/blocks)/2 of K; more, smaller
-  // ones cost the per-block overheads of the product of the inputs).
-  const int64_t sixteenth = (std::max<int64_t>(n_ / 16, 1024) + unit - 1) / unit * unit;
-  chunk_ = rows_per_block > 0 ? (rows_per_block + unit - 1) / unit * unit
-                              : std::max(unit, std::min(budget / unit * unit, sixteenth));
-  chunk_ = std::min(chunk_, (n_ + unit - 1) / unit * unit);
+  chunk_ = rows_per_block > 0 ? std::min((rows_per_block + unit - 1) / unit, (n_ + unit - 1) / unit) * unit
+                              : default_rows_per_block(n_, block, grid.rows(), grid.size());
   // The Gram source's flops are those of its training half (n^2 q, a
   // triangle) plus the test kernel; a product computes the same triangle.
   const double n = static_cast<double>(n_);
   flops_ = gram.flops() * n / (n + 2.0 * static_cast<double>(gram.n_test())) + 2.0 * n * n;
+}
+
+int64_t KernelOperator::default_rows_per_block(int64_t n, int block, int grid_rows, int ranks) {
+  // Blocks of whole row units (local copies of the inputs' rows), at most
+  // 2^25 words (256 MB) per rank.
+  const int64_t unit = static_cast<int64_t>(block) * grid_rows;
+  const int64_t budget = kMatrixFreeBlockWords * ranks / std::max<int64_t>(n, 1);
+  // Up to 16 blocks of at least 1024 rows (fewer, larger blocks only cost
+  // kernel entries: a product computes (1 + 1/blocks)/2 of K; more, smaller
+  // ones cost the per-block overheads of the product of the inputs).
+  const int64_t sixteenth = (std::max<int64_t>(n / 16, 1024) + unit - 1) / unit * unit;
+  const int64_t rows = std::max(unit, std::min(budget / unit * unit, sixteenth));
+  return std::min(rows, (n + unit - 1) / unit * unit);
 }
 
 DistMatrix<double> KernelOperator::rows(const std::vector<int64_t>& idx, int64_t ncols) const {
@@ -457,6 +462,34 @@ void for_each_vector(State& s, F&& f) {
   f("converged", s.converged);
 }
 
+// An iteration as the run's progress sees it (Evaluation, learner.hpp): the
+// largest residual of the ridges still iterating, and the iteration at which
+// it reaches the tolerance if it keeps falling at its mean rate so far (the
+// residual starts at 1), at most max_iterations. The same on every rank.
+Evaluation progress(const CgState& s, int64_t start, const IterativeSolverConfig& it, int fit) {
+  Evaluation e;
+  e.step = s.iteration, e.start_step = start;
+  double worst = 0;
+  int64_t converged = 0;
+  for (size_t l = 0; l < s.residual.size(); ++l)
+    if (s.converged[l] == 0)
+      worst = std::max(worst, s.residual[l]);
+    else
+      converged += s.converged[l] > 0;
+  e.residual = worst;
+  e.last_step = it.max_iterations;
+  const double rate = std::pow(worst, 1.0 / static_cast<double>(std::max<int64_t>(s.iteration, 1)));
+  if (worst > 0 && rate < 1) {
+    const double more = std::ceil(std::log(it.tolerance / worst) / std::log(rate));
+    if (more < static_cast<double>(it.max_iterations - s.iteration))
+      e.last_step = s.iteration + std::max<int64_t>(0, static_cast<int64_t>(more));
+  }
+  if (worst == 0) e.last_step = s.iteration;
+  e.label = fit ? "pcg (validation fit)" : "pcg";
+  e.note = fmt::format("{}/{} ridges converged", converged, s.residual.size());
+  return e;
+}
+
 // Matrix-free conjugate gradients for every ridge at once (one kernel
 // product per iteration serves them all), preconditioned by one Nystrom
 // approximation whose landmarks every ridge shares.
@@ -489,11 +522,11 @@ class PcgSolver : public TypedRidgeSolver<PcgSolver> {
     CgState st;
     if (p.checkpoints)
       if (const Checkpoint* earlier = p.checkpoints->earlier()) load_state(*earlier, p.fit, st);
-    std::function<void(const CgState&)> after_iteration;
-    if (p.checkpoints)
-      after_iteration = [&](const CgState& s) {
-        p.checkpoints->after_step(s.iteration, [&] { return save_state(s, p.fit); });
-      };
+    const int64_t start = st.iteration;
+    const auto after_iteration = [&](const CgState& s) {
+      if (p.on_evaluation) p.on_evaluation(progress(s, start, p.iterative, p.fit));
+      if (p.checkpoints) p.checkpoints->after_step(s.iteration, [&] { return save_state(s, p.fit); });
+    };
     pcg_solve(op, pre, p.y, p.shift, p.iterative.tolerance, p.iterative.max_iterations, st, after_iteration);
     clock.stop(ph.solve);
     sol.flops += static_cast<double>(st.iteration) * (op.product_flops() + 4.0 * nd * r * static_cast<double>(nr));

@@ -52,9 +52,49 @@ class TaylorLearner : public Learner {
     return 2.0 * static_cast<double>(n + n_test) * m * (config_.run.precision == Precision::Single ? 0.5 : 1.0);
   }
 
-  double cost(int d, int64_t n, int64_t) const override {  // 4 n m q a step, q ~ d for the ETA
-    const double m = static_cast<double>(t_.network.widths.front().at(d));
-    return 4.0 * static_cast<double>(t_.steps) * static_cast<double>(n) * m * d;
+  Cost cost(int d, int64_t n, int64_t n_test) const override {
+    // Gradient descent (TaylorTrainer::run): a step is two products over the
+    // n training rows, Z = U W^T and G = E^T U (2 n m q flops each), and two
+    // element-wise passes over Z (the forward terms, then E in place of Z),
+    // plus the update of W; an evaluation is a forward pass over the n
+    // training and the n_test test rows. Quad with a quadratic activation
+    // keeps no cache matrix; the others read one beside Z in every pass, and
+    // the full network evaluates the activation per element. Preparing the
+    // cache is one product and one activation pass over the training and
+    // the test rows. Early stopping (patience) can only make it cheaper.
+    const TaylorOptions o = taylor_options(config_.learner, d, config_.run.block);
+    const double m = static_cast<double>(o.width), q = static_cast<double>(input_dim(d));
+    const double nn = static_cast<double>(n), nt = static_cast<double>(n_test);
+    const int64_t last = stop_step_ >= 0 ? std::min(stop_step_, o.steps) : o.steps;
+    const double steps = static_cast<double>(last);
+    const double evaluations = static_cast<double>(last / o.eval_every + 1 + (last % o.eval_every ? 1 : 0));
+    const bool cached = !(o.order == TaylorOrder::Quadratic && o.activation == Activation::Quadratic);
+    const double act = o.order == TaylorOrder::Full ? activation_passes(o.activation) : 0.0;
+    const double term = kTermPasses + (cached ? 1.0 : 0.0) + act;  // a pass of the terms, per element of Z
+    // A product with a dimension of a few units or coordinates runs below
+    // the DGEMM rate: at s / (s + 12) of it, s = min(m, q) (fitted on 2
+    // cores: q = 12, m = 512 and q = 91, m = 8), float at twice it.
+    const double single = config_.run.precision == Precision::Single ? 0.5 : 1.0;
+    const double thin = std::min(m, q) / (std::min(m, q) + 12.0);
+    // A pass over `rows` rows: the product and the terms.
+    const auto pass = [&](double rows) {
+      Cost c;
+      c.flops = single * 2.0 * rows * m * q / thin;
+      c.elements = rows * m * (kProductPasses + term) + rows * q;  // and U read once
+      c.calls = rows * m * q > kThreadedProduct ? 1 : 0;  // the product's threads
+      // The terms are threaded from 2^22 local entries: the cores change hands twice.
+      c.handovers = rows * m >= 4194304.0 ? 2.0 : 0.0;
+      return c;
+    };
+    Cost step = 2.0 * pass(nn);
+    step.elements += 3.0 * m * q;  // the momentum update
+    Cost evaluation = pass(nn) + pass(nt);
+    evaluation.elements += 2.0 * m * q;  // the penalty, the best W's copy
+
+    Cost c = steps * step + evaluations * evaluation;
+    if (cached) c += pass(nn + nt) + Cost{0, (nn + nt) * m * activation_passes(o.activation), 0, 0};
+    c.calls += kPointCalls;
+    return c;
   }
 
   // With learner.refit the validation split chooses a row even without candidates.
@@ -79,6 +119,27 @@ class TaylorLearner : public Learner {
   }
 
  private:
+  // Element passes over Z (n x m) of a product (BLAS zeroes or packs it and
+  // writes or reads it) and of the forward or backward terms (read, write).
+  // Fitted with the rates of `neurep plan` to Taylor runs on 2 cores (n m from
+  // 1e5 to 1e6, q from 12 to 91, m from 8 to 512; bench/plan_accuracy.py).
+  static constexpr double kProductPasses = 2, kTermPasses = 2;
+  // BLAS threads a product above this m n k (OpenBLAS's threshold).
+  static constexpr double kThreadedProduct = 262144;
+  // A point's fixed overheads (cost.hpp's calls): set-up, the commit of its rows.
+  static constexpr double kPointCalls = 10;
+  // Element passes of one activation value: a polynomial or a max is one
+  // more operation, tanh and softplus an exponential (about 10).
+  static double activation_passes(Activation a) {
+    return a == Activation::Tanh || a == Activation::Softplus ? 10.0 : 1.0;
+  }
+  // q: the learner's input dimension at d (D of a finite random
+  // representation, else d; plus learner.input_bias's constant coordinate).
+  int64_t input_dim(int d) const {
+    const RandomRepresentationConfig* r = config_.representation.random();
+    return (r && !r->infinite ? r->width.at(d) : d) + (config_.learner.input_bias ? 1 : 0);
+  }
+
   // Gradient descent with the large matrices in T, checkpointed through `checkpoints`. Collective.
   template <typename T>
   PointOutputs fit_as(const TaylorOptions& options, const PointInputs& in, PointCheckpoints& checkpoints) const {
@@ -96,9 +157,12 @@ class TaylorLearner : public Learner {
     size_t reported = state.curve.step.size();
     const auto report = [&](const TrainerState& s) {
       for (; reported < s.curve.step.size(); ++reported)
-        if (in.on_evaluation)
-          in.on_evaluation({static_cast<int64_t>(s.curve.step[reported]), start_step, last_step,
-                            s.curve.train_loss[reported], s.curve.validation_error[reported]});
+        if (in.on_evaluation) {
+          Evaluation e;
+          e.step = static_cast<int64_t>(s.curve.step[reported]), e.start_step = start_step, e.last_step = last_step;
+          e.train_loss = s.curve.train_loss[reported], e.validation_error = s.curve.validation_error[reported];
+          in.on_evaluation(e);
+        }
     };
     trainer.run(state, [&](const TrainerState& s) {
       report(s);

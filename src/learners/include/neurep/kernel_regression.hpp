@@ -124,6 +124,8 @@ struct KernelRegressionOptions {
   // ridge_selection = "validation").
   PointCheckpoints* checkpoints = nullptr;
   int fit = 0;
+  // Pcg: called on every rank after each iteration (the run's progress), or empty.
+  EvaluationObserver on_evaluation = {};
 };
 
 // Fits one model per ridge and returns a row each (ridge, errors, status;

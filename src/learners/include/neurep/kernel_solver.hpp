@@ -46,6 +46,8 @@ struct SolveProblem {
   // all n, 1: the refit for ridge_selection = "validation").
   PointCheckpoints* checkpoints;
   int fit;
+  // Called on every rank after each iteration of an iterative solver (pcg), or empty.
+  EvaluationObserver on_evaluation = {};
 };
 
 // The coefficients alpha (n x L, a column per ridge, stored as T) and what the solve found.

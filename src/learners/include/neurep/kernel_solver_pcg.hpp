@@ -79,6 +79,10 @@ class KernelOperator {
   const RowLayout& layout() const { return layout_; }
   // Rows of K per block of a product.
   int64_t rows_per_block() const { return chunk_; }
+  // The rows per block when the constructor is given none: up to 16 blocks
+  // of whole units of block x grid rows, at least 1024 rows, at most
+  // kMatrixFreeBlockWords words per rank. Pure.
+  static int64_t default_rows_per_block(int64_t n, int block, int grid_rows, int ranks);
   // Flops of one product with one column (Gram product and the accumulation).
   double product_flops() const { return flops_; }
 

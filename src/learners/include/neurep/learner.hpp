@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "neurep/settings.hpp"
+#include "neurep/cost.hpp"
 #include "neurep/dist_matrix.hpp"
 #include "neurep/grid.hpp"
 #include "neurep/random.hpp"
@@ -107,9 +108,16 @@ struct Interrupted {};
 // (the learner never prints): the step of the evaluation, the step this
 // process started the point from (0, or a checkpoint's), the step it ends at,
 // the training loss and the validation error (NaN without a split).
+// An iterative kernel solver (pcg) reports its iterations the same way: the
+// step is the iteration, last_step the iteration it projects to stop at (from
+// the residual's rate so far, at most max_iterations), `residual` the largest
+// relative residual of the ridges still iterating, and `label` which fit and
+// how many ridges have converged.
 struct Evaluation {
   int64_t step = 0, start_step = 0, last_step = 0;
   double train_loss = std::nan(""), validation_error = std::nan("");
+  double residual = std::nan("");
+  std::string label, note;
 };
 using EvaluationObserver = std::function<void(const Evaluation&)>;
 
@@ -140,8 +148,9 @@ class Learner {
   // 8-byte words every rank holds in full besides its share of memory_words
   // (replicated vectors, a per-rank block; e.g. the matrix-free kernel solver's).
   virtual double rank_words(int d, int64_t n, int64_t n_test) const { return 0; }
-  // Expected flops of a point (for the ETA only).
-  virtual double cost(int d, int64_t n, int64_t n_test) const = 0;
+  // Expected work of a point (neurep plan, the ETA; cost.hpp). An upper
+  // bound where the work depends on the data (early stopping, convergence).
+  virtual Cost cost(int d, int64_t n, int64_t n_test) const = 0;
   // Do its rows carry a validation_error on which the driver marks the selected row?
   virtual bool selects_rows() const { return false; }
   // Fits one sweep point. Collective; may throw Interrupted.

@@ -1,7 +1,8 @@
 // Progress on rank 0 (DESIGN 3.3): on standard error (unless -q) a line per
 // finished sweep point with the elapsed time and an ETA weighted by each
 // point's expected cost (a live bar when it is a terminal), and inside an
-// iterative point a line per evaluation with the point's own ETA; and with
+// iterative point a line per evaluation (a Taylor model's) or per iteration
+// (pcg's) with the point's own ETA; and with
 // run.log a JSON-lines file of the run's events for batch jobs, one object a
 // line, flushed per line, appended on --resume.
 #pragma once
@@ -54,6 +55,11 @@ class Progress {
   double total_ = 0, done_ = 0;
   std::string bar_;  // the live bar under the lines (terminal)
   std::chrono::steady_clock::time_point start_, point_start_;
+  // The first evaluation of the current fit of the point (its label, step, time).
+  bool fit_seen_ = false;
+  std::string fit_label_;
+  int64_t fit_step_ = 0;
+  std::chrono::steady_clock::time_point fit_start_;
 };
 
 }  // namespace neurep

@@ -48,9 +48,15 @@ class SweepPlan {
 
   size_t total() const { return total_; }
   size_t done() const { return done_.size(); }
-  // Expected cost of the points still to do, and of one (for the ETA).
+  // The expected work of a point (the learner's cost.hpp model; a refit
+  // costs what its first candidate does), and of the data and the
+  // representation of one (d, seed), before its points.
+  Cost cost(int d, int64_t n, int64_t candidate) const;
+  Cost setup_cost(int d) const;
+  // The ETA's weights: a point's cost in seconds at nominal rates (Rates{}),
+  // and the sum over the points still to do.
+  double weight(int d, int64_t n, int64_t candidate) const { return Rates{}.seconds(cost(d, n, candidate)); }
   double remaining_cost() const { return remaining_cost_; }
-  double cost(int d, int64_t n, int64_t candidate) const;
   bool finished() const { return remaining_ == 0; }
   // A search: the upper bound of the cost still to do at (d, seed) that
   // remaining_cost() counts (its ladder points not done, the bisections).
