@@ -345,6 +345,12 @@ def _complexity_table(rows, level, choice):
         eps = rows[0]["eps"] if rows else float("nan")
         lines.append("n_eps: smallest n with median test error < eps = %g (log-log "
                      "interpolation); '< n' = below eps at the smallest n." % eps)
+    searched = [_line_name(r) for r in rows if r.get("search")]
+    if searched:
+        lines.append("searched n (sweep.target_error; %s): n_eps is the median over seeds of each "
+                     "seed's n_eps in /complexity (log-log interpolation in its final bracket); "
+                     "a seed that stopped at the floor or n_max counts as not reached."
+                     % "; ".join(searched))
     lines.append("rows per point: %s." % choice_text(choice))
     if boot:
         lines.append("bootstrap: percentile interval of the slope over %d resamplings of the "

@@ -69,22 +69,9 @@ def _n_eps_of_seeds(pts, per_point, pick, eps):
 def per_seed_fits(per_d, eps_of):
     """For each seed alone: n_eps(d) and the fitted slope over the d it reaches."""
     prepared = {d: _seed_matrix(pts) for d, pts in per_d.items()}
-    seeds = sorted({s for seeds, _ in prepared.values() for s in seeds})
-    out = []
-    for s in seeds:
-        ds, ns, per = [], [], {}
-        for d, pts in sorted(per_d.items()):
-            have, per_point = prepared[d]
-            if s not in have:
-                continue
-            val, flag = _n_eps_of_seeds(pts, per_point, [s], eps_of(d))
-            per[d] = (val, flag)
-            if flag == "ok":
-                ds.append(d)
-                ns.append(val)
-        fit = fit_power_law(ds, ns)
-        out.append({"seed": s, "n_eps": per, "slope": fit["slope"], "d_used": ds})
-    return out
+    have = {d: set(seeds) for d, (seeds, _) in prepared.items()}
+    return _per_seed_fits(have, lambda d, pick: _n_eps_of_seeds(per_d[d], prepared[d][1], pick,
+                                                                eps_of(d)))
 
 
 def bootstrap_exponent(per_d, eps_of, d_used, n_boot=1000, level=0.95, rng_seed=0):
@@ -95,6 +82,32 @@ def bootstrap_exponent(per_d, eps_of, d_used, n_boot=1000, level=0.95, rng_seed=
     """
     prepared = {d: _seed_matrix(per_d[d]) for d in d_used}
     seeds = sorted({s for have, _ in prepared.values() for s in have})
+    return _bootstrap(seeds, lambda d, pick: _n_eps_of_seeds(per_d[d], prepared[d][1], pick,
+                                                             eps_of(d)),
+                      d_used, n_boot, level, rng_seed)
+
+
+def _per_seed_fits(have, n_eps_of):
+    """have: {d: seeds present}; n_eps_of(d, seeds) -> (n_eps, flag)."""
+    seeds = sorted({s for h in have.values() for s in h})
+    out = []
+    for s in seeds:
+        ds, ns, per = [], [], {}
+        for d in sorted(have):
+            if s not in have[d]:
+                continue
+            val, flag = n_eps_of(d, [s])
+            per[d] = (val, flag)
+            if flag == "ok":
+                ds.append(d)
+                ns.append(val)
+        fit = fit_power_law(ds, ns)
+        out.append({"seed": s, "n_eps": per, "slope": fit["slope"], "d_used": ds})
+    return out
+
+
+def _bootstrap(seeds, n_eps_of, d_used, n_boot, level, rng_seed):
+    """The percentile interval of the slope: n_eps_of(d, drawn seeds) -> (n_eps, flag)."""
     out = {"ci_low": math.nan, "ci_high": math.nan, "replicates": 0, "requested": int(n_boot),
            "dropped": 0, "seeds": len(seeds),
            "distinct": math.comb(2 * len(seeds) - 1, len(seeds)) if seeds else 0}
@@ -106,8 +119,7 @@ def bootstrap_exponent(per_d, eps_of, d_used, n_boot=1000, level=0.95, rng_seed=
         pick = rng.choice(seeds, size=len(seeds), replace=True)
         ds, ns = [], []
         for d in d_used:
-            have, per_point = prepared[d]
-            val, flag = _n_eps_of_seeds(per_d[d], per_point, pick, eps_of(d))
+            val, flag = n_eps_of(d, pick)
             if flag != "ok":
                 break
             ds.append(d)
@@ -121,6 +133,51 @@ def bootstrap_exponent(per_d, eps_of, d_used, n_boot=1000, level=0.95, rng_seed=
         out.update(ci_low=quantile(slopes, alpha), ci_high=quantile(slopes, 1 - alpha),
                    replicates=len(slopes))
     return out
+
+
+# ---------------------------------------------------------------------------
+# searches (sweep.target_error): n_eps of each (d, seed) from /complexity
+
+
+def search_values(rows, eps):
+    """{d: {seed: n}} from /complexity rows (a dict of lists) of one line at target eps:
+    n_eps where reached, n_hi (an upper bound) where the error was below eps at n_min
+    already, +inf where it was not reached (floor or n_max); and {d: {seed: status}}."""
+    values, status = {}, {}
+    for i in range(len(rows["d"])):
+        if not math.isclose(float(rows["target"][i]), eps, rel_tol=1e-9):
+            continue
+        d, s, st = int(rows["d"][i]), int(rows["seed"][i]), str(rows["status"][i])
+        v = float(rows["n_eps"][i]) if st == "reached" else \
+            float(rows["n_hi"][i]) if st == "below-n_min" else math.inf
+        values.setdefault(d, {})[s] = v
+        status.setdefault(d, {})[s] = st
+    return values, status
+
+
+def search_n_eps(values, status, pick):
+    """The median over the seeds `pick` (repeats count) of their n_eps at one d, and its flag:
+    "not_reached" when the median is not reached, "below_at_min" when more than half of
+    them were below eps at n_min, else "ok"."""
+    vals = [values[s] for s in pick if s in values]
+    if not vals:
+        return math.nan, "not_reached"
+    med = quantile(vals, 0.5)
+    if not math.isfinite(med):
+        return math.nan, "not_reached"
+    below = sum(status[s] == "below-n_min" for s in pick if s in status)
+    return med, "below_at_min" if 2 * below > len(vals) else "ok"
+
+
+def search_per_seed_fits(values, status):
+    return _per_seed_fits({d: set(v) for d, v in values.items()},
+                          lambda d, pick: search_n_eps(values[d], status[d], pick))
+
+
+def search_bootstrap(values, status, d_used, n_boot=1000, level=0.95, rng_seed=0):
+    seeds = sorted({s for d in d_used for s in values[d]})
+    return _bootstrap(seeds, lambda d, pick: search_n_eps(values[d], status[d], pick),
+                      d_used, n_boot, level, rng_seed)
 
 
 def exponent_notes(row):

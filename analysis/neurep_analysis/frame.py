@@ -163,6 +163,8 @@ def frame(table):
     for k in per_file[0] if per_file else ():
         df[k] = [per_file[i][k] for i in fidx]
     df.attrs["files"] = [f.path for f in files]
+    if any(f.complexity is not None for f in files):  # searches: stats.complexity reads them
+        df.attrs["complexity"] = complexity_frame(table).to_dict("list")
     assert len(df) == n
     return df
 
@@ -205,6 +207,42 @@ def curves_frame(table):
     if not parts:
         return pd.DataFrame({k: [] for k in cols})
     return pd.concat(parts, ignore_index=True)
+
+
+def complexity_frame(table):
+    """The /complexity tables of a Table's files (those with one) as one DataFrame."""
+    cols = ["file", "d", "seed", "learner", "input", "target", "n_lo", "n_hi", "error_lo",
+            "error_hi", "n_eps", "points", "status"]
+    parts = []
+    for f in table.files:
+        if f.complexity is None:
+            continue
+        part = pd.DataFrame({k: f.complexity[k] for k in cols[1:]})
+        part.insert(0, "file", f.path)
+        parts.append(part)
+    if not parts:
+        return pd.DataFrame({k: [] for k in cols})
+    out = pd.concat(parts, ignore_index=True)
+    for k in ("d", "seed", "n_lo", "n_hi", "points"):
+        out[k] = out[k].astype(np.int64)
+    return out
+
+
+def load_complexity(paths, allow_mixed=False):
+    """The /complexity tables of results files written by a search (sweep.target_error).
+
+    One row per (file, d, seed, learner, input, target): `n_lo`, `n_hi` the
+    bracket (error(n_lo) >= target > error(n_hi); 0 where there is none),
+    `error_lo`, `error_hi` the test errors of the rows the run selected there,
+    `n_eps` the log-log interpolation between them (NaN unless `status` is
+    "reached"), `points` the values of n the search of (d, seed) computed, and
+    `status`: "reached", "below-n_min" (n_eps < n_min), "floor" (the error
+    stopped falling) or "n_max" (not reached by n_max). Files without
+    /complexity (grid runs) contribute no rows.
+    """
+    if isinstance(paths, (str, bytes)) or hasattr(paths, "__fspath__"):
+        paths = [paths]
+    return complexity_frame(load_many(list(paths), allow_mixed))
 
 
 def load_curves(paths, allow_mixed=False):

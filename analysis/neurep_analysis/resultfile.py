@@ -106,8 +106,10 @@ class ResultFile:
     str); all have length `nrows`.  `curves` is filled by load(curves=True).
     """
 
-    def __init__(self, path, attrs, config, config_source, columns, curves):
+    def __init__(self, path, attrs, config, config_source, columns, curves, complexity=None):
         self.path = path
+        # /complexity of a search (sweep.target_error): column -> array; None without one.
+        self.complexity = complexity
         self.attrs = attrs
         self.config = config
         self.config_source = config_source
@@ -212,6 +214,25 @@ def _read_curves(f):
     return curves
 
 
+# The columns of /complexity (src/io/include/neurep/output.hpp, ComplexityRow).
+COMPLEXITY_COLUMNS = ("d", "seed", "learner", "input", "target", "n_lo", "n_hi", "error_lo",
+                      "error_hi", "n_eps", "points", "status")
+
+
+def _read_complexity(f):
+    """/complexity as column -> array (strings decoded), or None when the file has none."""
+    if "complexity" not in f or not isinstance(f["complexity"], h5py.Group):
+        return None
+    g = f["complexity"]
+    out = {}
+    for name in COMPLEXITY_COLUMNS:
+        if name not in g:
+            return None
+        v = g[name][()]
+        out[name] = as_str_array(v) if v.dtype.kind in "SOU" else v
+    return out
+
+
 def load(path, curves=False):
     """Read and validate one results file; raise NeurepError on bad input.
 
@@ -265,8 +286,9 @@ def load(path, curves=False):
                     columns[name] = np.full(nrows, default,
                                             dtype=np.int64 if isinstance(default, int) else float)
         crv = _read_curves(f) if curves else []
+        cx = _read_complexity(f)
 
-    rf = ResultFile(path, attrs, config, source, columns, crv)
+    rf = ResultFile(path, attrs, config, source, columns, crv, cx)
     status = attrs.get("status")
     if status is None:
         warnings.warn("%s: no 'status' attribute; cannot tell whether the run "

@@ -496,17 +496,33 @@ def complexity(data, eps=0.1, choice="selected", bootstrap=1000, level=0.95, rng
     at d (exponents.top_share_eps) instead of eps. `ridge=` is the old name
     of `choice`.
     """
-    from .exponents import bootstrap_exponent, exponent_notes, per_seed_fits, top_share_eps
+    from .exponents import (bootstrap_exponent, exponent_notes, per_seed_fits, search_bootstrap,
+                            search_n_eps, search_per_seed_fits, search_values, top_share_eps)
     choice = normalize_choice(choice if ridge is None else ridge)
     df = as_frame(data)
     points = aggregate(df, choice)
     groups = by_group(points)
+    searched = df.attrs.get("complexity")  # /complexity of the files that searched n
     out = []
     for key, per_d in groups.items():
         learner, inp, setting, target = key
         mask = (df["learner"] == learner) & (df["input"] == inp)
         if target is not None:
             mask &= df["target"] == target
+        line_files = set(df.loc[mask, "file"])
+        search = None
+        if searched is not None and line_files & set(searched["file"]):
+            search = {k: [v[i] for i in range(len(searched["file"]))
+                          if searched["file"][i] in line_files and searched["learner"][i] == learner
+                          and searched["input"][i] == inp] for k, v in searched.items()}
+            if eps_share is not None:
+                raise NeurepError("%s on %s: --eps-share needs n_eps(d) at any threshold, but these "
+                                  "files searched n for sweep.target_error %s only"
+                                  % (learner, inp, sorted(set(search["target"]), reverse=True)))
+            if not any(math.isclose(float(t), eps, rel_tol=1e-9) for t in search["target"]):
+                raise NeurepError("%s on %s: --eps %g is not among the errors these files searched n "
+                                  "for (sweep.target_error %s); use one of them"
+                                  % (learner, inp, eps, sorted(set(search["target"]), reverse=True)))
         degrees = sorted(set(df.loc[mask, "target_p"].astype(int)))
         p = degrees[0] if len(degrees) == 1 else None
         theory, note = theory_exponent(learner, inp, p)
@@ -521,6 +537,28 @@ def complexity(data, eps=0.1, choice="selected", bootstrap=1000, level=0.95, rng
                "line": key, "choice": points[0]["choice"], "eps": line_eps, "eps_rule": eps_rule,
                "eps_share": eps_share, "p": p, "theory": theory, "theory_note": note, "per_d": {}}
         fit_d, fit_n = [], []
+        if search is not None:  # n_eps per (d, seed) from the search; the median over seeds
+            values, status = search_values(search, eps)
+            for d in sorted(set(values) & set(per_d)):
+                val, flag = search_n_eps(values[d], status[d], sorted(values[d]))
+                ns = [int(n) for n, dd in zip(search["n_lo"] + search["n_hi"], search["d"] * 2)
+                      if int(dd) == d and int(n) > 0]
+                row["per_d"][d] = {"n_eps": val, "flag": flag, "text": format_n_eps(val, flag),
+                                   "n_min": min(ns), "n_max": max(ns), "eps": eps,
+                                   "seeds": len(values[d]), "chosen": {},
+                                   "search": {int(k): v for k, v in sorted(status[d].items())}}
+                if flag == "ok":
+                    fit_d.append(d)
+                    fit_n.append(val)
+            row["search"] = True
+            row["fit"] = fit_power_law(fit_d, fit_n, level)
+            row["fit"]["d_used"] = fit_d
+            if bootstrap:
+                row["boot"] = search_bootstrap(values, status, fit_d, bootstrap, level, rng_seed)
+            row["per_seed"] = search_per_seed_fits(values, status)
+            row["notes"] = exponent_notes(row)
+            out.append(row)
+            continue
         for d, pts in sorted(per_d.items()):
             e = eps_of(d)
             val, flag = n_eps([q["n"] for q in pts], [q["median"] for q in pts], e)

@@ -131,6 +131,13 @@ std::vector<LearnerConfig> learner_candidates(const LearnerConfig& l) {
   return out;
 }
 
+std::vector<int64_t> doubling_ladder(int64_t n_min, int64_t n_max) {
+  std::vector<int64_t> out;
+  for (int64_t n = n_min; n < n_max; n *= 2) out.push_back(n);
+  out.push_back(n_max);
+  return out;
+}
+
 std::vector<int> Config::dims() const {
   return sweep.dims.empty() ? std::vector<int>{data.dim} : sweep.dims;
 }

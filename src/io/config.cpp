@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -29,7 +30,9 @@ enum class Scope {
   Network,          // taylor, or kernel = "empirical-ntk"
   ValidationSplit,  // taylor, or kernel with ridge_selection = "validation"
   Iterative,        // kernel with solver = "mixed" or "pcg"
-  Pcg               // kernel with solver = "pcg"
+  Pcg,              // kernel with solver = "pcg"
+  Grid,             // sweep.target_error = [] (a fixed grid of n)
+  Search            // sweep.target_error given (n found by search)
 };
 
 constexpr bool kScience = true;
@@ -114,8 +117,12 @@ const std::vector<KeySpec>& schema() {
       scoped({"learner", "refit", Kind::Bool, "false", "Taylor models: once the validation split has chosen m, learning rate, regulariser and step count, train again on all n points with them and report that fit (an extra row with refit = 1 and selected = 1), as kernel learners report their fit on all n"}, Scope::Taylor),
 
       {"sweep", "dims", Kind::IntList, "[]", "input dimensions d to sweep; empty: just data.dim", {}, 1, 1e6},
-      {"sweep", "n_train", Kind::IntList, "[256, 512, 1024]", "training-set sizes (nested prefixes of one stream)", {}, 1, 1e12},
+      scoped({"sweep", "n_train", Kind::IntList, "[256, 512, 1024]", "training-set sizes (nested prefixes of one stream)", {}, 1, 1e12}, Scope::Grid),
       {"sweep", "seeds", Kind::Seeds, "3", "a count of seeds, or a list of seed indices"},
+      {"sweep", "target_error", Kind::FloatList, "[]", "search n instead of a grid: per (d, seed) double n from n_min until the selected row's test error is below the largest target, bisect in log n to n_resolution, then the next target; the brackets and n_eps go to /complexity; empty: the grid sweep.n_train", {}, 0, kInf},
+      scoped({"sweep", "n_min", Kind::Int, "64", "search: the first n of the doubling ladder", {}, 1, 1e12}, Scope::Search),
+      scoped({"sweep", "n_max", Kind::Int, "65536", "search: the largest n computed (status n_max when a target is not reached by it)", {}, 1, 1e12}, Scope::Search),
+      scoped({"sweep", "n_resolution", Kind::Float, "1.189207115002721", "search: bisect until n_hi / n_lo is at most this (default 2^(1/4)), up to the rounding of n to integers ((n_hi - 1/2) / (n_lo + 1/2)), or n_hi - n_lo <= 1", {}, 0, kInf}, Scope::Search),
 
       {"run", "seed", Kind::Int, "2020", "master seed", {}, 0, 9.2e18},
       {"run", "grid", Kind::String, "\"auto\"", "process grid: auto (P x 1 for Taylor models, most square Pr <= Pc for kernels) or \"PrxPc\"", {}, -kInf, kInf, false},
@@ -406,6 +413,10 @@ std::string scope_mismatch(Scope scope, const toml::table& t) {
     }
     case Scope::Pcg:
       return kernel && str(t, "learner", "solver") == "pcg" ? "" : "learner.solver = \"pcg\"";
+    case Scope::Grid:
+      return t["sweep"]["target_error"].as_array()->empty() ? "" : "sweep.target_error = [] (a grid; a search has sweep.n_min and n_max)";
+    case Scope::Search:
+      return t["sweep"]["target_error"].as_array()->empty() ? "sweep.target_error given (a search)" : "";
   }
   return "";
 }
@@ -463,6 +474,27 @@ void validate(const Config& c) {
     fail(fmt::format("learner.validation_fraction: choosing among {} candidate settings (lists in learner.learning_rate, "
                      "m or regularizer) needs a validation split; set it above 0, e.g. 0.2", candidates));
   if (c.sweep.n_train.empty()) fail("sweep.n_train: at least one training-set size is needed");
+  if (c.sweep.searches()) {
+    const SearchConfig& s = c.sweep.search;
+    for (size_t i = 0; i < s.targets.size(); ++i) {
+      if (!(s.targets[i] > 0))
+        fail(fmt::format("sweep.target_error: {} is not a positive test error", s.targets[i]));
+      if (i > 0 && s.targets[i] == s.targets[i - 1])
+        fail(fmt::format("sweep.target_error: {} is given twice", s.targets[i]));
+    }
+    if (s.n_max < s.n_min) fail(fmt::format("sweep.n_max: {} is below sweep.n_min = {}", s.n_max, s.n_min));
+    if (!(s.resolution > 1))
+      fail(fmt::format("sweep.n_resolution: {} must be above 1 (a ratio n_hi / n_lo, e.g. 1.19 = 2^(1/4))", s.resolution));
+    const bool split = taylor ? l.validation_fraction > 0
+                              : kernel && kernel->ridge_selection == RidgeSelection::Validation;
+    if (split && validation_size(l.validation_fraction, s.n_min) < 1)
+      fail(fmt::format("sweep.n_min: {} training points leave no validation point at validation_fraction = {}; "
+                       "use n_min >= {}", s.n_min, l.validation_fraction,
+                       static_cast<int64_t>(std::ceil(1.0 / l.validation_fraction))));
+    if (kernel && kernel->ridges.size() > 1 && kernel->ridge_selection == RidgeSelection::None)
+      fail("learner.ridge_selection: a search decides on the selected row's test error; with several ridges "
+           "set ridge_selection = \"validation\" or \"loo\", or give one ridge");
+  }
   if (kernel) {
     if (kernel->ridges.empty()) fail("learner.ridge: at least one ridge value is needed");
     if (kernel->ridge_selection == RidgeSelection::LeaveOneOut && kernel->solver == KernelSolver::Cholesky)
@@ -514,6 +546,14 @@ Config typed(const toml::table& t) {
   c.sweep.dims = list<int>(t, "sweep", "dims");
   c.sweep.n_train = list<int64_t>(t, "sweep", "n_train");
   c.sweep.seeds = list<int64_t>(t, "sweep", "seeds");
+  c.sweep.search.targets = list<double>(t, "sweep", "target_error");
+  c.sweep.search.n_min = i64(t, "sweep", "n_min");
+  c.sweep.search.n_max = i64(t, "sweep", "n_max");
+  c.sweep.search.resolution = num(t, "sweep", "n_resolution");
+  if (c.sweep.searches()) {  // largest target first; the ladder stands for n_train (memory, plan, save_data)
+    std::sort(c.sweep.search.targets.begin(), c.sweep.search.targets.end(), std::greater<double>());
+    c.sweep.n_train = doubling_ladder(c.sweep.search.n_min, std::max(c.sweep.search.n_min, c.sweep.search.n_max));
+  }
   const std::vector<int> dims = c.dims();
 
   if (str(t, "representation", "kind") == "random") {

@@ -37,6 +37,24 @@ namespace {
 
 const ResultRow kEmptyRow{};  // for the list of columns
 
+// The fixed columns of a table of rows (Row::for_each_column's list, in its order).
+using Column = std::variant<std::vector<int64_t>, std::vector<double>, std::vector<std::string>>;
+template <typename Row>
+std::vector<std::pair<std::string, Column>> fixed_columns(const std::vector<Row>& rows) {
+  std::vector<std::pair<std::string, Column>> columns;
+  static const Row empty{};
+  Row::for_each_column(empty, [&](const char* name, const auto& v) {
+    columns.emplace_back(name, std::vector<std::decay_t<decltype(v)>>{});
+  });
+  for (const auto& r : rows) {
+    size_t k = 0;
+    Row::for_each_column(r, [&](const char*, const auto& v) {
+      std::get<std::vector<std::decay_t<decltype(v)>>>(columns[k++].second).push_back(v);
+    });
+  }
+  return columns;
+}
+
 // Writes `bytes` to a new file `path` and fsyncs it; 0 or the errno.
 int write_file(const std::string& path, const std::vector<char>& bytes) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -207,20 +225,10 @@ void ResultsFile::write_contents(const h5::File& file, const std::string& status
     h5::Group res = root.create_group("results");
     const size_t m = rows_.size();
     // The fixed columns (ResultRow's list), then every extra key, NaN where a row has none.
-    using Column = std::variant<std::vector<int64_t>, std::vector<double>, std::vector<std::string>>;
-    std::vector<std::pair<std::string, Column>> columns;
-    ResultRow::for_each_column(kEmptyRow, [&](const char* name, const auto& v) {
-      columns.emplace_back(name, std::vector<std::decay_t<decltype(v)>>{});
-    });
     std::set<std::string> extra_keys;
-    for (const auto& r : rows_) {
-      size_t k = 0;
-      ResultRow::for_each_column(r, [&](const char*, const auto& v) {
-        std::get<std::vector<std::decay_t<decltype(v)>>>(columns[k++].second).push_back(v);
-      });
+    for (const auto& r : rows_)
       for (const auto& [key, v] : r.extra) extra_keys.insert(key);
-    }
-    for (const auto& [name, column] : columns) std::visit([&, &name = name](const auto& c) { res.write_column(name, c); }, column);
+    for (const auto& [name, column] : fixed_columns(rows_)) std::visit([&, &name = name](const auto& c) { res.write_column(name, c); }, column);
     for (const auto& k : extra_keys) {
       std::vector<double> col(m, std::nan(""));
       for (size_t i = 0; i < m; ++i)
@@ -228,6 +236,11 @@ void ResultsFile::write_contents(const h5::File& file, const std::string& status
       res.write_column(k, col);
     }
 
+    if (!complexity_.empty()) {
+      h5::Group cx = root.create_group("complexity");
+      for (const auto& [name, column] : fixed_columns(complexity_))
+        std::visit([&, &name = name](const auto& c) { cx.write_column(name, c); }, column);
+    }
     if (!curves_.empty()) {
       h5::Group curves = root.create_group("curves");
       for (const auto& c : curves_) {

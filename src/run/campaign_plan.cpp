@@ -14,6 +14,7 @@
 #include "neurep/errors.hpp"
 #include "neurep/grid.hpp"
 #include "neurep/linalg.hpp"
+#include "neurep/search.hpp"
 #include "neurep/sweep.hpp"
 
 namespace neurep {
@@ -80,8 +81,12 @@ void print_plan(const Config& config, const PlanOptions& o) {
   const double rate = gflops * 1e9 * o.ranks;
   const RandomRepresentationConfig* r = config.representation.random();
   const TaylorLearnerConfig* t = config.learner.taylor();
-  const int64_t per_d_points =
-      static_cast<int64_t>(config.sweep.seeds.size() * config.sweep.n_train.size() * plan.points().size());
+  // A search: its ladder (sweep.n_train) and at most search_bisections points per target, each
+  // costing at most a point at n_max: upper bounds (the search may stop early).
+  const int64_t bisections =
+      config.sweep.searches() ? search_bisections(config.sweep.search) * static_cast<int64_t>(config.sweep.search.targets.size()) : 0;
+  const int64_t per_d_points = static_cast<int64_t>(config.sweep.seeds.size() * plan.points().size()) *
+                               (static_cast<int64_t>(config.sweep.n_train.size()) + bisections);
   const int64_t n_max = *std::max_element(config.sweep.n_train.begin(), config.sweep.n_train.end());
 
   struct PerD {
@@ -100,8 +105,10 @@ void print_plan(const Config& config, const PlanOptions& o) {
       for (const auto& w : t->network.widths) p.m.push_back(w.at(d));
     for (int64_t c : plan.points()) p.point_seconds = std::max(p.point_seconds, plan.cost(d, n_max, c) / rate);
     for (size_t s = 0; s < config.sweep.seeds.size(); ++s)
-      for (int64_t n : config.sweep.n_train)
-        for (int64_t c : plan.points()) p.task_seconds += plan.cost(d, n, c) / rate;
+      for (int64_t c : plan.points()) {
+        for (int64_t n : config.sweep.n_train) p.task_seconds += plan.cost(d, n, c) / rate;
+        p.task_seconds += static_cast<double>(bisections) * plan.cost(d, n_max, c) / rate;
+      }
     max_task = std::max(max_task, p.task_seconds);
     rows.push_back(p);
   }
@@ -125,11 +132,11 @@ void print_plan(const Config& config, const PlanOptions& o) {
     }
     fmt::print(
         "{{\"config\": {}, \"ranks\": {}, \"gflops_per_rank\": {}, \"rate_measured\": {}, "
-        "\"candidates\": {}, \"points_per_d\": {}, \"points\": {}, \"memory_per_rank_bytes\": {}, "
+        "\"candidates\": {}, \"points_per_d\": {}, \"points\": {}, \"points_upper_bound\": {}, \"memory_per_rank_bytes\": {}, "
         "\"whitening_memory_per_rank_bytes\": {}, \"memory_key\": \"{}\", \"dims\": [{}], "
         "\"slurm\": {{\"time\": \"{}\", \"mem_per_cpu\": \"{}M\", \"array\": \"{}\", \"ntasks\": {}}}}}\n",
         json_string(o.config_path), o.ranks, gflops, measured ? "true" : "false", plan.candidates(), per_d_points,
-        plan.total(), mem.bytes_per_rank, mem.whitening_bytes_per_rank, mem.key, dims, time, mem_mib, array, o.ranks);
+        plan.total(), config.sweep.searches() ? "true" : "false", mem.bytes_per_rank, mem.whitening_bytes_per_rank, mem.key, dims, time, mem_mib, array, o.ranks);
     return;
   }
   fmt::print("# {}: plan for {} rank(s) per array task\n", o.config_path, o.ranks);
@@ -137,8 +144,13 @@ void print_plan(const Config& config, const PlanOptions& o) {
              measured ? "measured: DGEMM 1024 on this machine" : "given with --rate");
   fmt::print("candidates    {} ({} point(s) per (d, n, seed){})\n", plan.candidates(), plan.points().size(),
              plan.points().size() > static_cast<size_t>(plan.candidates()) ? ", with the refit" : "");
-  fmt::print("points        {} ({} per d: {} seed(s) x {} n x {})\n", plan.total(), per_d_points,
-             config.sweep.seeds.size(), config.sweep.n_train.size(), plan.points().size());
+  if (config.sweep.searches())
+    fmt::print("points        at most {} ({} per d: {} seed(s) x ({} n of the doubling ladder {}..{} + {} bisection(s)) x {}; "
+               "a search: points and times are upper bounds)\n", plan.total(), per_d_points, config.sweep.seeds.size(),
+               config.sweep.n_train.size(), config.sweep.n_train.front(), n_max, bisections, plan.points().size());
+  else
+    fmt::print("points        {} ({} per d: {} seed(s) x {} n x {})\n", plan.total(), per_d_points,
+               config.sweep.seeds.size(), config.sweep.n_train.size(), plan.points().size());
   fmt::print("memory        {:.3f} GiB per rank at the largest point (n = {:.0f}, n_test = {:.0f}; dominated by {})\n",
              mem.bytes_per_rank / (1 << 30), mem.n, mem.n_test, mem.key);
   if (mem.whitening_bytes_per_rank > 0)

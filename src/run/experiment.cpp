@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
+#include <map>
 #include <memory>
 #include <set>
 #include <tuple>
@@ -19,9 +21,11 @@
 #include "neurep/grid.hpp"
 #include "neurep/hdf5.hpp"
 #include "neurep/output.hpp"
+#include "neurep/agreement.hpp"
 #include "neurep/progress.hpp"
 #include "neurep/provenance.hpp"
 #include "neurep/representation.hpp"
+#include "neurep/search.hpp"
 #include "neurep/signals.hpp"
 #include "neurep/sweep.hpp"
 #include "neurep/threads.hpp"
@@ -239,6 +243,28 @@ class ResultsCheckpoints : public PointCheckpoints {
   std::chrono::steady_clock::time_point last_;
 };
 
+// The points of the search at (d, seed) so far, from the rows in the file: every n
+// whose candidates are all done, with the test error of the row its run selected
+// (its only row, else the one with selected = 1; none, or a diverged fit: +inf).
+// The search decides where to put the next n on these test errors; which row a
+// point reports is decided on the validation split, as in a grid (mark_selected).
+std::vector<SearchPoint> search_points(const std::vector<ResultRow>& rows, int d, int64_t seed,
+                                       const SweepPlan& plan) {
+  std::map<int64_t, std::vector<const ResultRow*>> by_n;
+  for (const auto& r : rows)
+    if (r.d == d && r.seed == seed) by_n[r.n].push_back(&r);
+  std::vector<SearchPoint> out;
+  for (const auto& [n, group] : by_n) {
+    if (plan.pending(d, seed, n)) continue;  // a candidate still to run
+    const ResultRow* chosen = group.size() == 1 ? group.front() : nullptr;
+    for (const ResultRow* r : group)
+      if (const auto it = r->extra.find("selected"); it != r->extra.end() && it->second == 1.0) chosen = r;
+    const double inf = std::numeric_limits<double>::infinity();
+    out.push_back({n, chosen && chosen->status != "diverged" ? chosen->test_error : inf});
+  }
+  return out;
+}
+
 // The rows of one fitted point, with the columns the driver adds.
 ResultRow make_row(const FitResult& f, int d, int64_t n, int64_t seed, const std::string& learner,
                    const Representation& rep, const Dataset& data) {
@@ -325,7 +351,15 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   if (have_earlier)
     for (const auto& r : earlier.rows) done.insert(point_key(r));
   SweepPlan plan(config, learners, std::move(done));
-  if (have_earlier && earlier.status == "complete" && plan.finished()) {
+  const bool searches = config.sweep.searches();
+  bool finished = plan.finished();
+  if (searches) {  // every (d, seed) search over: decided from the rows alone
+    finished = true;
+    for (int d : config.dims())
+      for (int64_t seed : config.sweep.seeds)
+        finished = finished && next_search_step(config.sweep.search, search_points(earlier.rows, d, seed, plan)).done;
+  }
+  if (have_earlier && earlier.status == "complete" && finished) {
     // Nothing left: the file, and the provenance of the binary that wrote it, stay as they are.
     if (root && opt.progress) fmt::print(stderr, "{}: complete, nothing to resume\n", opt.output);
     return kExitOk;
@@ -340,6 +374,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
   const std::string learner = first.label();
   const int64_t nc = plan.candidates();
   const bool refits = plan.points().back() == SweepPlan::kRefit;  // learner.refit
+  std::vector<ComplexityRow> complexity;  // the searches finished so far (sweep.target_error)
 
   for (int d : config.dims()) {
     for (int64_t seed : config.sweep.seeds) {
@@ -351,7 +386,33 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
       }
       if (config.run.save_data)
         results->add_data_link(fmt::format("d{}_seed{}", d, seed), data_file_name(opt.output, d, seed));
-      if (!plan.pending(d, seed)) continue;
+      // The next n to compute at (d, seed), 0 when there is none: on a grid the
+      // first with a point still to run; in a search the search's decision on
+      // the rows so far (rank 0's, which every rank holds after a commit),
+      // recording its result in /complexity when it is over.
+      double spent = 0;  // the cost of the points this run computed at (d, seed)
+      auto next_n = [&]() -> int64_t {
+        if (!searches) {
+          for (int64_t n : config.sweep.n_train)
+            if (plan.pending(d, seed, n)) return n;
+          return 0;
+        }
+        const SearchStep step = next_search_step(config.sweep.search, search_points(results->rows(), d, seed, plan));
+        const int64_t n = from_rank0(comm, step.done ? int64_t(0) : step.next_n);
+        if (n == 0) {
+          for (ComplexityRow r : step.results) {
+            r.d = d, r.seed = seed, r.learner = learner;
+            for (const auto& row : results->rows())
+              if (row.d == d && row.seed == seed) r.input = row.input;
+            complexity.push_back(std::move(r));
+          }
+          results->set_complexity(complexity);
+          progress.forgo(std::max(0.0, plan.search_bound(d, seed) - spent));  // the ETA: what the search did not need
+        }
+        return n;
+      };
+      int64_t next = next_n();
+      if (next == 0) continue;
 
       const Representation rep(config.representation, data, streams, grid, block, config.run.precision == Precision::Single);
       if (config.run.save_data) {
@@ -366,8 +427,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
       const DistMatrix<double> u_test = rep.inputs(Split::Test, config.data.n_test, bias);
       const std::vector<double> f_test = data.targets(Split::Test, config.data.n_test);
 
-      for (int64_t n : config.sweep.n_train) {
-        if (!plan.pending(d, seed, n)) continue;
+      for (int64_t n = next; n != 0; n = next_n()) {
         const DistMatrix<double> u_train = rep.inputs(Split::Train, n, bias);
         const std::vector<double> y = data.labels(n);
         const PointInputs inputs{{u_train, y, u_test, f_test, data.target_variance()}, d, streams, grid,
@@ -409,6 +469,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
           results->commit("running");
           const std::vector<ResultRow> point_rows(results->rows().end() - static_cast<std::ptrdiff_t>(out.rows.size()),
                                                   results->rows().end());
+          spent += plan.cost(d, n, c);
           progress.point_done(plan.cost(d, n, c), point,
                               fmt::format("[{}/{}] {} {}{} on {}: test error{} ({:.2f} s)", plan.done(), plan.total(),
                                           point, learner, candidate_setting(config, c, d), shown,

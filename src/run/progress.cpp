@@ -127,6 +127,8 @@ void Progress::checkpoint(const std::string& point, int64_t step, bool interrupt
   log_line("checkpoint", field("point", point) + field("step", step) + field("interrupted", interrupted));
 }
 
+void Progress::forgo(double cost) { total_ = std::max(done_, total_ - cost); }
+
 void Progress::point_done(double cost, const std::string& point, const std::string& what,
                           const std::vector<ResultRow>& rows) {
   done_ += cost;

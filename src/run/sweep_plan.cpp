@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include "neurep/errors.hpp"
+#include "neurep/search.hpp"
 #include "neurep/sweep.hpp"
 
 namespace neurep {
@@ -23,13 +24,26 @@ SweepPlan::SweepPlan(const Config& config, const Learners& learners, std::set<Po
     : config_(config), learners_(learners), candidates_(static_cast<int64_t>(learners.size())), done_(std::move(done)) {
   for (int64_t c = 0; c < candidates_; ++c) points_.push_back(c);
   if (const TaylorLearnerConfig* t = config.learner.taylor(); t && t->refit) points_.push_back(kRefit);
+  const bool search = config.sweep.searches();
+  const auto bisections = static_cast<size_t>(search ? search_bisections(config.sweep.search) : 0) *
+                          config.sweep.search.targets.size();
   for (int d : config.dims())
-    for (int64_t seed : config.sweep.seeds)
+    for (int64_t seed : config.sweep.seeds) {
+      double bound = 0;
       for (int64_t n : config.sweep.n_train)
         for (int64_t c : points_) {
           ++total_;
-          if (pending(d, seed, n, c)) remaining_cost_ += cost(d, n, c), ++remaining_;
+          if (pending(d, seed, n, c)) bound += cost(d, n, c), ++remaining_;
         }
+      // A search: n_train is its doubling ladder; add at most search_bisections
+      // points per target, each costing at most a point at n_max. An upper bound
+      // (the search may stop early); the count goes down as points are done.
+      for (size_t b = 0; b < bisections; ++b)
+        for (int64_t c : points_) ++total_, bound += cost(d, config.sweep.search.n_max, c);
+      if (search) search_bound_[{d, seed}] = bound;
+      remaining_cost_ += bound;
+    }
+  if (search) remaining_ = total_ > done_.size() ? total_ - done_.size() : 0;
 }
 
 bool SweepPlan::pending(int d, int64_t seed, int64_t n, int64_t c) const { return !done_.count({d, n, seed, c}); }

@@ -57,7 +57,7 @@ def _fixed(strings):
 
 
 def write(path, rows, status="complete", toml=None, config_attrs=True, curves=(),
-          root_attrs=None, drop=(), results=True, software="neurep", **target):
+          root_attrs=None, drop=(), results=True, software="neurep", complexity=(), **target):
     """Write a results file with `rows` (list of dicts) under /results.
 
     target keywords go to config_toml.  toml=False writes no TOML text (the
@@ -103,6 +103,15 @@ def write(path, rows, status="complete", toml=None, config_attrs=True, curves=()
                 else:
                     data = np.array(vals, dtype=float)
                 r.create_dataset(name, data=data, maxshape=(None,), chunks=(64,))
+        if complexity:  # /complexity of a search: a row per (d, seed, target), as the C++ writes it
+            cg = f.create_group("complexity")
+            for name in ("d", "seed", "learner", "input", "target", "n_lo", "n_hi", "error_lo",
+                         "error_hi", "n_eps", "points", "status"):
+                vals = [c[name] for c in complexity]
+                data = _fixed(vals) if isinstance(vals[0], str) else \
+                    np.array(vals, dtype=np.int64 if name in ("d", "seed", "n_lo", "n_hi", "points")
+                             else float)
+                cg.create_dataset(name, data=data)
         if curves:
             cg = f.create_group("curves")
             for i, c in enumerate(curves):
@@ -150,3 +159,12 @@ def curve(d, n, seed, steps=40, learner="taylor:order=2", input="x"):
     return {"d": d, "n": n, "seed": seed, "learner": learner, "input": input,
             "step": step, "train_loss": loss, "test_error": loss * 1.5 + 0.05,
             "weight_norm": np.sqrt(step + 1.0)}
+
+
+def search_row(d, seed, target, n_lo, n_hi, n_eps, status="reached", learner="kernel:ntk",
+               input="x", points=7):
+    """A /complexity row (a search's result for one (d, seed, target))."""
+    return {"d": d, "seed": seed, "learner": learner, "input": input, "target": target,
+            "n_lo": n_lo, "n_hi": n_hi, "error_lo": target * 1.1 if n_lo else math.nan,
+            "error_hi": target * 0.9 if n_hi else math.nan, "n_eps": n_eps, "points": points,
+            "status": status}

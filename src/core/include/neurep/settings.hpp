@@ -209,10 +209,26 @@ struct LearnerConfig {
   const NetworkConfig* network() const;
 };
 
+// sweep.target_error: n found by search instead of a fixed grid (search.hpp).
+struct SearchConfig {
+  std::vector<double> targets;  // the test errors to cross, largest first; empty: a grid sweep
+  int64_t n_min{}, n_max{};     // the doubling ladder starts at n_min and ends at n_max
+  double resolution{};          // bisect until n_hi / n_lo <= resolution (or n_hi - n_lo <= 1)
+};
+
+// The doubling ladder of a search: n_min, 2 n_min, 4 n_min, ... while below
+// n_max, then n_max itself.
+std::vector<int64_t> doubling_ladder(int64_t n_min, int64_t n_max);
+
 struct SweepConfig {
   std::vector<int> dims;  // empty: just data.dim
+  // The training-set sizes: sweep.n_train for a grid; for a search the
+  // doubling ladder n_min, 2 n_min, ... up to n_max (the points the search
+  // may visit before it bisects; the largest is n_max).
   std::vector<int64_t> n_train;
   std::vector<int64_t> seeds;
+  SearchConfig search;
+  bool searches() const { return !search.targets.empty(); }
 };
 
 struct RunConfig {

@@ -56,6 +56,34 @@ struct ResultRow {
   }
 };
 
+// /complexity: a row per (d, seed, learner, target) of a search (sweep.target_error).
+struct ComplexityRow {
+  int64_t d = 0, seed = 0;
+  std::string learner, input;  // as in /results
+  double target = 0;           // the test error to cross
+  int64_t n_lo = 0, n_hi = 0;  // the bracket: error(n_lo) >= target > error(n_hi); 0 where there is none
+  double error_lo = 0, error_hi = 0;  // the selected rows' test errors there (NaN where there is no point)
+  double n_eps = 0;   // log-log interpolation between the bracket's points; NaN unless reached
+  int64_t points = 0; // the points (values of n) the search of this (d, seed) computed
+  std::string status; // reached, below-n_min, floor, n_max
+
+  template <typename Row, typename F>
+  static void for_each_column(Row& r, F&& f) {
+    f("d", r.d);
+    f("seed", r.seed);
+    f("learner", r.learner);
+    f("input", r.input);
+    f("target", r.target);
+    f("n_lo", r.n_lo);
+    f("n_hi", r.n_hi);
+    f("error_lo", r.error_lo);
+    f("error_hi", r.error_hi);
+    f("n_eps", r.n_eps);
+    f("points", r.points);
+    f("status", r.status);
+  }
+};
+
 // /curves/<name>: the training curve of one point of an iterative learner.
 struct Curve : TrainingCurve {
   std::string name;  // e.g. d16_n1024_s0
@@ -127,6 +155,8 @@ class ResultsFile {
   std::vector<ResultRow>& mutable_rows() { return rows_; }
   void add_row(ResultRow row) { rows_.push_back(std::move(row)); }
   void add_curve(Curve curve);
+  // The /complexity table of a search (written with every commit; rank 0's is written).
+  void set_complexity(std::vector<ComplexityRow> rows) { complexity_ = std::move(rows); }
   // /data/<name> becomes an external link to `file` (relative to FILE's folder).
   void add_data_link(const std::string& name, const std::string& file);
 
@@ -151,6 +181,7 @@ class ResultsFile {
   std::string normalization_;
   std::vector<ResultRow> rows_;
   std::vector<Curve> curves_;
+  std::vector<ComplexityRow> complexity_;
   std::map<std::string, std::string> data_links_;
   Checkpoint checkpoint_;
 };

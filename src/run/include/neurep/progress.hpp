@@ -36,6 +36,9 @@ class Progress {
   void checkpoint(const std::string& point, int64_t step, bool interrupted);
   // A point of the given cost weight finished with `rows`; `what` describes it.
   void point_done(double cost, const std::string& point, const std::string& what, const std::vector<ResultRow>& rows);
+  // Work counted in total_cost that will not be done (a search that stopped
+  // before its upper bound): the ETA leaves it out.
+  void forgo(double cost);
   // status: "complete" or "interrupted".
   void run_finished(const std::string& status, size_t done, size_t total);
   static std::string format_duration(double seconds);

@@ -10,6 +10,7 @@
 #include <boost/mpi/communicator.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -50,6 +51,12 @@ class SweepPlan {
   double remaining_cost() const { return remaining_cost_; }
   double cost(int d, int64_t n, int64_t candidate) const;
   bool finished() const { return remaining_ == 0; }
+  // A search: the upper bound of the cost still to do at (d, seed) that
+  // remaining_cost() counts (its ladder points not done, the bisections).
+  double search_bound(int d, int64_t seed) const {
+    const auto it = search_bound_.find({d, seed});
+    return it == search_bound_.end() ? 0.0 : it->second;
+  }
 
   // The point's name in /curves and /checkpoint: d16_n1024_s0 (or ..._c2 with
   // candidates, ..._refit for the refit).
@@ -62,6 +69,7 @@ class SweepPlan {
   std::vector<int64_t> points_;
   std::set<PointKey> done_;
   size_t total_ = 0, remaining_ = 0;
+  std::map<std::pair<int, int64_t>, double> search_bound_;
   double remaining_cost_ = 0;
 };
 

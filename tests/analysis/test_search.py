@@ -1,0 +1,115 @@
+"""Files of a search (sweep.target_error): load_complexity and the complexity
+table from /complexity — each seed's n_eps, their median per d, the exponent
+with the bootstrap over seeds — instead of a median curve over a grid of n."""
+
+import math
+import os
+import tempfile
+import unittest
+
+import numpy as np
+
+import neurep_analysis
+from neurep_analysis.resultfile import NeurepError, load_many
+from neurep_analysis.stats import complexity
+from tests.analysis import crafted
+from tests.analysis.test_cli import run as run_cli
+
+# n_eps(0.1) = 10 f_s d^3 for seeds with factors f_s; n_eps(0.05) twice that.
+FACTORS = [0.8, 1.0, 1.3]
+DS = [6, 8, 10, 12]
+
+
+def search_rows():
+    out = []
+    for d in DS:
+        for s, f in enumerate(FACTORS):
+            for t in (0.1, 0.05):
+                n = 10 * f * d ** 3 * (0.1 / t)
+                out.append(crafted.search_row(d, s, t, int(n / 1.1), int(n * 1.1) + 1, n))
+    return out
+
+
+def result_rows(cx):
+    """The rows the search computed: its brackets' ends, with errors on the line through them."""
+    rows = []
+    for c in cx:
+        for n, e in ((c["n_lo"], c["error_lo"]), (c["n_hi"], c["error_hi"])):
+            if n and not any(r["d"] == c["d"] and r["seed"] == c["seed"] and r["n"] == n for r in rows):
+                rows.append(crafted.row(c["d"], n, c["seed"], e))
+    return rows
+
+
+class Search(unittest.TestCase):
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory()
+        self.path = os.path.join(self._tmp.name, "search.h5")
+        self.cx = search_rows()
+        crafted.write(self.path, result_rows(self.cx), complexity=self.cx)
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def test_load_complexity(self):
+        df = neurep_analysis.load_complexity(self.path)
+        self.assertEqual(len(df), len(self.cx))
+        self.assertEqual(list(df.columns), ["file", "d", "seed", "learner", "input", "target", "n_lo",
+                                            "n_hi", "error_lo", "error_hi", "n_eps", "points", "status"])
+        self.assertEqual(set(df["status"]), {"reached"})
+        self.assertEqual(df["learner"].iloc[0], "kernel:ntk")
+        self.assertTrue((df["n_lo"] <= df["n_eps"]).all() and (df["n_eps"] <= df["n_hi"]).all())
+        # a grid file has no /complexity: no rows
+        grid = os.path.join(self._tmp.name, "grid.h5")
+        crafted.write(grid, [crafted.row(8, 256, 0, 0.2)])
+        self.assertEqual(len(neurep_analysis.load_complexity(grid)), 0)
+
+    def test_complexity_uses_the_search(self):
+        for eps in (0.1, 0.05):
+            (row,) = complexity(load_many([self.path]), eps, bootstrap=200)
+            self.assertTrue(row.get("search"))
+            for d in DS:  # the median seed's n_eps (factor 1.0), not a median curve
+                self.assertAlmostEqual(row["per_d"][d]["n_eps"], 10 * d ** 3 * (0.1 / eps), delta=1e-6)
+                self.assertEqual(row["per_d"][d]["flag"], "ok")
+                self.assertEqual(row["per_d"][d]["seeds"], 3)
+            self.assertAlmostEqual(row["fit"]["slope"], 3.0, places=9)
+            self.assertEqual(row["fit"]["d_used"], DS)
+            # every seed has the same slope 3: so has every bootstrap replicate
+            self.assertAlmostEqual(row["boot"]["ci_low"], 3.0, places=9)
+            self.assertAlmostEqual(row["boot"]["ci_high"], 3.0, places=9)
+            self.assertEqual(row["boot"]["replicates"], 200)
+            self.assertEqual([ps["seed"] for ps in row["per_seed"]], [0, 1, 2])
+            for ps in row["per_seed"]:
+                self.assertAlmostEqual(ps["slope"], 3.0, places=9)
+
+    def test_not_reached_seeds_count_as_infinite(self):
+        cx = [c for c in self.cx if not (c["d"] == 12 and c["target"] == 0.05)]
+        for s, st in ((0, "floor"), (1, "n_max"), (2, "reached")):
+            cx.append(crafted.search_row(12, s, 0.05, 20000, 0, math.nan, st) if st != "reached"
+                      else crafted.search_row(12, s, 0.05, 30000, 33000, 31000.0))
+        crafted.write(self.path, result_rows(cx), complexity=cx)
+        (row,) = complexity(load_many([self.path]), 0.05, bootstrap=0)
+        self.assertEqual(row["per_d"][12]["flag"], "not_reached")  # two of three seeds not reached
+        self.assertTrue(math.isnan(row["per_d"][12]["n_eps"]))
+        self.assertEqual(row["fit"]["d_used"], [6, 8, 10])
+        self.assertEqual(row["per_d"][12]["search"], {0: "floor", 1: "n_max", 2: "reached"})
+
+    def test_eps_must_be_a_searched_target(self):
+        with self.assertRaises(NeurepError) as e:
+            complexity(load_many([self.path]), 0.2)
+        self.assertIn("0.2", str(e.exception))
+        self.assertIn("target_error", str(e.exception))
+
+    def test_cli_complexity(self):
+        rc, out, err = run_cli("complexity", self.path, "--eps", "0.1", "--bootstrap", "50")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("searched n", out)
+        self.assertIn("3.00", out)
+        self.assertIn("%.4g" % (10 * 12 ** 3), out)  # n_eps at d = 12
+        rc, _, err = run_cli("complexity", self.path, "--eps", "0.3")
+        self.assertEqual(rc, 2)
+        self.assertIn("target_error", err)
+        self.assertEqual(len(err.strip().splitlines()), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
