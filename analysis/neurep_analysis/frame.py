@@ -4,7 +4,7 @@ One row of `load` is one row of a file's /results table (one fit: a point
 (d, n, seed) with one ridge or candidate setting), with
 
 - decoded strings: `learner`, `input`, `status`;
-- the learner split: `learner_kind` ("kernel", "taylor"), `kernel` (ntk, nngp,
+- the learner split: `learner_kind` ("kernel", "taylor", "linear"), `kernel` (ntk, nngp,
   linear, ...) or `order` ("1", "2", "full");
 - the input split: `representation` ("x" raw input, "h" a random
   representation), `activation`, `D` (the representation's width as a number;
@@ -29,7 +29,7 @@ One row of `load` is one row of a file's /results table (one fit: a point
   training points (noisy labels too; for kernels with ridge_selection = "loo"
   the leave-one-out error on all n); `test_error` = mean squared error
   against f* itself (no noise) on `data.n_test` fresh points. `failed` marks
-  rows counted as +inf (status diverged, or a NaN/inf test error);
+  rows counted as +inf (status diverged or not-converged, or a NaN/inf test error);
 - target settings: `target` (all of them as one text, e.g. "degrees 4,
   coefficients 1, sphere, noise 0"), `target_degrees`, `target_coefficients` (as text, e.g.
   "4" and "1"), `target_p` (the largest degree), `target_input` ("sphere" or
@@ -46,7 +46,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .resultfile import NeurepError, config_get, load_many
+from .resultfile import FAILED_STATUSES, NeurepError, config_get, load_many
 
 _INPUT_RE = re.compile(r"^h:(?P<activation>[^:]+):(?P<size>inf|D=[^:]+)(?::(?P<rest>.*))?$")
 
@@ -135,7 +135,7 @@ def frame(table):
     reg = df["regularizer"].to_numpy(dtype=float) if "regularizer" in df else np.full(len(df), np.nan)
     df["regularizer"] = np.where(taylor & np.isnan(reg), df["ridge"], reg)
     te = df["test_error"].to_numpy(dtype=float)
-    df["failed"] = ~np.isfinite(te) | (df["status"].to_numpy() == "diverged")
+    df["failed"] = ~np.isfinite(te) | np.isin(df["status"].to_numpy(dtype=object), FAILED_STATUSES)
     df["selected_in_file"] = df["selected"] if "selected" in df else np.nan
     df["selected"] = _select_rows(df)
     # target settings and provenance, per file

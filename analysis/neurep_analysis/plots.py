@@ -37,7 +37,7 @@ MAX_DECADES = 5
 _LEARNERS = {"kernel:ntk": "NTK", "kernel:ntk-full": "NTK (full)", "kernel:nngp": "NNGP",
              "kernel:linear": "linear", "kernel:empirical-ntk": "empirical NTK",
              "taylor:order=1": "Lin (order 1)", "taylor:order=2": "Quad",
-             "taylor:order=full": "two-layer net"}
+             "taylor:order=full": "two-layer net", "linear": "linear (least squares)"}
 
 
 def _rule(text):

@@ -35,6 +35,11 @@ DEFAULT_COLUMNS = {
     "status": "ok",
 }
 STRING_COLUMNS = ("learner", "input", "status")
+# Statuses of rows that are not results: a diverged fit, and one whose solver
+# or optimisation did not converge (a pcg solve short of its tolerance; a Taylor
+# model run with learner.require_converged that failed the convergence rule, so
+# that its error is not a floor). They count as test error = +inf.
+FAILED_STATUSES = ("diverged", "not-converged")
 
 # The keys that define the target f*: files that differ in any of them measure
 # different problems and must not be pooled.

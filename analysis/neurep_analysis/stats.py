@@ -1,7 +1,8 @@
 """Statistics on the results table: seed medians, n_eps(d), power-law fits.
 
-Failed runs: a row whose status is "diverged" or whose test error is NaN or
-inf counts as test error = +inf.  A diverged run is not a success, so it
+Failed runs: a row whose status is "diverged" or "not-converged" (FAILED_STATUSES)
+or whose test error is NaN or inf counts as test error = +inf.  A diverged run
+(or one whose optimisation did not converge) is not a success, so it
 pulls the median up (never down) and can only delay n_eps; quartiles that
 land on a failure are +inf, which plots leave out.
 """
@@ -11,7 +12,7 @@ import warnings
 
 import numpy as np
 
-from .resultfile import NeurepError, NeurepWarning
+from .resultfile import FAILED_STATUSES, NeurepError, NeurepWarning
 from .theory import theory_exponent
 
 CORE = {"d", "n", "seed", "ridge", "learner", "input", "test_error", "train_error",
@@ -43,10 +44,10 @@ def quantile(values, q):
 
 
 def failed_mask(test_error, status):
-    """Rows that count as failures (+inf error): diverged, NaN or inf."""
+    """Rows that count as failures (+inf error): diverged, not-converged, NaN or inf."""
     te = np.asarray(test_error, dtype=float)
     st = np.asarray(status, dtype=object)
-    return ~np.isfinite(te) | (st == "diverged")
+    return ~np.isfinite(te) | np.isin(st, FAILED_STATUSES)
 
 
 def effective_error(test_error, status):

@@ -35,8 +35,8 @@ def theory_exponent(learner, input_name, p):
     p = int(p)
     kind, variant = parse_learner(learner)
     on_h = input_kind(input_name) == "h"
-    if kind == "kernel":
-        if variant == "linear":
+    if kind == "linear" or kind == "kernel":
+        if kind == "linear" or variant == "linear":
             if p == 1:
                 return 1, "linear kernel, linear target"
             return None, "linear kernel cannot fit degree > 1"

@@ -520,3 +520,78 @@ DistMatrix<double> select_rows(const DistMatrix<double>& a, const std::vector<in
 }
 
 }  // namespace neurep::linalg
+
+namespace neurep::linalg {
+
+LeastSquares least_squares(DistMatrix<double>& a, DistMatrix<double>& b, double rcond) {
+  const int m = static_cast<int>(a.rows()), k = static_cast<int>(a.cols()), one = 1;
+  if (b.rows() != a.rows() || b.cols() != 1 || b.row_block() != a.row_block() || &b.grid() != &a.grid() || m < k)
+    throw RuntimeError("least_squares: A must be tall, b one column with A's rows, row blocks and grid");
+  const bool serial = one_process(a);
+  const ProcessGrid& grid = a.grid();
+  std::vector<int> pivots(static_cast<size_t>(std::max<int64_t>(1, a.local_cols())), 0);
+  std::vector<double> tau(pivots.size()), work;
+  int info = 0, lwork = -1;
+  double query = 0;
+  const auto da = a.descriptor(), db = b.descriptor();
+  const int lda = static_cast<int>(a.lld()), ldb = static_cast<int>(b.lld());
+  // A P = Q R.
+  const auto factor = [&](double* w) {
+    if (serial) dgeqp3_(&m, &k, a.data(), &lda, pivots.data(), tau.data(), w, &lwork, &info);
+    else pdgeqpf_(&m, &k, a.data(), &one, &one, da.data(), pivots.data(), tau.data(), w, &lwork, &info);
+  };
+  factor(&query);
+  check_info(serial ? "dgeqp3 (query)" : "pdgeqpf (query)", info);
+  lwork = static_cast<int>(query) + 1, work.resize(static_cast<size_t>(lwork));
+  factor(work.data());
+  check_info(serial ? "dgeqp3" : "pdgeqpf", info);
+
+  LeastSquares out;
+  // The permutation (pivot i is original column p[i], 1-based), from the grid row 0 ranks, which hold
+  // each local column's entry once.
+  std::vector<double> part(static_cast<size_t>(k), 0.0), perm(part.size());
+  if (grid.row() == 0)
+    for (int64_t lj = 0; lj < a.local_cols(); ++lj) part[static_cast<size_t>(a.global_col(lj))] = pivots[static_cast<size_t>(lj)];
+  boost::mpi::all_reduce(grid.comm(), part.data(), k, perm.data(), std::plus<double>());
+  out.r_diagonal = diagonal(a);
+  for (double& r : out.r_diagonal) r = std::abs(r);
+  // The rank decides the solve below and the row's status: rank 0's for all.
+  out.r_diagonal = from_rank0(grid.comm(), std::move(out.r_diagonal));
+  perm = from_rank0(grid.comm(), std::move(perm));
+  const double threshold = rcond * (k > 0 ? out.r_diagonal[0] : 0.0);
+  while (out.rank < k && out.r_diagonal[static_cast<size_t>(out.rank)] > threshold) ++out.rank;
+
+  // b <- Q^T b, then R_11 x_1 = b_1.
+  lwork = -1;
+  const auto apply_qt = [&](double* w) {
+    if (serial) dormqr_("L", "T", &m, &one, &k, a.data(), &lda, tau.data(), b.data(), &ldb, w, &lwork, &info);
+    else pdormqr_("L", "T", &m, &one, &k, a.data(), &one, &one, da.data(), tau.data(), b.data(), &one, &one, db.data(), w,
+                  &lwork, &info);
+  };
+  apply_qt(&query);
+  check_info(serial ? "dormqr (query)" : "pdormqr (query)", info);
+  lwork = static_cast<int>(query) + 1, work.assign(static_cast<size_t>(lwork), 0.0);
+  apply_qt(work.data());
+  check_info(serial ? "dormqr" : "pdormqr", info);
+  const int r = static_cast<int>(out.rank);
+  if (r > 0) {
+    if (serial) dtrtrs_("U", "N", "N", &r, &one, a.data(), &lda, b.data(), &ldb, &info);
+    else pdtrtrs_("U", "N", "N", &r, &one, a.data(), &one, &one, da.data(), b.data(), &one, &one, db.data(), &info);
+    check_info(serial ? "dtrtrs" : "pdtrtrs", info);  // info > 0 (an exact zero) cannot happen above the threshold
+  }
+  const std::vector<double> z = from_rank0(grid.comm(), gather_column(b, 0));
+  out.x.assign(static_cast<size_t>(k), 0.0);
+  for (int64_t i = 0; i < out.rank; ++i) out.x[static_cast<size_t>(std::llround(perm[static_cast<size_t>(i)]) - 1)] = z[static_cast<size_t>(i)];
+  return out;
+}
+
+std::vector<double> diagonal(const DistMatrix<double>& a) {
+  const int64_t k = std::min(a.rows(), a.cols());
+  std::vector<double> part(static_cast<size_t>(k), 0.0), all(part.size());
+  for (int64_t i = 0; i < k; ++i)
+    if (a.owns(i, i)) part[static_cast<size_t>(i)] = a.local(a.local_row(i), a.local_col(i));
+  boost::mpi::all_reduce(a.grid().comm(), part.data(), static_cast<int>(part.size()), all.data(), std::plus<double>());
+  return all;
+}
+
+}  // namespace neurep::linalg

@@ -5,6 +5,7 @@
 
 #include <cctype>
 #include <stdexcept>
+#include <type_traits>
 
 #include "neurep/errors.hpp"
 #include "neurep/expression.hpp"
@@ -34,7 +35,8 @@ NEUREP_ENUM_TABLE(FeatureActivation, {{"step", FeatureActivation::Step},
                                       {"erf", FeatureActivation::Erf},
                                       {"quadratic", FeatureActivation::Quadratic}})
 NEUREP_ENUM_TABLE(WhitenKind, {{"zca", WhitenKind::Zca}, {"center", WhitenKind::Center}, {"none", WhitenKind::None}})
-NEUREP_ENUM_TABLE(LearnerKind, {{"kernel", LearnerKind::Kernel}, {"taylor", LearnerKind::Taylor}})
+NEUREP_ENUM_TABLE(LearnerKind,
+                  {{"kernel", LearnerKind::Kernel}, {"taylor", LearnerKind::Taylor}, {"linear", LearnerKind::Linear}})
 NEUREP_ENUM_TABLE(KernelKind, {{"ntk", KernelKind::Ntk},
                                {"ntk-full", KernelKind::NtkFull},
                                {"nngp", KernelKind::Nngp},
@@ -120,7 +122,8 @@ std::vector<LearnerConfig> learner_candidates(const LearnerConfig& l) {
       for (size_t e = 0; e < rates; ++e) {
         LearnerConfig c = l;
         std::visit([&](auto& m) {
-          if (network) m.network.widths = {network->widths[w]};
+          if constexpr (!std::is_same_v<std::decay_t<decltype(m)>, LinearLearnerConfig>)
+            if (network) m.network.widths = {network->widths[w]};
         }, c.method);
         if (auto* t = std::get_if<TaylorLearnerConfig>(&c.method)) {
           t->regularizers = {taylor->regularizers[r]};

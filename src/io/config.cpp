@@ -88,7 +88,7 @@ const std::vector<KeySpec>& schema() {
       scoped({"representation", "depth", Kind::Int, "1", "number of random layers", {}, 1, 16}, Scope::Random),
       scoped({"representation", "infinite", Kind::Bool, "false", "use the D -> infinity kernel of the representation (kernel learners only)"}, Scope::Random),
 
-      {"learner", "kind", Kind::String, "\"kernel\"", "kernel regression or a two-layer Taylor model trained by gradient descent", names_of<LearnerKind>()},
+      {"learner", "kind", Kind::String, "\"kernel\"", "kernel regression, a two-layer Taylor model trained by gradient descent, or the best linear function alpha . u + c by exact least squares (a representation's linear floor)", names_of<LearnerKind>()},
       scoped({"learner", "kernel", Kind::String, "\"ntk\"", "kernel of kernel regression", names_of<KernelKind>()}, Scope::Kernel),
       {"learner", "input_bias", Kind::Bool, "false", "append a constant coordinate to the learner's input u"},
       scoped({"learner", "ridge", Kind::FloatList, "[1e-6]", "ridge lambda values, relative to the mean diagonal of K (one row each)", {}, 0, kInf}, Scope::Kernel),
@@ -114,6 +114,7 @@ const std::vector<KeySpec>& schema() {
       scoped({"learner", "validation_fraction", Kind::Float, "0.0", "share of the n training points (the last ones) held out to choose among candidates: the step count, rate, m and regulariser of a Taylor model, the ridge of kernel regression with ridge_selection = validation", {}, 0, 0.9}, Scope::ValidationSplit),
       scoped({"learner", "patience", Kind::Int, "0", "evaluations without validation improvement before stopping; 0 = never stop early", {}, 0, 1e12}, Scope::Taylor),
       scoped({"learner", "output_bias", Kind::Bool, "false", "a trained scalar offset c added to the Taylor model's output f(u) (any order; its value is in the output_bias column)"}, Scope::Taylor),
+      scoped({"learner", "require_converged", Kind::Bool, "false", "Taylor models measuring a floor: a row is ok only if its optimisation converged -- the chosen evaluation is after step 0, at it the training error is within 10 % of the validation error (or both differ by at most 1e-4), and the validation error improved by at most 1 % (or 1e-4) over the last quarter of the steps run; otherwise its status is not-converged (errors still recorded; the analysis counts it as failed). Needs a validation split"}, Scope::Taylor),
       scoped({"learner", "refit", Kind::Bool, "false", "Taylor models: once the validation split has chosen m, learning rate, regulariser and step count, train again on all n points with them and report that fit (an extra row with refit = 1 and selected = 1), as kernel learners report their fit on all n"}, Scope::Taylor),
 
       {"sweep", "dims", Kind::IntList, "[]", "input dimensions d to sweep; empty: just data.dim", {}, 1, 1e6},
@@ -467,6 +468,19 @@ void validate(const Config& c) {
     if (taylor->reg_power != 4 && taylor->reg_power != 8)
       fail(fmt::format("learner.reg_power: expected 4 or 8, got {}", taylor->reg_power));
   }
+  if (taylor && taylor->require_converged && !(l.validation_fraction > 0))
+    fail("learner.require_converged: the convergence rule compares the training error with the validation error; set learner.validation_fraction above 0, e.g. 0.2");
+  if (l.kind() == LearnerKind::Linear)
+    for (int d : c.dims()) {
+      // alpha . u + c: dim u + 1 unknowns (with input_bias u's constant coordinate is c's).
+      const RandomRepresentationConfig* r = c.representation.random();
+      const int64_t dim = r ? r->width.at(d) : d;
+      for (int64_t n : c.sweep.n_train)
+        if (n < dim + 1)
+          fail(fmt::format("sweep.n_train: n = {} training points cannot determine the {} unknowns of the linear learner's "
+                           "alpha . u + c at d = {} ({} inputs plus c); give n >= {}, and n >= {} for a floor",
+                           n, dim + 1, d, dim, dim + 1, 10 * (dim + 1)));
+    }
   if (taylor && taylor->refit && !(l.validation_fraction > 0))
     fail("learner.refit: refitting on all n points needs the choices of a validation split; set learner.validation_fraction above 0, e.g. 0.2");
   const size_t candidates = learner_candidates(l).size();
@@ -579,7 +593,10 @@ Config typed(const toml::table& t) {
     if (n.widths.empty()) throw InputError("learner.m: the list is empty");
     return n;
   };
-  if (choice<LearnerKind>(t, "learner", "kind") == LearnerKind::Kernel) {
+  const LearnerKind kind = choice<LearnerKind>(t, "learner", "kind");
+  if (kind == LearnerKind::Linear) {
+    l.method = LinearLearnerConfig{};
+  } else if (kind == LearnerKind::Kernel) {
     KernelLearnerConfig k;
     k.kernel = choice<KernelKind>(t, "learner", "kernel");
     k.ridges = list<double>(t, "learner", "ridge");
@@ -608,6 +625,7 @@ Config typed(const toml::table& t) {
     m.patience = i64(t, "learner", "patience");
     m.output_bias = flag(t, "learner", "output_bias");
     m.refit = flag(t, "learner", "refit");
+    m.require_converged = flag(t, "learner", "require_converged");
     l.method = std::move(m);
   }
 

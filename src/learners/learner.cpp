@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "neurep/kernel_learner.hpp"
+#include "neurep/linear_learner.hpp"
 #include "neurep/taylor_learner.hpp"
 
 namespace neurep {
@@ -22,6 +23,7 @@ std::unique_ptr<Learner> make_learner(const Config& config) {
   static const std::vector<std::pair<LearnerKind, std::unique_ptr<Learner> (*)(const Config&)>> registry = {
       {LearnerKind::Kernel, make_kernel_learner},
       {LearnerKind::Taylor, make_taylor_learner},
+      {LearnerKind::Linear, make_linear_learner},
   };
   for (const auto& [kind, make] : registry)
     if (kind == config.learner.kind()) return make(config);

@@ -177,15 +177,17 @@ void mark_selected(std::vector<ResultRow>& rows, int64_t d, int64_t n, int64_t s
 // choice is rank 0's, broadcast. Collective; may throw Interrupted.
 PointOutputs refit_point(const Learners& learners, const std::vector<ResultRow>& rows, int64_t d, int64_t n,
                          int64_t seed, const PointInputs& inputs, PointCheckpoints& checkpoints) {
-  double choice[3] = {-1, 0, std::nan("")};  // candidate, best step, validation error
+  // candidate, best step, validation error, whether its optimisation did not converge
+  double choice[4] = {-1, 0, std::nan(""), 0};
   for (const auto& r : rows)
     if (r.d == d && r.n == n && r.seed == seed && !is_refit(r) && r.extra.count("selected") &&
         r.extra.at("selected") == 1.0) {
       const auto c = r.extra.find("candidate");
       choice[0] = c == r.extra.end() ? 0.0 : c->second;
       choice[1] = r.extra.at("best_step"), choice[2] = r.extra.at("validation_error");
+      choice[3] = r.status == "not-converged" ? 1.0 : 0.0;
     }
-  boost::mpi::broadcast(inputs.grid.comm(), choice, 3, 0);
+  boost::mpi::broadcast(inputs.grid.comm(), choice, 4, 0);
   const std::unique_ptr<Learner> refit =
       choice[0] < 0 ? nullptr : learners[static_cast<size_t>(choice[0])]->refit(std::llround(choice[1]));
   PointOutputs out;
@@ -196,6 +198,9 @@ PointOutputs refit_point(const Learners& learners, const std::vector<ResultRow>&
     out.rows[0].status = "no-choice";
   }
   FitResult& fit = out.rows.front();
+  // learner.require_converged: the refit has no split to judge on; it trains the chosen candidate for the
+  // chosen steps, so the candidate's verdict is its own.
+  if (choice[3] == 1.0 && fit.status == "ok") fit.status = "not-converged";
   fit.extra["refit"] = 1.0;
   fit.extra["validation_error"] = choice[2];
   if (learners.size() > 1) fit.extra["candidate"] = choice[0] < 0 ? std::nan("") : choice[0];

@@ -9,6 +9,7 @@
 #include <boost/serialization/string.hpp>
 #include <boost/serialization/utility.hpp>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <type_traits>
@@ -772,4 +773,36 @@ TEST_CASE("stop_step: a run stopped early is the prefix of the whole run") {
     CHECK(part.test_error[k] == whole.test_error[k]);
   }
   CHECK(fit.test_error == whole.test_error[3]);
+}
+
+TEST_CASE("learner.require_converged: the rule on curves (train within 10 % of validation, no gain in the last quarter)") {
+  // Evaluations every 10 steps to step 100.
+  const auto curve = [](std::function<double(double)> train, std::function<double(double)> val) {
+    TrainingCurve c;
+    for (int s = 0; s <= 100; s += 10) {
+      c.step.push_back(s);
+      c.train_error.push_back(train(s));
+      c.validation_error.push_back(val(s));
+    }
+    return c;
+  };
+  const auto plateau = [](double s) { return 0.3 + std::exp(-s / 5.0); };        // flat after ~step 40
+  const auto falling = [](double s) { return 0.3 + std::exp(-s / 50.0); };       // still falling at the end
+  CHECK(optimisation_converged(curve(plateau, plateau), 10, 100));
+  CHECK(optimisation_converged(curve([](double s) { return 1.05 * (0.3 + std::exp(-s / 5.0)); }, plateau), 10, 100));
+  CHECK_FALSE(optimisation_converged(curve(falling, falling), 10, 100));  // the last quarter improved it by ~20 %
+  CHECK_FALSE(optimisation_converged(curve([](double s) { return 0.5 * (0.3 + std::exp(-s / 5.0)); }, plateau), 10, 100));
+  CHECK_FALSE(optimisation_converged(curve([](double s) { return 1.5 * (0.3 + std::exp(-s / 5.0)); }, plateau), 10, 100));
+  // Early stopping: the best evaluation (step 40) before the last quarter of the 100 steps run.
+  CHECK(optimisation_converged(curve(plateau, [](double s) { return 0.3 + 1e-3 * std::abs(s - 40.0); }), 4, 100));
+  // Both at ~0 (an exact fit to rounding): converged, whatever their ratio.
+  CHECK(optimisation_converged(curve([](double) { return 1e-29; }, [](double) { return 3e-29; }), 10, 100));
+  // The random start (step 0) reported because validation only rose from there: not converged,
+  // even with a training error near the validation error (issue 14: the step features' 0.99 at d = 16).
+  CHECK_FALSE(optimisation_converged(curve(plateau, [](double s) { return 1.3 + 1e-3 * s; }), 0, 100));
+  const auto v_shape = [](double s) { return 0.3 + 1e-3 * std::abs(s - 10.0); };
+  CHECK(optimisation_converged(curve(v_shape, v_shape), 1, 100));
+  // A NaN at the reported evaluation, or an evaluation that is not in the curve, is not converged.
+  CHECK_FALSE(optimisation_converged(curve([](double) { return std::nan(""); }, plateau), 10, 100));
+  CHECK_FALSE(optimisation_converged(curve(plateau, plateau), 11, 100));
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <type_traits>
 
 #include "neurep/agreement.hpp"
@@ -106,7 +107,23 @@ TaylorOptions taylor_options(const LearnerConfig& l, int d, int block) {
   o.validation_fraction = l.validation_fraction;
   o.patience = c.patience;
   o.output_bias = c.output_bias;
+  o.require_converged = c.require_converged;
   return o;
+}
+
+bool optimisation_converged(const TrainingCurve& c, size_t best, int64_t steps_run) {
+  // Step 0 is the random start: a run whose best evaluation it is has learned nothing.
+  if (best >= c.step.size() || !(c.step[best] > 0)) return false;
+  const double t = c.train_error[best], v = c.validation_error[best];
+  if (!(std::abs(t - v) <= std::max(0.1 * v, kConvergenceAbsolute))) return false;  // NaN: not converged
+  double early = std::numeric_limits<double>::infinity(), all = early;
+  for (size_t e = 0; e < c.step.size(); ++e) {
+    const double x = c.validation_error[e];
+    if (!std::isfinite(x)) continue;
+    all = std::min(all, x);
+    if (4.0 * c.step[e] <= 3.0 * static_cast<double>(steps_run)) early = std::min(early, x);
+  }
+  return early - all <= std::max(0.01 * early, kConvergenceAbsolute);
 }
 
 TaylorOptions network_options(const NetworkConfig& network, int d, int block) {
@@ -569,6 +586,7 @@ FitResult TaylorTrainer<T>::result(const TrainerState& s) const {
   const bool have = s.best_evaluation >= 0 && (!s.diverged || validated);
   r.status = !s.diverged ? "ok" : have ? "diverged-after-best" : "diverged";
   const size_t e = have ? static_cast<size_t>(s.best_evaluation) : 0;
+  if (options_.require_converged && have && !optimisation_converged(c, e, s.step)) r.status = "not-converged";
   const double nan = std::nan("");
   r.train_error = have ? c.train_error[e] : nan;
   r.test_error = have ? c.test_error[e] : nan;

@@ -64,7 +64,8 @@ class TaylorLearner : public Learner {
     Config c = config_;
     c.learner.validation_fraction = 0;
     TaylorLearnerConfig& t = std::get<TaylorLearnerConfig>(c.learner.method);
-    t.patience = 0, t.refit = false;
+    // No split to judge convergence on: the refit row takes the candidate's verdict (refit_point).
+    t.patience = 0, t.refit = false, t.require_converged = false;
     return std::make_unique<TaylorLearner>(c, steps);
   }
 

@@ -134,6 +134,24 @@ namespace neurep::linalg {
 void symm_lower(double alpha, const DistMatrix<double>& a, const DistMatrix<double>& b, double beta,
                 DistMatrix<double>& c);
 
+// The basic least-squares solution of min |A x - b| (A m x k, m >= k; b
+// m x 1) by QR with column pivoting, A P = Q R (pdgeqpf, pdormqr, pdtrtrs;
+// LAPACK dgeqp3, dormqr, dtrtrs on one process): the numerical rank r counts
+// the |R_ii| above rcond |R_11|; R_11 x_1 = (Q^T b)_1 gives the coefficients
+// of the r pivot columns and the others are 0. For a full-rank A it is the
+// least-squares solution; for a rank-deficient one the fit on the rows of A
+// is still the projection of b on A's columns. A and b are overwritten. The
+// numbers are rank 0's on every rank (the rank decides the solve). Collective.
+struct LeastSquares {
+  std::vector<double> x;           // k coefficients, in A's column order
+  int64_t rank = 0;                // r
+  std::vector<double> r_diagonal;  // |R_ii|, in pivot order (non-increasing)
+};
+LeastSquares least_squares(DistMatrix<double>& a, DistMatrix<double>& b, double rcond);
+
+// The diagonal of `a` (min(rows, cols) entries) on every rank. Collective.
+std::vector<double> diagonal(const DistMatrix<double>& a);
+
 // Rows `rows` (global indices, any order) of `a` as a matrix of their own,
 // with a's blocks and grid: copy_rows for a contiguous range, else the rows
 // are summed onto every rank (|rows| x a.cols() words). Collective.

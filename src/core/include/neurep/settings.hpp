@@ -20,7 +20,7 @@ namespace neurep {
 enum class InputDistribution { Sphere, Gaussian };                   // data.input
 enum class FeatureActivation { Step, Relu, Tanh, Erf, Quadratic };    // representation.activation
 enum class WhitenKind { Zca, Center, None };                         // representation.whiten
-enum class LearnerKind { Kernel, Taylor };                           // learner.kind
+enum class LearnerKind { Kernel, Taylor, Linear };                   // learner.kind
 enum class KernelKind { Ntk, NtkFull, Nngp, Linear, EmpiricalNtk };  // learner.kernel
 enum class KernelSolver { Auto, Cholesky, Eigen, Mixed, Pcg };       // learner.solver
 enum class RidgeSelection { None, LeaveOneOut, Validation };         // learner.ridge_selection
@@ -194,14 +194,23 @@ struct TaylorLearnerConfig {
   int64_t patience{};
   bool output_bias{};  // the trained offset c
   bool refit{};        // the validated choice trained again on all n (needs a validation split)
+  // A row is "ok" only if its optimisation converged (optimisation_converged,
+  // taylor.hpp), else "not-converged": how a floor tells itself from a failure.
+  bool require_converged{};
 };
+
+// learner.kind = "linear": the best alpha . u + c on the training set by an
+// exact least-squares solve (linear_learner.hpp). No settings of its own.
+struct LinearLearnerConfig {};
 
 struct LearnerConfig {
   bool input_bias{};
   double validation_fraction{};
-  std::variant<KernelLearnerConfig, TaylorLearnerConfig> method;
+  std::variant<KernelLearnerConfig, TaylorLearnerConfig, LinearLearnerConfig> method;
 
-  LearnerKind kind() const { return method.index() == 0 ? LearnerKind::Kernel : LearnerKind::Taylor; }
+  LearnerKind kind() const {
+    return method.index() == 0 ? LearnerKind::Kernel : method.index() == 1 ? LearnerKind::Taylor : LearnerKind::Linear;
+  }
   // Null unless the learner is of that kind.
   const KernelLearnerConfig* kernel() const { return std::get_if<KernelLearnerConfig>(&method); }
   const TaylorLearnerConfig* taylor() const { return std::get_if<TaylorLearnerConfig>(&method); }

@@ -82,7 +82,26 @@ struct TaylorOptions {
   // Steps actually taken, when fewer than `steps` (< 0: all): a refit stops
   // at the step the validation split chose, the schedule still spanning `steps`.
   int64_t stop_step = -1;
+  // learner.require_converged: a row whose optimisation did not converge
+  // (optimisation_converged) has status "not-converged".
+  bool require_converged = false;
 };
+
+// learner.require_converged: did gradient descent converge at the curve's
+// evaluation `best` (the one reported), after `steps_run` steps? All must hold:
+// - `best` is after step 0 (the random start is no optimum: a run whose
+//   validation error only rose from there learned nothing);
+// - at `best` the training error t is within 10 % of the validation error v,
+//   |t - v| <= 0.1 v (or |t - v| <= kConvergenceAbsolute): a floor is measured
+//   where the fit generalises, not where it overfits or still moves;
+// - over the last quarter of the steps run the validation error improved by at
+//   most 1 %: its smallest value at evaluations up to 3/4 steps_run exceeds the
+//   smallest of all by at most 0.01 of it (or kConvergenceAbsolute).
+// Errors are fractions of Var f*, so kConvergenceAbsolute = 1e-4 lets a fit
+// that reaches ~0 (to rounding) count as converged. The curve is rank 0's on
+// every rank (TaylorTrainer::evaluate), so is the answer. Pure.
+constexpr double kConvergenceAbsolute = 1e-4;
+bool optimisation_converged(const TrainingCurve& curve, size_t best, int64_t steps_run);
 
 // The options of a Taylor learner (learner.kind = "taylor"; its first
 // candidate) at input dimension d. Pure.

@@ -62,6 +62,24 @@ void pdsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const
               const int* descz, double* work, const int* lwork, int* iwork, const int* liwork,
               int* info);
 
+// Least squares by QR with column pivoting (the linear learner: issue 14, floors).
+void pdgeqpf_(const int* m, const int* n, double* a, const int* ia, const int* ja, const int* desca, int* ipiv,
+              double* tau, double* work, const int* lwork, int* info);
+void pdormqr_(const char* side, const char* trans, const int* m, const int* n, const int* k, const double* a,
+              const int* ia, const int* ja, const int* desca, const double* tau, double* c, const int* ic,
+              const int* jc, const int* descc, double* work, const int* lwork, int* info);
+void pdtrtrs_(const char* uplo, const char* trans, const char* diag, const int* n, const int* nrhs, const double* a,
+              const int* ia, const int* ja, const int* desca, double* b, const int* ib, const int* jb,
+              const int* descb, int* info);
+void dgeqp3_(const int* m, const int* n, double* a, const int* lda, int* jpvt, double* tau, double* work,
+             const int* lwork, int* info);
+void dormqr_(const char* side, const char* trans, const int* m, const int* n, const int* k, const double* a,
+             const int* lda, const double* tau, double* c, const int* ldc, double* work, const int* lwork, int* info);
+void dtrtrs_(const char* uplo, const char* trans, const char* diag, const int* n, const int* nrhs, const double* a,
+             const int* lda, double* b, const int* ldb, int* info);
+void dgels_(const char* trans, const int* m, const int* n, const int* nrhs, double* a, const int* lda, double* b,
+            const int* ldb, double* work, const int* lwork, int* info);  // tests' serial reference
+
 // BLAS / LAPACK (serial, used on rank-local data and in tests)
 void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
             const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
