@@ -17,7 +17,7 @@ py() { /usr/bin/python3 -m neurep_analysis "$@"; }
 cd "$results"
 mkdir -p figures
 shopt -s nullglob
-for dir in part1 part2 part3 part4a part4b part5a part5b cluster; do
+for dir in part1a part1b part2 part3 part4a part4b part5a part5b cluster; do
   files=("$dir"/*.h5)
   ((${#files[@]})) || continue
   mixed=(); [[ $dir == part5* || $dir == cluster ]] && mixed=(--allow-mixed)  # several targets: one line each
@@ -41,7 +41,7 @@ done
 /usr/bin/python3 - <<'PY'
 import glob, math, h5py, numpy as np
 from neurep_analysis import load_complexity
-files = sorted(glob.glob("part1/*.h5")) + sorted(glob.glob("cluster/ntk_x*.h5"))
+files = sorted(glob.glob("part1?/*.h5")) + sorted(glob.glob("cluster/ntk_x*.h5")) + sorted(glob.glob("cluster/quad_h_quadratic*.h5"))
 files = [f for f in files if "complexity" in h5py.File(f, "r")]
 if files:
     c = load_complexity(files, allow_mixed=True)

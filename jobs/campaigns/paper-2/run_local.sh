@@ -5,11 +5,11 @@
 #   jobs/campaigns/paper-2/run_local.sh [-n NP] [--part P]... [--dims D[,D...]] [--commit] \
 #       [RESULTS_DIR] [-- neurep run options...]
 #
-# --part P   1, 2, 3, 4a, 4b, 5a, 5b, or a prefix (4 = 4a and 4b); repeatable;
+# --part P   1a, 1b, 2, 3, 4a, 4b, 5a, 5b, or a prefix (4 = 4a and 4b); repeatable;
 #            default: every part in the order of README.md.
 # --dims     run only these d (one file per configuration and d,
 #            RESULTS_DIR/partP/<config>_d<D>.h5); default: each configuration's own dims
-#            (part 1 always runs one file per d: its search adds the target
+#            (parts 1a, 1b always run one file per d: its search adds the target
 #            0.5 x the degree-4 share of Var f* at that d with --set sweep.target_error).
 # --commit   after each part that completed, `git add` its result folder and commit it.
 # Every run gets --resume: rerunning continues where it stopped (a part stopped
@@ -18,7 +18,7 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 top=$(cd "$here/../../.." && pwd)
 np=2 parts=() dims=() commit=0
-all=(1 2 3 4a 4b 5a 5b)
+all=(1a 1b 2 3 4a 4b 5a 5b)
 while (($# > 0)); do
   case $1 in
     -n) np=$2; shift 2 ;;
@@ -52,7 +52,7 @@ status=0
 for part in "${selected[@]}"; do
   cdir=$here/part$part out=$results/part$part
   pstatus=0
-  if [[ $part == 1 ]]; then
+  if [[ $part == 1* ]]; then
     for c in "$cdir"/*.toml; do
       for d in $(dims_of "$c"); do
         s=$(share_of "$d")
