@@ -69,7 +69,9 @@ for part in "${selected[@]}"; do
   fi
   echo "part $part: exit status $pstatus, $(( ($(date +%s) - start) / 60 )) minutes so far"
   if [[ $pstatus == 0 && $commit == 1 ]]; then
-    git -C "$top" add -- "$(cd "$out" && pwd)" && git -C "$top" commit -q -m "paper-2 part $part: result files" -- "$(cd "$out" && pwd)" || true
+    files=("$(cd "$out" && pwd)"/*.h5)   # not the .h5.prev copies
+    git -C "$top" add -f -- "${files[@]}" && git -C "$top" commit -q -m "paper-2 part $part: result files" -- "${files[@]}" \
+      || echo "run_local.sh: part $part: nothing committed" >&2
   fi
   ((pstatus)) && status=1
 done
