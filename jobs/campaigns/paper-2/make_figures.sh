@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Every figure and table of campaign paper-2 from its result files
+# (RESULTS_DIR/part*/ and, when present, RESULTS_DIR/cluster/), with neurep_analysis:
+# per part, error versus n (with the top-degree harmonic share), n_eps(d) and its
+# exponent (bootstrap over seeds) at eps = 0.1 and 0.05 from the searches'
+# /complexity tables, a CSV summary; part 1 and the NTK on x also beside the
+# theory curve, part 1 at 0.5 x the degree-4 share (figures/p1_share.csv),
+# part 2 the convergence check (training error of the selected rows <= eps/10,
+# figures/p2_convergence.csv). Rows: those each run selected on its validation split.
+#   jobs/campaigns/paper-2/make_figures.sh RESULTS_DIR
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../../.." && pwd)
+results=${1:?usage: make_figures.sh RESULTS_DIR}
+export PYTHONPATH="$top/analysis${PYTHONPATH:+:$PYTHONPATH}"
+py() { /usr/bin/python3 -m neurep_analysis "$@"; }
+cd "$results"
+mkdir -p figures
+shopt -s nullglob
+for dir in part1a part1b part2 part3 part4a part4b part5a part5b cluster; do
+  files=("$dir"/*.h5)
+  ((${#files[@]})) || continue
+  mixed=(); [[ $dir == part5* || $dir == cluster ]] && mixed=(--allow-mixed)  # several targets: one line each
+  search=() grid=()
+  for f in "${files[@]}"; do
+    if /usr/bin/python3 -c "import h5py,sys; sys.exit(0 if 'complexity' in h5py.File(sys.argv[1],'r') else 1)" "$f"; then
+      search+=("$f"); else grid+=("$f"); fi
+  done
+  py errors "${files[@]}" "${mixed[@]}" --eps 0.1 --harmonic-levels -o "figures/$dir"
+  py summary "${files[@]}" "${mixed[@]}" -o "figures/${dir}_summary.csv"
+  ntk_x=(); for f in "${files[@]}"; do [[ $(basename "$f") == *ntk_x* ]] && ntk_x+=("$f"); done
+  if ((${#ntk_x[@]})); then py errors "${ntk_x[@]}" "${mixed[@]}" --eps 0.1 --theory -o "figures/${dir}_theory"; fi
+  if ((${#search[@]})); then
+    for eps in 0.1 0.05; do
+      py complexity "${search[@]}" "${mixed[@]}" --eps "$eps" -o "figures/${dir}_eps$eps" | tee "figures/${dir}_eps$eps.txt"
+    done
+  fi
+done
+# part 1 at eps(d) = 0.5 x the degree-4 share (the searched target between 0.1 and 0.05 per d);
+# part 2: the training error of every selected row against eps/10
+/usr/bin/python3 - <<'PY'
+import glob, math, h5py, numpy as np
+from neurep_analysis import load_complexity
+files = sorted(glob.glob("part1?/*.h5")) + sorted(glob.glob("cluster/ntk_x*.h5")) + sorted(glob.glob("cluster/quad_h_quadratic*.h5"))
+files = [f for f in files if "complexity" in h5py.File(f, "r")]
+if files:
+    c = load_complexity(files, allow_mixed=True)
+    c = c[~c["target"].round(9).isin([0.1, 0.05])]
+    rows = []
+    for (lrn, inp, d), g in c.groupby(["learner", "input", "d"]):
+        v = [x if s == "reached" else math.inf for x, s in zip(g["n_eps"], g["status"])]
+        rows.append("%s,%s,%d,%.4g,%d,%s" % (lrn, inp, d, g["target"].iloc[0], len(v),
+                                              "%.0f" % np.median(v) if v else "nan"))
+    open("figures/p1_share.csv", "w").write("learner,input,d,eps,seeds,n_eps_median\n" + "\n".join(rows) + "\n")
+    print("figures/p1_share.csv:\n" + "\n".join(rows))
+lines = []
+for f in sorted(glob.glob("part2/*.h5")) + sorted(glob.glob("cluster/quad_x*.h5")):
+    r = h5py.File(f, "r")["results"]
+    sel = r["selected"][:] == 1 if "selected" in r else np.ones(len(r["n"]), bool)
+    for d, n, s, tr, te in zip(r["d"][sel], r["n"][sel], r["seed"][sel], r["train_error"][sel], r["test_error"][sel]):
+        ok = [str(tr <= e / 10) for e in (0.1, 0.05)]
+        lines.append("%s,%d,%d,%d,%.4g,%.4g,%s" % (f, d, n, s, tr, te, ",".join(ok)))
+if lines:
+    open("figures/p2_convergence.csv", "w").write(
+        "file,d,n,seed,train_error,test_error,train<=0.01,train<=0.005\n" + "\n".join(lines) + "\n")
+    print("figures/p2_convergence.csv: %d selected rows, %d with train error <= 0.01"
+          % (len(lines), sum(l.split(",")[-2] == "True" for l in lines)))
+PY
+echo "figures and tables in $results/figures"
