@@ -34,9 +34,15 @@ class LinearLearner : public Learner {
     return static_cast<double>(n) * static_cast<double>(unknowns(d) + 2) + static_cast<double>(n_test);
   }
 
-  double cost(int d, int64_t n, int64_t n_test) const override {
+  Cost cost(int d, int64_t n, int64_t n_test) const override {
+    // Householder QR of the n x k matrix, Q^T y, and the predictions; a
+    // copy of [u 1] and a few ScaLAPACK calls.
     const double k = static_cast<double>(unknowns(d)), nn = static_cast<double>(n);
-    return 2.0 * nn * k * k - 2.0 * k * k * k / 3.0 + 2.0 * (nn + static_cast<double>(n_test)) * k;
+    Cost c;
+    c.flops = 2.0 * nn * k * k - 2.0 * k * k * k / 3.0 + 2.0 * (nn + static_cast<double>(n_test)) * k;
+    c.elements = 2.0 * nn * k;
+    c.calls = 8;
+    return c;
   }
 
   PointOutputs fit(const PointInputs& in, PointCheckpoints&) const override {
@@ -80,7 +86,7 @@ class LinearLearner : public Learner {
     row.train_error = relative_mse(predict(u), in.data.y_train, variance);
     row.test_error = relative_mse(predict(in.data.u_test), in.data.f_test, variance);
     row.extra["output_bias"] = c;
-    row.flops = cost(in.d, n, in.data.u_test.rows());
+    row.flops = cost(in.d, n, in.data.u_test.rows()).flops;
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     boost::mpi::all_reduce(grid.comm(), seconds, row.seconds, boost::mpi::maximum<double>());
     PointOutputs out;
