@@ -139,15 +139,41 @@ def _bootstrap(seeds, n_eps_of, d_used, n_boot, level, rng_seed):
 # searches (sweep.target_error): n_eps of each (d, seed) from /complexity
 
 
-def search_values(rows, eps):
-    """{d: {seed: n}} from /complexity rows (a dict of lists) of one line at target eps:
-    n_eps where reached, n_hi (an upper bound) where the error was below eps at n_min
-    already, +inf where it was not reached (floor or n_max); and {d: {seed: status}}."""
+# The runners write a searched target with 6 significant digits (jobs/campaigns/paper-2:
+# '%.6g' % eps(d) into sweep.target_error), so a target equals a threshold computed here
+# to a relative 5e-6; targets of one search differ by far more.
+TARGET_RTOL = 1e-5
+
+
+def is_target(target, eps):
+    return math.isclose(float(target), eps, rel_tol=TARGET_RTOL)
+
+
+def check_searched(rows, eps_of, ds, line, what):
+    """NeurepError unless every d in ds has /complexity rows (a dict of lists) at target eps_of(d)."""
+    for d in ds:
+        there = sorted({float(t) for dd, t in zip(rows["d"], rows["target"]) if int(dd) == d},
+                       reverse=True)
+        if not any(is_target(t, eps_of(d)) for t in there):
+            raise NeurepError("%s, d = %d: %s = %.6g is not among the errors searched at this d "
+                              "(sweep.target_error %s); search it (one file per d may add it) "
+                              "or use one of them"
+                              % (line, d, what, eps_of(d), "[%s]" % ", ".join("%.6g" % t for t in there)))
+
+
+def search_values(rows, eps_of):
+    """{d: {seed: n}} from /complexity rows (a dict of lists) of one line at target eps_of(d)
+    (a number or a function of d): n_eps where reached, n_hi (an upper bound) where the error
+    was below eps at n_min already, +inf where it was not reached (floor or n_max); and
+    {d: {seed: status}}."""
+    if not callable(eps_of):
+        eps_of = (lambda e: lambda d: e)(eps_of)
     values, status = {}, {}
     for i in range(len(rows["d"])):
-        if not math.isclose(float(rows["target"][i]), eps, rel_tol=1e-9):
+        d = int(rows["d"][i])
+        if not is_target(rows["target"][i], eps_of(d)):
             continue
-        d, s, st = int(rows["d"][i]), int(rows["seed"][i]), str(rows["status"][i])
+        s, st = int(rows["seed"][i]), str(rows["status"][i])
         v = float(rows["n_eps"][i]) if st == "reached" else \
             float(rows["n_hi"][i]) if st == "below-n_min" else math.inf
         values.setdefault(d, {})[s] = v

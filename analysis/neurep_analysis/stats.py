@@ -497,8 +497,9 @@ def complexity(data, eps=0.1, choice="selected", bootstrap=1000, level=0.95, rng
     at d (exponents.top_share_eps) instead of eps. `ridge=` is the old name
     of `choice`.
     """
-    from .exponents import (bootstrap_exponent, exponent_notes, per_seed_fits, search_bootstrap,
-                            search_n_eps, search_per_seed_fits, search_values, top_share_eps)
+    from .exponents import (bootstrap_exponent, check_searched, exponent_notes, per_seed_fits,
+                            search_bootstrap, search_n_eps, search_per_seed_fits, search_values,
+                            top_share_eps)
     choice = normalize_choice(choice if ridge is None else ridge)
     df = as_frame(data)
     points = aggregate(df, choice)
@@ -516,14 +517,6 @@ def complexity(data, eps=0.1, choice="selected", bootstrap=1000, level=0.95, rng
             search = {k: [v[i] for i in range(len(searched["file"]))
                           if searched["file"][i] in line_files and searched["learner"][i] == learner
                           and searched["input"][i] == inp] for k, v in searched.items()}
-            if eps_share is not None:
-                raise NeurepError("%s on %s: --eps-share needs n_eps(d) at any threshold, but these "
-                                  "files searched n for sweep.target_error %s only"
-                                  % (learner, inp, sorted(set(search["target"]), reverse=True)))
-            if not any(math.isclose(float(t), eps, rel_tol=1e-9) for t in search["target"]):
-                raise NeurepError("%s on %s: --eps %g is not among the errors these files searched n "
-                                  "for (sweep.target_error %s); use one of them"
-                                  % (learner, inp, eps, sorted(set(search["target"]), reverse=True)))
         degrees = sorted(set(df.loc[mask, "target_p"].astype(int)))
         p = degrees[0] if len(degrees) == 1 else None
         theory, note = theory_exponent(learner, inp, p)
@@ -539,13 +532,15 @@ def complexity(data, eps=0.1, choice="selected", bootstrap=1000, level=0.95, rng
                "eps_share": eps_share, "p": p, "theory": theory, "theory_note": note, "per_d": {}}
         fit_d, fit_n = [], []
         if search is not None:  # n_eps per (d, seed) from the search; the median over seeds
-            values, status = search_values(search, eps)
+            check_searched(search, eps_of, sorted(per_d), "%s on %s" % (learner, inp),
+                           "eps(d) = %s" % eps_rule if eps_share is not None else "--eps")
+            values, status = search_values(search, eps_of)
             for d in sorted(set(values) & set(per_d)):
                 val, flag = search_n_eps(values[d], status[d], sorted(values[d]))
                 ns = [int(n) for n, dd in zip(search["n_lo"] + search["n_hi"], search["d"] * 2)
                       if int(dd) == d and int(n) > 0]
                 row["per_d"][d] = {"n_eps": val, "flag": flag, "text": format_n_eps(val, flag),
-                                   "n_min": min(ns), "n_max": max(ns), "eps": eps,
+                                   "n_min": min(ns), "n_max": max(ns), "eps": eps_of(d),
                                    "seeds": len(values[d]), "chosen": {},
                                    "search": {int(k): v for k, v in sorted(status[d].items())}}
                 if flag == "ok":

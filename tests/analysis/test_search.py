@@ -111,5 +111,86 @@ class Search(unittest.TestCase):
         self.assertEqual(len(err.strip().splitlines()), 1)
 
 
+def share_eps(d, share=0.5):
+    """eps(d) = share x the degree-4 share of Var f* at d, as the runners write it ('%.6g')."""
+    from neurep_analysis.theory import harmonic_shares
+    return float("%.6g" % (share * harmonic_shares([4], [1.0], d)[4]))
+
+
+class PerDFiles(unittest.TestCase):
+    """One file per d (as campaign paper-2 writes them), each searched for the targets
+    [0.1, 0.05, 0.5 x share(d)]; n_eps(0.1) = 10 f_s d^3, n_eps(0.05) = 20 f_s d^3 and
+    n_eps at the share threshold = 7 f_s d^2.5 (a different exponent, so a wrong target
+    would show)."""
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory()
+        self.paths = []
+        for d in DS:
+            cx = []
+            for s, f in enumerate(FACTORS):
+                for t, n in ((0.1, 10 * f * d ** 3), (0.05, 20 * f * d ** 3),
+                             (share_eps(d), 7 * f * d ** 2.5)):
+                    cx.append(crafted.search_row(d, s, t, int(n / 1.1), int(n * 1.1) + 1, n))
+            path = os.path.join(self._tmp.name, "ntk_x_d%d.h5" % d)
+            crafted.write(path, result_rows(cx), complexity=cx, dim=d)
+            self.paths.append(path)
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def test_eps_share_uses_each_d_s_target(self):
+        (row,) = complexity(load_many(self.paths), None, bootstrap=200, eps_share=0.5)
+        self.assertTrue(row.get("search"))
+        for d in DS:
+            self.assertAlmostEqual(row["per_d"][d]["n_eps"], 7 * d ** 2.5, delta=1e-6)
+            self.assertAlmostEqual(row["per_d"][d]["eps"], share_eps(d), delta=1e-6)
+            self.assertEqual(row["per_d"][d]["seeds"], 3)
+        self.assertAlmostEqual(row["fit"]["slope"], 2.5, places=9)
+        self.assertEqual(row["fit"]["d_used"], DS)
+        self.assertAlmostEqual(row["boot"]["ci_low"], 2.5, places=9)
+        self.assertAlmostEqual(row["boot"]["ci_high"], 2.5, places=9)
+        self.assertEqual([ps["seed"] for ps in row["per_seed"]], [0, 1, 2])
+        for ps in row["per_seed"]:
+            self.assertAlmostEqual(ps["slope"], 2.5, places=9)
+
+    def test_absolute_eps_across_files(self):
+        for eps, c in ((0.1, 10), (0.05, 20)):
+            (row,) = complexity(load_many(self.paths), eps, bootstrap=50)
+            self.assertEqual(sorted(row["per_d"]), DS)
+            for d in DS:
+                self.assertAlmostEqual(row["per_d"][d]["n_eps"], c * d ** 3, delta=1e-6)
+            self.assertAlmostEqual(row["fit"]["slope"], 3.0, places=9)
+
+    def test_a_d_without_the_share_target_is_an_error(self):
+        # d = 10 searched 0.1 and 0.05 only
+        d = 10
+        cx = []
+        for s, f in enumerate(FACTORS):
+            for t in (0.1, 0.05):
+                n = 10 * f * d ** 3 * (0.1 / t)
+                cx.append(crafted.search_row(d, s, t, int(n / 1.1), int(n * 1.1) + 1, n))
+        crafted.write(self.paths[DS.index(d)], result_rows(cx), complexity=cx, dim=d)
+        with self.assertRaises(NeurepError) as e:
+            complexity(load_many(self.paths), None, bootstrap=0, eps_share=0.5)
+        msg = str(e.exception)
+        self.assertIn("d = 10", msg)
+        self.assertIn("%.6g" % share_eps(d), msg)
+        self.assertIn("[0.1, 0.05]", msg)
+        rc, out, err = run_cli("complexity", *self.paths, "--eps-share", "0.5", "--bootstrap", "0")
+        self.assertEqual(rc, 2)
+        self.assertEqual(len(err.strip().splitlines()), 1)
+        self.assertIn("d = 10", err)
+
+    def test_cli_eps_share(self):
+        rc, out, err = run_cli("complexity", *self.paths, "--eps", "0.1", "--eps-share", "0.5",
+                               "--bootstrap", "50")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("3.00", out)  # the --eps 0.1 table
+        self.assertIn("2.50", out)  # the share table
+        self.assertIn("eps(12) = %.4g" % share_eps(12), out)
+        self.assertIn("%.4g" % (7 * 12 ** 2.5), out)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -4,7 +4,9 @@
 # per part, error versus n (with the top-degree harmonic share), n_eps(d) and its
 # exponent (bootstrap over seeds) at eps = 0.1 and 0.05 from the searches'
 # /complexity tables, a CSV summary; part 1 and the NTK on x also beside the
-# theory curve, part 1 at 0.5 x the degree-4 share (figures/p1_share.csv),
+# theory curve, part 1 (with the cluster's ntk_x and quad_h_quadratic) at eps(d) = 0.5 x
+# the degree-4 share, the searched target of each d (n_eps(d), exponent,
+# bootstrap, per-seed fits in p1_share.txt, p1_complexity.csv, p1_exponents.csv, p1_share_complexity.png),
 # part 2 the convergence check (training error of the selected rows <= eps/10,
 # figures/p2_convergence.csv). Rows: those each run selected on its validation split.
 #   jobs/campaigns/paper-2/make_figures.sh RESULTS_DIR
@@ -36,23 +38,15 @@ for dir in part1a part1b part2 part3 part4a part4b part5a part5b cluster; do
     done
   fi
 done
-# part 1 at eps(d) = 0.5 x the degree-4 share (the searched target between 0.1 and 0.05 per d);
+# part 1 at eps(d) = 0.5 x the degree-4 share: each d's file searched that target
+# (run_local.sh, run_slurm.sh); the analysis recomputes it per d and fits across d
+p1=(part1?/*.h5 cluster/ntk_x*.h5 cluster/quad_h_quadratic*.h5)
+if ((${#p1[@]})); then
+  py complexity "${p1[@]}" --eps 0.1 --eps-share 0.5 -o figures/p1 | tee figures/p1_share.txt
+fi
 # part 2: the training error of every selected row against eps/10
 /usr/bin/python3 - <<'PY'
-import glob, math, h5py, numpy as np
-from neurep_analysis import load_complexity
-files = sorted(glob.glob("part1?/*.h5")) + sorted(glob.glob("cluster/ntk_x*.h5")) + sorted(glob.glob("cluster/quad_h_quadratic*.h5"))
-files = [f for f in files if "complexity" in h5py.File(f, "r")]
-if files:
-    c = load_complexity(files, allow_mixed=True)
-    c = c[~c["target"].round(9).isin([0.1, 0.05])]
-    rows = []
-    for (lrn, inp, d), g in c.groupby(["learner", "input", "d"]):
-        v = [x if s == "reached" else math.inf for x, s in zip(g["n_eps"], g["status"])]
-        rows.append("%s,%s,%d,%.4g,%d,%s" % (lrn, inp, d, g["target"].iloc[0], len(v),
-                                              "%.0f" % np.median(v) if v else "nan"))
-    open("figures/p1_share.csv", "w").write("learner,input,d,eps,seeds,n_eps_median\n" + "\n".join(rows) + "\n")
-    print("figures/p1_share.csv:\n" + "\n".join(rows))
+import glob, h5py, numpy as np
 lines = []
 for f in sorted(glob.glob("part2/*.h5")) + sorted(glob.glob("cluster/quad_x*.h5")):
     r = h5py.File(f, "r")["results"]
