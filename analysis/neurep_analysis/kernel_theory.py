@@ -47,7 +47,7 @@ import numpy as np
 from .resultfile import NeurepError
 
 KERNELS = ("ntk", "ntk-full", "nngp", "linear")
-ACTIVATIONS = ("step", "relu", "quadratic", "erf")
+ACTIVATIONS = ("step", "relu", "quadratic", "cubic", "erf")
 
 
 # ---------------------------------------------------------------------------
@@ -75,6 +75,8 @@ def _gaussian_product(activation, s, a, c):
         return nn * kappa1(rho) / 2.0
     if activation == "quadratic":
         return a * c + 2.0 * s * s
+    if activation == "cubic":
+        return 9.0 * a * c * s + 6.0 * s ** 3
     if activation == "erf":
         return (2.0 / math.pi) * np.arcsin(2.0 * s / np.sqrt((1.0 + 2.0 * a) * (1.0 + 2.0 * c)))
     raise NeurepError("representation activation %r has no closed-form infinite-width kernel "

@@ -33,7 +33,8 @@ NEUREP_ENUM_TABLE(FeatureActivation, {{"step", FeatureActivation::Step},
                                       {"relu", FeatureActivation::Relu},
                                       {"tanh", FeatureActivation::Tanh},
                                       {"erf", FeatureActivation::Erf},
-                                      {"quadratic", FeatureActivation::Quadratic}})
+                                      {"quadratic", FeatureActivation::Quadratic},
+                                      {"cubic", FeatureActivation::Cubic}})
 NEUREP_ENUM_TABLE(WhitenKind, {{"zca", WhitenKind::Zca}, {"center", WhitenKind::Center}, {"none", WhitenKind::None}})
 NEUREP_ENUM_TABLE(LearnerKind,
                   {{"kernel", LearnerKind::Kernel}, {"taylor", LearnerKind::Taylor}, {"linear", LearnerKind::Linear}})

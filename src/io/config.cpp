@@ -468,7 +468,7 @@ void validate(const Config& c) {
       if (r->whiten == WhitenKind::Zca)
         fail("representation.infinite: zca whitening has no closed-form infinite-width limit; use whiten = \"center\" or \"none\"");
       if (r->activation == FeatureActivation::Tanh)  // the closed forms: representation_kernel.hpp
-        fail("representation.activation: no closed-form infinite-width kernel for \"tanh\"; accepted with infinite = true: step, relu, erf, quadratic");
+        fail("representation.activation: no closed-form infinite-width kernel for \"tanh\"; accepted with infinite = true: step, relu, erf, quadratic, cubic");
       if (kernel && kernel->kernel == KernelKind::EmpiricalNtk)
         fail("learner.kernel: \"empirical-ntk\" needs finite inputs; set representation.infinite = false or use ntk, ntk-full, nngp, linear");
     }

@@ -19,6 +19,7 @@ double feature_phi(FeatureActivation a, double t) {
     case FeatureActivation::Tanh: return std::tanh(t);
     case FeatureActivation::Erf: return std::erf(t);
     case FeatureActivation::Quadratic: return t * t;
+    case FeatureActivation::Cubic: return t * t * t;
   }
   return 0.0;
 }

@@ -25,10 +25,11 @@ double gaussian_product_expectation(FeatureActivation activation, double s, doub
     case FeatureActivation::Erf:
       return (2.0 / M_PI) * std::asin(std::clamp(2.0 * s / std::sqrt((1.0 + 2.0 * a) * (1.0 + 2.0 * c)), -1.0, 1.0));
     case FeatureActivation::Quadratic: return a * c + 2.0 * s * s;
+    case FeatureActivation::Cubic: return 9.0 * a * c * s + 6.0 * s * s * s;  // Isserlis: 9 E[uu] E[u'u'] E[uu'] + 6 E[uu']^3
     case FeatureActivation::Tanh: break;
   }
   throw InputError(fmt::format("representation.activation: no closed-form infinite-width kernel for \"{}\"; "
-                               "accepted with infinite = true: step, relu, erf, quadratic",
+                               "accepted with infinite = true: step, relu, erf, quadratic, cubic",
                                name_of(activation)));
 }
 

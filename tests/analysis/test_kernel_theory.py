@@ -106,6 +106,20 @@ class TestEigenvalues(unittest.TestCase):
                 z = rng.multivariate_normal([0, 0], cov, size=400_000)
                 mc = np.mean(phi(z[:, 0]) * phi(z[:, 1]))
                 self.assertAlmostEqual(float(rep.uncentred(t)), mc, delta=0.01, msg=(act, t))
+        # quadratic and cubic: within 5 standard errors (heavier tails than relu/step)
+        for act, phi in (("quadratic", lambda u: u ** 2), ("cubic", lambda u: u ** 3)):
+            rep = Representation(act, bias=True)
+            for t in (-0.5, 0.2, 0.9):
+                cov = np.array([[2.0, t + 1], [t + 1, 2.0]])
+                z = rng.multivariate_normal([0, 0], cov, size=400_000)
+                p = phi(z[:, 0]) * phi(z[:, 1])
+                se = p.std() / np.sqrt(len(p))
+                self.assertLess(abs(float(rep.uncentred(t)) - p.mean()), 5 * se, msg=(act, t))
+                self.assertLess(se, 0.05 * abs(float(rep.uncentred(t))), msg=(act, t))
+        # cubic features span degree <= 3 only: no eigenvalue above degree 3
+        sp = Spectrum(kernel_function("linear", 8, False, Representation("cubic")), 8)
+        self.assertGreater(sp.mu[3], 1e-3)
+        self.assertLess(np.abs(sp.mu[4:]).max(), 1e-12)
         # centring removes exactly the degree-0 eigenvalue
         d = 8
         a = Spectrum(kernel_function("linear", d, False, Representation("relu")), d)

@@ -74,7 +74,7 @@ TEST_CASE("H on every grid equals g/sqrt(D) computed serially from the definitio
   const int d = 7, n = 37;
   const int64_t dd = 50;
   const Setup s(d);
-  for (const char* act : {"step", "relu", "tanh", "erf", "quadratic"})
+  for (const char* act : {"step", "relu", "tanh", "erf", "quadratic", "cubic"})
     for (bool bias : {true, false}) {
       // The definition: v_jc = N(0,1)/sqrt(d) from (FeatureWeights, j, c, layer 0), b_j from (FeatureBias, j, 0, 0).
       std::vector<double> ref(static_cast<size_t>(n * dd)), x(static_cast<size_t>(d));
@@ -103,6 +103,11 @@ TEST_CASE("H on every grid equals g/sqrt(D) computed serially from the definitio
           CHECK(linalg::gather_all(rep.inputs(Split::Train, n, false)) == h);
         }
     }
+}
+
+TEST_CASE("the cubic feature map is t^3") {
+  for (double t : {-2.5, -1.0, -0.3, 0.0, 0.7, 1.9}) CHECK(feature_phi(FeatureActivation::Cubic, t) == t * t * t);
+  CHECK(name_of(FeatureActivation::Cubic) == std::string("cubic"));
 }
 
 TEST_CASE("zca, center and depth > 1 on every grid agree with a one-process computation") {
@@ -158,6 +163,9 @@ TEST_CASE("the closed-form centring constant on the sphere") {
     CHECK(InfiniteKernel(FeatureActivation::Step, false, 1, d).sphere_mean() == Approx(0.25).epsilon(1e-13));
     CHECK(InfiniteKernel(FeatureActivation::Quadratic, false, 1, d).sphere_mean() == Approx(1 + 2.0 / d).epsilon(1e-13));
     CHECK(InfiniteKernel(FeatureActivation::Quadratic, true, 1, d).sphere_mean() == Approx(6 + 2.0 / d).epsilon(1e-13));
+    // cubic: K = 9 Var u Var u' Cov + 6 Cov^3 with E t = E t^3 = 0: 0 (no bias), 36 + 6(1 + 3/d) (bias).
+    CHECK(std::abs(InfiniteKernel(FeatureActivation::Cubic, false, 1, d).sphere_mean()) < 1e-13);
+    CHECK(InfiniteKernel(FeatureActivation::Cubic, true, 1, d).sphere_mean() == Approx(42 + 18.0 / d).epsilon(1e-13));
   }
   // The others against Monte Carlo over pairs of sphere points, within 4 standard errors.
   const int d = 9, pairs = 100000;
@@ -179,6 +187,47 @@ TEST_CASE("the closed-form centring constant on the sphere") {
     }
 }
 
+TEST_CASE("the quadratic and cubic infinite-width kernels are the mean over many random units") {
+  // K_h(x, y) = E[phi(w.x + b) phi(w.y + b)] over the units' own weights (RandomNetwork::weight,
+  // bias_of), D = 200000 units, for Gaussian inputs (|x|^2 != d, so the variances' convention
+  // |x|^2/d + beta is tested too): within 4 standard errors of the mean, on every pair incl. x = y.
+  // The units are independent, so this is one process's computation.
+  boost::mpi::communicator world;
+  if (world.size() > 1) return;
+  const int d = 5, points = 3;
+  const int64_t units = 200000;
+  const Setup s(d, 7, "gaussian");
+  std::vector<std::vector<double>> x(points, std::vector<double>(d));
+  for (int i = 0; i < points; ++i) s.data.input(Split::Train, i, x[i].data());
+  for (FeatureActivation a : {FeatureActivation::Quadratic, FeatureActivation::Cubic})
+    for (bool bias : {true, false}) {
+      const RandomNetwork net(a, bias, units, 1, d, s.streams);
+      const InfiniteKernel k(a, bias, 1, d);
+      std::vector<double> sum(points * points, 0.0), sq(points * points, 0.0), g(points);
+      for (int64_t j = 0; j < units; ++j) {
+        for (int i = 0; i < points; ++i) {
+          double z = net.bias_of(0, j);
+          for (int c = 0; c < d; ++c) z += net.weight(0, j, c) * x[i][c];
+          g[i] = feature_phi(a, z);
+        }
+        for (int i = 0; i < points; ++i)
+          for (int l = 0; l <= i; ++l) sum[i * points + l] += g[i] * g[l], sq[i * points + l] += g[i] * g[i] * g[l] * g[l];
+      }
+      for (int i = 0; i < points; ++i)
+        for (int l = 0; l <= i; ++l) {
+          const double n = static_cast<double>(units), mean = sum[i * points + l] / n;
+          const double se = std::sqrt((sq[i * points + l] / n - mean * mean) / n);
+          const double dot = std::inner_product(x[i].begin(), x[i].end(), x[l].begin(), 0.0);
+          const double closed = k.uncentred(dot, std::inner_product(x[i].begin(), x[i].end(), x[i].begin(), 0.0),
+                                            std::inner_product(x[l].begin(), x[l].end(), x[l].begin(), 0.0));
+          INFO(name_of(a) << " bias " << bias << " pair " << i << "," << l << ": closed form " << closed << ", mean over "
+                          << units << " units " << mean << " +- " << se);
+          CHECK(std::abs(closed - mean) < 4 * se);
+          CHECK(se < 0.1 * std::abs(closed) + 0.1);  // the comparison has power
+        }
+    }
+}
+
 TEST_CASE("the empirical kernel HH^T tends to the closed form at the 1/sqrt(D) rate") {
   boost::mpi::communicator world;
   ProcessGrid grid(world, parse_grid_shape("auto", world.size()));
@@ -194,6 +243,8 @@ TEST_CASE("the empirical kernel HH^T tends to the closed form at the 1/sqrt(D) r
       {"relu", true, "none", 1, "gaussian", "0", 4096},    {"relu", false, "none", 1, "sphere", "0", 4096},
       {"erf", true, "none", 1, "sphere", "0", 4096},       {"quadratic", false, "none", 1, "gaussian", "0", 4096},
       {"quadratic", true, "none", 1, "sphere", "0", 4096}, {"step", true, "none", 2, "sphere", "0", 2048},
+      // t^3 features: heavier tails, a larger constant in front of D^-1/2 (0.12 at D = 4096)
+      {"cubic", true, "none", 1, "sphere", "0", 16384},    {"cubic", false, "none", 1, "gaussian", "0", 16384},
       {"relu", true, "none", 3, "sphere", "0", 2048},     {"step", true, "center", 1, "sphere", "0", 1024},
       {"relu", true, "center", 1, "sphere", "0", 1024},    {"step", true, "center", 1, "gaussian", "300", 4096}};
   for (const Case& c : cases) {
@@ -395,6 +446,7 @@ TEST_CASE("bad representation settings are InputErrors naming the key") {
   };
   CHECK(config_error("activation = \"erf\"\ndepth = 3\n").empty());
   CHECK(config_error("activation = \"quadratic\"\nbias = false\n").empty());
+  CHECK(config_error("activation = \"cubic\"\n").empty());
   CHECK(config_error("activation = \"tanh\"\n").rfind("representation.activation:", 0) == 0);
   // Names that are not choices stop at the configuration (the modules take enums).
   CHECK(config_error("activation = \"sigmoid\"\n").rfind("representation.activation:", 0) == 0);

@@ -18,7 +18,7 @@
 namespace neurep {
 
 enum class InputDistribution { Sphere, Gaussian };                   // data.input
-enum class FeatureActivation { Step, Relu, Tanh, Erf, Quadratic };    // representation.activation
+enum class FeatureActivation { Step, Relu, Tanh, Erf, Quadratic, Cubic };  // representation.activation
 enum class WhitenKind { Zca, Center, None };                         // representation.whiten
 enum class LearnerKind { Kernel, Taylor, Linear };                   // learner.kind
 enum class KernelKind { Ntk, NtkFull, Nngp, Linear, EmpiricalNtk };  // learner.kernel

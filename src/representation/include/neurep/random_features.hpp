@@ -23,9 +23,9 @@
 
 namespace neurep {
 
-// FeatureActivation (settings.hpp): step | relu | tanh | erf | quadratic.
+// FeatureActivation (settings.hpp): step | relu | tanh | erf | quadratic | cubic.
 
-// phi(t): step 1{t >= 0}, relu max(t, 0), tanh, erf, quadratic t^2.
+// phi(t): step 1{t >= 0}, relu max(t, 0), tanh, erf, quadratic t^2, cubic t^3.
 double feature_phi(FeatureActivation a, double t);
 
 class RandomNetwork {

@@ -11,6 +11,7 @@
 //   relu:      sqrt(Var u Var u') kappa1(rho)/2     (arc-cosine, degree 1)
 //   erf:       (2/pi) asin(2 Cov / sqrt((1 + 2 Var u)(1 + 2 Var u')))
 //   quadratic: Var u Var u' + 2 Cov^2
+//   cubic:     9 Var u Var u' Cov + 6 Cov^3           (Isserlis on E[u^3 u'^3])
 // tanh has none (InputError). A deeper network (depth L) repeats the layer on
 // g with v ~ N(0, I/D), so layer l+1 sees Cov = K_l(x, x') + beta: the same
 // formulas applied recursively.
