@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "neurep/errors.hpp"
 #include "neurep/kernels.hpp"
 
 namespace neurep {
@@ -19,6 +20,11 @@ void build_train_kernel(const SolveProblem& p, DistMatrix<T>& k) {
 }
 template void build_train_kernel(const SolveProblem&, DistMatrix<double>&);
 template void build_train_kernel(const SolveProblem&, DistMatrix<float>&);
+
+void refuse_single_precision(KernelSolver kind) {
+  throw InputError(fmt::format(
+      "learner.solver: \"{}\" computes a double-precision answer; it needs run.precision = \"double\"", name_of(kind)));
+}
 
 std::unique_ptr<RidgeSolver> make_ridge_solver(KernelSolver kind, bool leave_one_out) {
   if (kind == KernelSolver::Auto) kind = leave_one_out ? KernelSolver::Eigen : KernelSolver::Cholesky;

@@ -118,8 +118,7 @@ class MixedSolver : public TypedRidgeSolver<MixedSolver> {
   template <typename T>
   void run(const SolveProblem& p, Solution<T>& sol, Phases& ph) const {
     if constexpr (!std::is_same_v<T, double>) {
-      throw InputError(
-          "learner.solver: \"mixed\" computes a double-precision answer; it needs run.precision = \"double\"");
+      refuse_single_precision(KernelSolver::Mixed);
     } else {
       solve_double(p, sol, ph);
     }

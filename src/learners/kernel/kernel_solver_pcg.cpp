@@ -473,7 +473,7 @@ Evaluation progress(const CgState& s, int64_t start, const IterativeSolverConfig
   int64_t converged = 0;
   for (size_t l = 0; l < s.residual.size(); ++l)
     if (s.converged[l] == 0)
-      worst = std::max(worst, s.residual[l]);
+      worst = std::isnan(s.residual[l]) || s.residual[l] > worst ? s.residual[l] : worst;  // NaN stays
     else
       converged += s.converged[l] > 0;
   e.residual = worst;
@@ -498,8 +498,7 @@ class PcgSolver : public TypedRidgeSolver<PcgSolver> {
   template <typename T>
   void run(const SolveProblem& p, Solution<T>& sol, Phases& ph) const {
     if constexpr (!std::is_same_v<T, double>) {
-      throw InputError(
-          "learner.solver: \"pcg\" computes a double-precision answer; it needs run.precision = \"double\"");
+      refuse_single_precision(KernelSolver::Pcg);
     } else {
       solve_double(p, sol, ph);
     }

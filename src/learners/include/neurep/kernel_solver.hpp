@@ -125,6 +125,11 @@ class TypedRidgeSolver : public RidgeSolver {
   const Derived& self() const { return static_cast<const Derived&>(*this); }
 };
 
+// A solver that computes only a double-precision answer (mixed, pcg) asked
+// for single precision: an InputError naming learner.solver (validate()
+// refuses the configuration first; this serves direct callers).
+[[noreturn]] void refuse_single_precision(KernelSolver kind);
+
 // The registry: the solver of learner.solver (auto: eigen for leave-one-out,
 // else Cholesky).
 std::unique_ptr<RidgeSolver> make_ridge_solver(KernelSolver kind, bool leave_one_out);
