@@ -9,8 +9,13 @@ namespace neurep {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-// "floor": the error fell by no more than this share over two doublings.
+// "floor": the error fell by no more than this share over two doublings,
 constexpr double kFloorDrop = 0.10;
+// after it had started to fall: to at most this share of max(1, the largest
+// error on the ladder so far). Errors are relative to Var f* (1: predicting
+// the mean), so a plateau near 1 before a model starts to learn — Quad on a
+// representation below n ~ its parameter count — is no floor however flat.
+constexpr double kFloorLearned = 0.5;
 
 // The crossing of `target` by the straight line through (log n_lo, log e_lo)
 // and (log n_hi, log e_hi); n_hi when e_lo is infinite (no line to draw).
@@ -47,8 +52,14 @@ SearchStep next_search_step(const SearchConfig& s, const std::vector<SearchPoint
   std::string stop;
   if (rungs == ladder.size())
     stop = "n_max";
-  else if (rungs >= 3 && !(error[ladder[rungs - 1]] < (1 - kFloorDrop) * error[ladder[rungs - 3]]))
-    stop = "floor";
+  else if (rungs >= 3) {
+    double largest = 1;  // over the points that did not fail
+    for (size_t i = 0; i < rungs; ++i)
+      if (std::isfinite(error[ladder[i]])) largest = std::max(largest, error[ladder[i]]);
+    const double last = error[ladder[rungs - 1]];  // +inf: failed (as every point may, e.g. diverging)
+    const bool flat = !(last < (1 - kFloorDrop) * error[ladder[rungs - 3]]);
+    if (flat && (last <= kFloorLearned * largest || !std::isfinite(last))) stop = "floor";
+  }
 
   for (double target : s.targets) {
     ComplexityRow r;

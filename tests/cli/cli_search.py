@@ -72,8 +72,14 @@ def replay(errors, targets, n_min, n_max):
         rungs = 0
         while rungs < len(ladder) and ladder[rungs] in seen:
             rungs += 1
-        stop = "n_max" if rungs == len(ladder) else \
-            "floor" if rungs >= 3 and not seen[ladder[rungs - 1]] < 0.9 * seen[ladder[rungs - 3]] else ""
+        stop = ""
+        if rungs == len(ladder):
+            stop = "n_max"
+        elif rungs >= 3:
+            last = seen[ladder[rungs - 1]]
+            largest = max([1.0] + [seen[n] for n in ladder[:rungs] if math.isfinite(seen[n])])
+            if not last < 0.9 * seen[ladder[rungs - 3]] and (last <= 0.5 * largest or not math.isfinite(last)):
+                stop = "floor"
         nxt, result = None, []
         for t in sorted(targets, reverse=True):
             below = [n for n in sorted(seen) if seen[n] < t]

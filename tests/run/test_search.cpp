@@ -142,6 +142,37 @@ TEST_CASE("search: floor when the error falls by no more than 10 % over two doub
   }
 }
 
+TEST_CASE("search: a plateau before the model starts to learn is no floor") {
+  // As Quad on quadratic features at d = 24 (part 1b of campaign paper-2): the
+  // error stays about 1 (noisy, 0.84-1.14) up to n ~ 512, then falls as 1/n.
+  const auto error = [](int64_t n) {
+    if (n <= 512) return n == 64 ? 1.14 : n == 128 ? 0.95 : n == 256 ? 0.84 : 0.92;
+    return 460.0 / static_cast<double>(n);
+  };
+  const SearchConfig s = settings({0.1}, 64, 65536);
+  SearchStep last;
+  const std::vector<SearchPoint> points = run_search(s, error, last);
+  REQUIRE(last.results.size() == 1);
+  CHECK(last.results[0].status == "reached");
+  CHECK(last.results[0].n_eps == Approx(4600.0).epsilon(1e-9));
+  CHECK(ns(points).front() == 64);
+  CHECK(points.size() > 8u);  // 64 ... 8192 and two bisections: past the plateau
+
+  // A curve that never starts to fall is searched to n_max, not called a floor there.
+  SearchStep flat;
+  const std::vector<SearchPoint> all = run_search(settings({0.1}, 64, 4096), [](int64_t) { return 0.97; }, flat);
+  CHECK(ns(all) == std::vector<int64_t>{64, 128, 256, 512, 1024, 2048, 4096});
+  REQUIRE(flat.results.size() == 1);
+  CHECK(flat.results[0].status == "n_max");
+
+  // Failing at every n (+inf, NaN) still stops at the floor after three rungs.
+  SearchStep failing;
+  const std::vector<SearchPoint> failed = run_search(settings({0.1}, 64, 4096), [](int64_t) { return std::nan(""); }, failing);
+  CHECK(ns(failed) == std::vector<int64_t>{64, 128, 256});
+  REQUIRE(failing.results.size() == 1);
+  CHECK(failing.results[0].status == "floor");
+}
+
 TEST_CASE("search: the first target reached, the second stopped by the floor") {
   const auto error = [](int64_t n) { return n <= 1024 ? 102.4 / static_cast<double>(n) : 0.095; };
   const SearchConfig s = settings({0.2, 0.05}, 64, 65536);
