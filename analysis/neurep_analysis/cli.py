@@ -1,4 +1,4 @@
-"""Command line: python3 -m neurep_analysis {info,errors,complexity,curves,summary} ...
+"""Command line: python3 -m neurep_analysis {info,errors,complexity,curves,summary,claims} ...
 
 Bad input (not HDF5, not neurep, no /results, mixed targets, bad option)
 prints one line "neurep-analysis: error: ..." on stderr and exits 2;
@@ -514,6 +514,33 @@ def cmd_summary(args):
 
 
 # ---------------------------------------------------------------------------
+# claims
+
+
+def cmd_claims(args):
+    from . import claims as cl
+    if args.bootstrap < 1:
+        raise NeurepError("--bootstrap must be a number of replicates (at least 1), not %d"
+                          % args.bootstrap)
+    spec = cl.load_spec(args.spec)
+    entries, unknown = cl.measure(spec, args.files, args.bootstrap)
+    floor_rows = cl.floors(spec, args.files)
+    sources = args.source or "%d files" % len(args.files)
+    text = cl.markdown(entries, floor_rows, unknown, sources)
+    if not args.output:
+        sys.stdout.write(text)
+        return 0
+    if os.path.dirname(args.output):
+        os.makedirs(os.path.dirname(args.output), exist_ok=True)
+    _write_text(args.output + ".md", text)
+    _write_text(args.output + ".csv", _csv_text(cl.CSV_HEAD, cl.csv_rows(entries)))
+    _write_text(args.output + "_floors.csv", _csv_text(cl.FLOOR_HEAD, cl.floor_csv_rows(floor_rows)))
+    for e in entries:
+        print("claim %d %s: %s" % (e["claim"]["index"], e["config"], e["verdict"]))
+    return 0
+
+
+# ---------------------------------------------------------------------------
 # parser
 
 
@@ -657,6 +684,26 @@ def build_parser():
     p.add_argument("--raw", action="store_true", help="every row instead of per-point stats")
     p.add_argument("--eps", type=float, default=0.1, help="eps of the JSON complexity table")
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("claims", help="the claim table: exponents, intervals, verdicts",
+                       description="The table of a campaign's claims from its result files: "
+                                   "per claim of the claims file (--spec, TOML: learner, input, "
+                                   "target, theory exponent, configuration names) and per "
+                                   "configuration, the exponent of n_eps(d) with its bootstrap "
+                                   "interval at eps = 0.1, 0.05 and 0.5 x the top-degree share "
+                                   "(where searched), the d and seeds, how the searches ended, "
+                                   "the rows that did not converge, a suggested verdict by the "
+                                   "rule it prints, and the least-squares floors. Files are "
+                                   "matched to configurations by name (<config>.h5 or "
+                                   "<config>_d<D>.h5). With -o: PREFIX.md, PREFIX.csv and "
+                                   "PREFIX_floors.csv.")
+    p.add_argument("files", nargs="+", metavar="FILE.h5", help="neurep results file(s)")
+    p.add_argument("--spec", required=True, metavar="CLAIMS.toml", help="the claims file")
+    p.add_argument("--bootstrap", type=int, default=1000, metavar="B",
+                   help="bootstrap replicates (default 1000)")
+    p.add_argument("--source", metavar="TEXT", help="where the files are, for the header")
+    p.add_argument("-o", "--output", metavar="PREFIX", help="write PREFIX.md, .csv, _floors.csv")
+    p.set_defaults(func=cmd_claims)
     return ap
 
 
