@@ -362,16 +362,12 @@ def _dr(ds):
 def _cell(t):
     if t["verdict"] == "not searched":
         return "not searched"
-    parts = []
-    if math.isfinite(t["slope"]):
-        parts.append("**%.2f** [%s, %s]" % (t["slope"], _f(t["ci_low"]), _f(t["ci_high"])))
-    else:
-        parts.append("no fit")
-    parts.append("d %s" % _dr(t["d_used"]))
-    if t["searches"]:
-        parts.append("%d/%d searches reached" % t["searches"])
-    v = t["verdict"] + (" (%s)" % t["reason"] if t["reason"] else "")
-    return " \u00b7 ".join(parts) + " \u2192 " + v
+    searches = " \u00b7 %d/%d searches reached" % t["searches"] if t["searches"] else ""
+    if not math.isfinite(t["slope"]):
+        return "no fit%s \u2192 %s (%s)" % (searches, t["verdict"], t["reason"])
+    text = "**%.2f** [%s, %s] \u00b7 d %s%s \u2192 %s" % (
+        t["slope"], _f(t["ci_low"]), _f(t["ci_high"]), _dr(t["d_used"]), searches, t["verdict"])
+    return text + (" (%s)" % t["reason"] if t["reason"] else "")
 
 
 def _counts_text(c):

@@ -8,7 +8,11 @@
 # the degree-4 share, the searched target of each d (n_eps(d), exponent,
 # bootstrap, per-seed fits in p1_share.txt, p1_complexity.csv, p1_exponents.csv, p1_share_complexity.png),
 # part 2 the convergence check (training error of the selected rows <= eps/10,
-# figures/p2_convergence.csv). Rows: those each run selected on its validation split.
+# figures/p2_convergence.csv), and the claim table of README.md from the files
+# (claims.toml maps each claim to its configurations; figures/claims.md, claims.csv,
+# claims_floors.csv: exponents with bootstrap intervals at each threshold, the searches
+# that did not reach, rows that did not converge, a suggested verdict by the rule it
+# states, the least-squares floors). Rows: those each run selected on its validation split.
 #   jobs/campaigns/paper-2/make_figures.sh RESULTS_DIR
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -60,4 +64,9 @@ if lines:
     print("figures/p2_convergence.csv: %d selected rows, %d with train error <= 0.01"
           % (len(lines), sum(l.split(",")[-2] == "True" for l in lines)))
 PY
+# the claim table: every claim of README.md, its configurations' files measured
+claim_files=(part*/*.h5 cluster/*.h5)
+if ((${#claim_files[@]})); then
+  py claims --spec "$here/claims.toml" --source "$results" "${claim_files[@]}" -o figures/claims
+fi
 echo "figures and tables in $results/figures"
