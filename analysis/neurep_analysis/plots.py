@@ -137,11 +137,28 @@ def error_limits(values, ymin=None):
     return floor / 1.6, top * 1.6, floor
 
 
+def _plain(v, _pos=None):
+    return "%d" % round(v) if v >= 1 else "%g" % v
+
+
+def _minor_plain(v, _pos=None):
+    """Label a minor tick of a log axis only at 2 and 5 times a power of ten, plainly."""
+    mant = v / 10 ** math.floor(math.log10(v) + 1e-9)
+    return _plain(v) if any(abs(mant - m) < 1e-6 for m in (2, 5)) else ""
+
+
 def _log_n_ticks(ax, n_values):
+    """n on a log axis: its own values for a short sweep, else plain numbers at the powers
+    of ten and, on a range under two decades, at 2x and 5x them (no overlapping 3x10^2 4x10^2)."""
     if 1 < len(n_values) <= 8:   # a short sweep: label its own n, not 7x10^1
         ax.set_xticks(n_values)
         ax.set_xticklabels([str(n) for n in n_values])
         ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        return
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_plain))
+    span = math.log10(max(n_values) / min(n_values)) if n_values and min(n_values) > 0 else 3
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+        _minor_plain if span < 2 else (lambda v, _pos=None: "")))
 
 
 def _choice_title(choice, title):
@@ -189,9 +206,19 @@ def plot_errors(points, prefix, choice="selected", eps=None, levels=None,
                 med = clip(raw)
                 lo = clip(_finite([p["q25"] for p in pts]))
                 hi = clip(_finite([p["q75"] for p in pts]))
-                line, = ax.plot(n, med, marker=marker, color=color)
-                ax.fill_between(n, lo, hi, color=color, alpha=0.2, lw=0)
+                # a search computes its bisection points for one seed each: their "median"
+                # is of those seeds only, so the line and band join only the n computed
+                # for at least half of the seeds, and the others are drawn apart
+                count = np.array([len(set(p["seeds"].tolist())) for p in pts])
+                full = 2 * count >= count.max()
+                line, = ax.plot(n[full], med[full], marker=marker, color=color)
+                ax.fill_between(n[full], lo[full], hi[full], color=color, alpha=0.2, lw=0)
                 handles[key] = line
+                if not full.all():
+                    handles[("n computed for fewer than half of the seeds (a search's "
+                             "bisection): their median, not joined",)], = ax.plot(
+                        n[~full], med[~full], marker=marker, ls="none", color=color,
+                        alpha=0.45, ms=3)
                 if theory and d in theory.get(key, {}):
                     tn, te = theory[key][d]
                     handles[("theory (deterministic equivalent), dashed",)], = ax.plot(
@@ -269,14 +296,25 @@ def plot_complexity(rows, prefix, formats=FORMATS, labels=(), choice="selected")
                          if v["flag"] == "below_at_min"]
                 fit = r["fit"]
                 label = pretty_label(r["learner"], r["input"], r["setting"], None, choice, labels)
+                boot = r.get("boot") or {}
                 if math.isfinite(fit["slope"]):
                     label += ": $d^{%.2f}$" % fit["slope"]
-                    if math.isfinite(fit["ci_low"]):
-                        label += " [%.2f, %.2f]" % (fit["ci_low"], fit["ci_high"])
+                    # the interval the tables report: the bootstrap over seeds when there is one
+                    if math.isfinite(boot.get("ci_low", math.nan)):
+                        label += " [%.2f, %.2f] bootstrap" % (boot["ci_low"], boot["ci_high"])
+                    elif math.isfinite(fit["ci_low"]):
+                        label += " [%.2f, %.2f] t" % (fit["ci_low"], fit["ci_high"])
+                    label += ", d %d\u2013%d" % (min(fit["d_used"]), max(fit["d_used"]))
                 label += ", theory %s" % ("\u2014" if r["theory"] is None else r["theory"])
                 if ok:
                     any_point = True
                     ax.plot(*zip(*ok), marker=marker, ls="none", color=color, label=label)
+                    bars = _seed_quartiles(r, [d for d, _ in ok])
+                    if bars:
+                        bd, bm, blo, bhi = zip(*bars)
+                        ax.errorbar(bd, bm, yerr=[np.subtract(bm, blo), np.subtract(bhi, bm)],
+                                    fmt="none", ecolor=color, elinewidth=0.9, capsize=2.5,
+                                    label="bars: quartiles of the seeds' own n_\u03b5")
                     if math.isfinite(fit["slope"]):
                         dd = np.array([min(d for d, _ in ok), max(d for d, _ in ok)], dtype=float)
                         ax.plot(dd, np.exp(fit["intercept"]) * dd ** fit["slope"], color=color)
@@ -287,6 +325,12 @@ def plot_complexity(rows, prefix, formats=FORMATS, labels=(), choice="selected")
                 else:
                     ax.plot([], [], marker=marker, ls="none", color=color,
                             label=label + " (n_\u03b5 not reached)")
+                nr = [(d, v["n_max"]) for d, v in sorted(r["per_d"].items())
+                      if v["flag"] == "not_reached"]
+                if nr:
+                    any_point = True
+                    ax.plot(*zip(*nr), marker="^", ls="none", color=color, mfc="white", ms=7,
+                            label="median not reached (drawn at the largest n computed)")
                 if bound:
                     any_point = True
                     ax.plot(*zip(*bound), marker="v", ls="none", color=color, mfc="none")
@@ -304,6 +348,11 @@ def plot_complexity(rows, prefix, formats=FORMATS, labels=(), choice="selected")
                 ax.set_xticks(all_d)
                 ax.set_xticklabels([str(d) for d in all_d])
                 ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+                ax.set_xlim(lo / 1.06, hi * 1.16)   # room for the d^p labels at the right
+                ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_plain))
+                y0, y1 = ax.get_ylim()
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+                    _minor_plain if math.log10(y1 / y0) < 2 else (lambda v, _pos=None: "")))
             else:
                 ax.text(0.5, 0.5, "no line reaches \u03b5 = %s" % eps_text, transform=ax.transAxes,
                         ha="center")
@@ -315,13 +364,34 @@ def plot_complexity(rows, prefix, formats=FORMATS, labels=(), choice="selected")
                 title = (title + "\n" if title else "") + ORACLE_TEXT
             if title:
                 ax.set_title(title)
-            ax.plot([], [], color="0.55", ls="--", lw=0.9, label="theory: $n_\\varepsilon \\propto d^p$")
+            ax.plot([], [], color="0.55", ls="--", lw=0.9, label="theory: $n_\\varepsilon \\propto d^p$, through the first point")
             for h, text in zip(*ax.get_legend_handles_labels()):
                 handles.setdefault(text, h)
         fig.tight_layout()
         fig.legend(list(handles.values()), list(handles), loc="upper center",
                    bbox_to_anchor=(0.5, 0.0), frameon=False)
         return save(fig, prefix, "complexity", formats)
+
+
+def _seed_quartiles(r, ds):
+    """[(d, median n_eps, 25 %, 75 % of the seeds' own n_eps)] at the d given, from the
+    per-seed fits of a complexity row; a seed that did not reach counts as +inf and a
+    quartile that is not reached is drawn to the largest n computed at that d."""
+    out = []
+    for d in ds:
+        vals = []
+        for ps in r.get("per_seed", []):
+            if d in ps["n_eps"]:
+                v, flag = ps["n_eps"][d]
+                vals.append(math.inf if flag == "not_reached" else v)
+        if len(vals) < 2:
+            continue
+        from .stats import quantile
+        lo, hi = quantile(vals, 0.25), quantile(vals, 0.75)
+        top = r["per_d"][d]["n_max"]
+        out.append((d, r["per_d"][d]["n_eps"], lo if math.isfinite(lo) else top,
+                    hi if math.isfinite(hi) else top))
+    return out
 
 
 def slug(text):
