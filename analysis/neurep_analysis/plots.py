@@ -239,7 +239,8 @@ def plot_errors(points, prefix, choice="selected", eps=None, levels=None,
             shares = ""
             if levels and d in levels and not several_targets:
                 for k, lev in sorted(levels[d].items()):
-                    handles[("share of Var f* in harmonic degrees \u2265 k (dotted)",)] = \
+                    handles[("share of Var f* in harmonic degrees \u2265 k, k in the panel title "
+                             "(dotted)",)] = \
                         ax.axhline(lev, color="k", ls=":", lw=0.9)
                 shares = "; share deg\u2265" + ", ".join("%d: %.3f" % kv
                                                           for kv in sorted(levels[d].items()))
@@ -247,9 +248,11 @@ def plot_errors(points, prefix, choice="selected", eps=None, levels=None,
                 ax.set_xscale("log")
                 ax.set_yscale("log")
                 ax.set_ylim(bottom, top)
-                # a short range (the quickstart: one decade) labels its minor ticks too
-                ax.yaxis.set_minor_formatter(matplotlib.ticker.LogFormatterSciNotation(
-                    labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+                # plain numbers (0.1, 0.01); a range under two decades (the quickstart, a
+                # search's errors 0.02-1) labels 2x and 5x too
+                ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_plain))
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(
+                    _minor_plain if math.log10(top / bottom) < 2.5 else (lambda v, _pos=None: "")))
                 _log_n_ticks(ax, sorted({p["n"] for p in points if p["d"] == d}))
             else:   # every run failed: log axes would have nothing to scale
                 ax.text(0.5, 0.5, "no finite errors", transform=ax.transAxes, ha="center")
@@ -330,7 +333,8 @@ def plot_complexity(rows, prefix, formats=FORMATS, labels=(), choice="selected")
                 if nr:
                     any_point = True
                     ax.plot(*zip(*nr), marker="^", ls="none", color=color, mfc="white", ms=7,
-                            label="median not reached (drawn at the largest n computed)")
+                            label="median n_\u03b5 not reached at this d (drawn at the largest n of its "
+                                  "searches' brackets)")
                 if bound:
                     any_point = True
                     ax.plot(*zip(*bound), marker="v", ls="none", color=color, mfc="none")
@@ -357,7 +361,7 @@ def plot_complexity(rows, prefix, formats=FORMATS, labels=(), choice="selected")
                 ax.text(0.5, 0.5, "no line reaches \u03b5 = %s" % eps_text, transform=ax.transAxes,
                         ha="center")
             ax.set_xlabel("d")
-            ax.set_ylabel("$n_\\varepsilon$ ($\\varepsilon$ = %s)" % eps_text)
+            ax.set_ylabel("$n_\\varepsilon$ ($\\varepsilon$ = %s)" % eps_text.replace(" x ", " \u00d7 "))
             ax.grid(True, which="both", alpha=0.25)
             title = target if len(targets) > 1 else ""
             if is_oracle(choice):

@@ -192,5 +192,65 @@ class PerDFiles(unittest.TestCase):
         self.assertIn("%.4g" % (7 * 12 ** 2.5), out)
 
 
+class SearchFigures(unittest.TestCase):
+    """What the figures draw of a search: the median line joins only the n computed for at
+    least half of the seeds; n_eps vs d gives the bootstrap interval and marks a d whose
+    median was not reached."""
+
+    def setUp(self):
+        self._tmp = tempfile.TemporaryDirectory()
+
+    def tearDown(self):
+        self._tmp.cleanup()
+
+    def capture(self, fn, *args, **kw):
+        from unittest import mock
+        from neurep_analysis import plots
+        figs = []
+        with mock.patch.object(plots, "save", lambda fig, *a, **k: figs.append(fig) or []):
+            fn(*args, **kw)
+        return figs[0]
+
+    def test_bisection_points_are_not_joined(self):
+        import matplotlib.pyplot as plt
+        from neurep_analysis import plots
+        from neurep_analysis.stats import aggregate
+        # every seed on the ladder 64 ... 512; seed 0 alone at 300, seed 1 alone at 400
+        rows = [crafted.row(8, n, s, 20.0 / n) for n in (64, 128, 256, 512) for s in range(4)]
+        rows += [crafted.row(8, 300, 0, 0.001), crafted.row(8, 400, 1, 0.5)]
+        path = os.path.join(self._tmp.name, "s.h5")
+        crafted.write(path, rows)
+        fig = self.capture(plots.plot_errors, aggregate(neurep_analysis.load(path)), "x")
+        lines = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "-"]
+        self.assertEqual([list(ln.get_xdata()) for ln in lines], [[64, 128, 256, 512]])
+        apart = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "None"]
+        self.assertEqual(sorted(x for ln in apart for x in ln.get_xdata()), [300, 400])
+        texts = [t.get_text() for t in fig.legends[0].get_texts()]
+        self.assertTrue(any("fewer than half of the seeds" in t for t in texts), texts)
+        plt.close(fig)
+
+    def test_complexity_figure_bootstrap_and_not_reached(self):
+        import matplotlib.pyplot as plt
+        from neurep_analysis import plots
+        cx = [c for c in search_rows() if not (c["d"] == 12 and c["target"] == 0.1)]
+        for s in range(3):   # at d = 12 two of three seeds stop at a floor
+            cx.append(crafted.search_row(12, s, 0.1, 40000, 0, math.nan, "floor") if s < 2
+                      else crafted.search_row(12, s, 0.1, 15000, 18000, 17000.0))
+        path = os.path.join(self._tmp.name, "search.h5")
+        crafted.write(path, result_rows(cx), complexity=cx)
+        (row,) = complexity(load_many([path]), 0.1, bootstrap=100)
+        self.assertEqual(row["per_d"][12]["flag"], "not_reached")
+        fig = self.capture(plots.plot_complexity, [row], "x")
+        texts = [t.get_text() for t in fig.legends[0].get_texts()]
+        b = row["boot"]
+        self.assertTrue(any("[%.2f, %.2f] bootstrap" % (b["ci_low"], b["ci_high"]) in t
+                            for t in texts), texts)
+        self.assertTrue(any("not reached at this d" in t for t in texts), texts)
+        marks = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == "^"]
+        self.assertEqual([(list(m.get_xdata()), list(m.get_ydata())) for m in marks],
+                         [([12], [row["per_d"][12]["n_max"]])])
+        plt.close(fig)
+
+
 if __name__ == "__main__":
     unittest.main()
