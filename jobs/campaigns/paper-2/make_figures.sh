@@ -23,24 +23,33 @@ py() { /usr/bin/python3 -m neurep_analysis "$@"; }
 cd "$results"
 mkdir -p figures
 shopt -s nullglob
-for dir in part1a part1b part2 part3 part4a part4b part5a part5b cluster; do
-  files=("$dir"/*.h5)
-  ((${#files[@]})) || continue
-  mixed=(); [[ $dir == part5* || $dir == cluster ]] && mixed=(--allow-mixed)  # several targets: one line each
-  search=() grid=()
+# the figures and tables of one set of files: figures/NAME_*
+figures_of() {
+  local name=$1; shift
+  local files=("$@") mixed=() search=() ntk_x=() f eps
+  [[ $name == part5* || $name == cluster* ]] && mixed=(--allow-mixed)  # several targets: one line each
   for f in "${files[@]}"; do
     if /usr/bin/python3 -c "import h5py,sys; sys.exit(0 if 'complexity' in h5py.File(sys.argv[1],'r') else 1)" "$f"; then
-      search+=("$f"); else grid+=("$f"); fi
+      search+=("$f"); fi
   done
-  py errors "${files[@]}" "${mixed[@]}" --eps 0.1 --harmonic-levels -o "figures/$dir"
-  py summary "${files[@]}" "${mixed[@]}" -o "figures/${dir}_summary.csv"
-  ntk_x=(); for f in "${files[@]}"; do [[ $(basename "$f") == *ntk_x* ]] && ntk_x+=("$f"); done
-  if ((${#ntk_x[@]})); then py errors "${ntk_x[@]}" "${mixed[@]}" --eps 0.1 --theory -o "figures/${dir}_theory"; fi
+  py errors "${files[@]}" "${mixed[@]}" --eps 0.1 --harmonic-levels -o "figures/$name"
+  py summary "${files[@]}" "${mixed[@]}" -o "figures/${name}_summary.csv"
+  for f in "${files[@]}"; do [[ $(basename "$f") == *ntk_x* ]] && ntk_x+=("$f"); done
+  if ((${#ntk_x[@]})); then py errors "${ntk_x[@]}" "${mixed[@]}" --eps 0.1 --theory -o "figures/${name}_theory"; fi
   if ((${#search[@]})); then
     for eps in 0.1 0.05; do
-      py complexity "${search[@]}" "${mixed[@]}" --eps "$eps" -o "figures/${dir}_eps$eps" | tee "figures/${dir}_eps$eps.txt"
+      py complexity "${search[@]}" "${mixed[@]}" --eps "$eps" -o "figures/${name}_eps$eps" | tee "figures/${name}_eps$eps.txt"
     done
   fi
+}
+for dir in part1a part1b part2 part3 part4a part4b part5a part5b cluster; do
+  # the NTK without input bias (p3_ntk_x_nobias) has the same learner, input and target
+  # labels as p3_ntk_x_bias: pooled, the two would be one line (and one exponent), so
+  # its figures and tables are its own (figures/<part>_nobias_*)
+  files=() apart=()
+  for f in "$dir"/*.h5; do [[ $(basename "$f") == *_nobias* ]] && apart+=("$f") || files+=("$f"); done
+  ((${#files[@]})) && figures_of "$dir" "${files[@]}"
+  ((${#apart[@]})) && figures_of "${dir}_nobias" "${apart[@]}"
 done
 # part 1 at eps(d) = 0.5 x the degree-4 share: each d's file searched that target
 # (run_local.sh, run_slurm.sh); the analysis recomputes it per d and fits across d
