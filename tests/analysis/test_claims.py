@@ -248,6 +248,23 @@ class Claims(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(self.dir, "bad.md")))
 
 
+class Paper2Claims(unittest.TestCase):
+    def test_every_configuration_of_the_campaign_has_a_claim(self):
+        """jobs/campaigns/paper-2/claims.toml names every configuration of the campaign's
+        parts and cluster folder (a configuration it misses would be left out of the table)
+        and no other."""
+        import glob
+        top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        campaign = os.path.join(top, "jobs", "campaigns", "paper-2")
+        spec = cl.load_spec(os.path.join(campaign, "claims.toml"))
+        named = {name for c in spec for name in c["configs"]}
+        stems = {os.path.basename(p)[:-len(".toml")]
+                 for p in glob.glob(os.path.join(campaign, "*", "*.toml"))}
+        self.assertEqual(named, stems)
+        self.assertEqual(len(spec), 15)    # the rows of the README's claim table
+        self.assertEqual([c["kind"] for c in spec].count("floor"), 1)
+
+
 def crafted_rows(path):
     from neurep_analysis.resultfile import load
     return load(path).rows()

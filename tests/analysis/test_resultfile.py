@@ -208,6 +208,18 @@ class TestMixedTargets(Tmp):
             load_many([a, b])
         self.assertIn("repeat", str(cm.warning))
 
+    def test_rows_of_different_targets_are_not_duplicates(self):
+        # campaign paper-2 part 5a: the NTK on x with target (b.x)^3 and (b.x)^4 + noise, one
+        # part, combined with allow_mixed; the same (learner, input, d, n, seed) is no repeat
+        a, b = self.path("a.h5"), self.path("b.h5")
+        crafted.write(a, [crafted.row(8, 64, 0, 0.5)], degrees=(3,))
+        crafted.write(b, [crafted.row(8, 64, 0, 0.5)], noise=0.5)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NeurepWarning)
+            load_many([a, b], allow_mixed=True)
+        self.assertFalse([w for w in caught if "repeat" in str(w.message)],
+                         [str(w.message) for w in caught])
+
     def test_refit_row_is_not_a_duplicate(self):
         # learner.refit: the chosen candidate trained again on all n is a row beside that candidate.
         a = self.path("a.h5")
