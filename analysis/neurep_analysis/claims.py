@@ -31,8 +31,8 @@ is measurable.
 
 Floors (claims with kind = "floor", least-squares rows) are not exponents:
 `floors` reports, per (feature, D rule, d), the median test error over seeds
-at n = 10 (D + 1) (the smallest n with status ok at or above it; else the
-largest n with status ok, flagged).
+at the smallest n whose rows are floors (status ok or rank-deficient, i.e.
+n >= 10 (D + 1); a few-samples row still holds an estimation error).
 
 Besides the exponents, `measure` counts per configuration and threshold the
 (d, seed) searches that reached eps, were below it at n_min, or stopped at a
@@ -306,8 +306,16 @@ def measure(claims, paths, bootstrap=1000, level=0.95):
     return out, unknown
 
 
+# Statuses of least-squares rows that are floors (src/learners/linear: "few-samples" when
+# n < 10 (D + 1), whose error still holds an estimation error, is not).
+FLOOR_STATUSES = ("ok", "rank-deficient")
+
+
 def floors(claims, paths):
-    """Per floor claim, configuration and d: the least-squares floor (see module docstring)."""
+    """Per floor claim, configuration and d: the least-squares floor (see module docstring):
+    the median test error over seeds at the smallest n whose rows are floors
+    (FLOOR_STATUSES: n >= 10 (D + 1)), its range over seeds, the median training error
+    there, and the median at the largest n."""
     groups = group_files(paths)
     out = []
     for c in claims:
@@ -323,24 +331,21 @@ def floors(claims, paths):
             df = df[df["selected"]]
             for d, g in sorted(df.groupby("d")):
                 D = float(np.nanmedian(g["D"])) if np.isfinite(g["D"]).any() else math.nan
-                want = 10 * (D + 1) if math.isfinite(D) else math.nan
-                ok = g[g["status"] == "ok"]
+                ok = g[g["status"].isin(FLOOR_STATUSES)]
                 ns = sorted({int(n) for n in ok["n"]})
-                at = [n for n in ns if n >= want]
-                n = at[0] if at else (ns[-1] if ns else None)
                 row = {"claim": c, "config": name, "activation": g["activation"].iloc[0],
-                       "D_rule": g["D_rule"].iloc[0], "d": int(d), "D": D, "n": n,
-                       "n_wanted": want, "short": bool(ns) and not at,
+                       "D_rule": g["D_rule"].iloc[0], "d": int(d), "D": D,
+                       "n": ns[0] if ns else None,
                        "statuses": {str(k): int(v) for k, v in g["status"].value_counts().items()}}
-                if n is not None:
-                    r = ok[ok["n"] == n]
+                if ns:
+                    r = ok[ok["n"] == ns[0]]
                     te = r["test_error"].to_numpy(dtype=float)
                     tr = r["train_error"].to_numpy(dtype=float)
+                    big = ok[ok["n"] == ns[-1]]["test_error"].to_numpy(dtype=float)
                     row.update(seeds=int(r["seed"].nunique()), floor=quantile(te, 0.5),
                                floor_min=float(np.min(te)), floor_max=float(np.max(te)),
-                               train=quantile(tr, 0.5))
-                    big = ok[ok["n"] == ns[-1]]["test_error"].to_numpy(dtype=float)
-                    row.update(n_largest=ns[-1], at_largest=quantile(big, 0.5))
+                               train=quantile(tr, 0.5), n_largest=ns[-1],
+                               at_largest=quantile(big, 0.5))
                 out.append(row)
     return out
 
@@ -443,21 +448,23 @@ def markdown(entries, floor_rows, unknown, sources, level=0.95):
         L += ["- `%s`, %s: %s" % n for n in notes]
     L += ["", "## Floors (least squares on h; not exponents)", ""]
     if floor_rows:
-        L += ["Median test error / Var f* over seeds at n = 10 (D + 1) (the smallest n with "
-              "status ok at or above it), with the seeds' range, and the median at the largest "
-              "n run. A floor marked * is at an n below 10 (D + 1).", "",
+        L += ["Median test error / Var f* over seeds at the smallest n whose rows are floors "
+              "(status ok or rank-deficient: n \u2265 10 (D + 1); smaller n are few-samples, "
+              "their error still holds an estimation error), with the seeds' range, the median "
+              "training error there, and the median test error at the largest n run.", "",
               "| claim | configuration | feature | D | d | D at d | n | seeds | floor [min, max] "
               "| train error | at largest n | row statuses |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in floor_rows:
             if r["n"] is None:
-                L.append("| %d | `%s` | %s | %s | %d | %s | \u2014 | | no row with status ok | | | %s |"
+                L.append("| %d | `%s` | %s | %s | %d | %s | \u2014 | | no floor row (all few-samples "
+                         "or failed) | | | %s |"
                          % (r["claim"]["index"], r["config"], r["activation"], r["D_rule"], r["d"],
                             _f(r["D"], "%d"), _counts_text(r["statuses"])))
                 continue
-            L.append("| %d | `%s` | %s | %s | %d | %s | %d%s | %d | %s [%s, %s] | %s | %s (n = %d) | %s |"
+            L.append("| %d | `%s` | %s | %s | %d | %s | %d | %d | %s [%s, %s] | %s | %s (n = %d) | %s |"
                      % (r["claim"]["index"], r["config"], r["activation"], r["D_rule"], r["d"],
-                        _f(r["D"], "%d"), r["n"], "*" if r["short"] else "", r["seeds"],
+                        _f(r["D"], "%d"), r["n"], r["seeds"],
                         _f(r["floor"], "%.4g"), _f(r["floor_min"], "%.4g"),
                         _f(r["floor_max"], "%.4g"), _f(r["train"], "%.3g"),
                         _f(r["at_largest"], "%.4g"), r["n_largest"], _counts_text(r["statuses"])))
@@ -473,7 +480,7 @@ CSV_HEAD = ["claim", "learner", "input", "target", "theory", "config", "folders"
             "eps_rule", "slope", "boot_low", "boot_high", "t_low", "t_high", "d_searched",
             "d_used", "seeds", "searches_reached", "searches", "n_eps_per_d", "verdict",
             "reason", "config_verdict"]
-FLOOR_HEAD = ["claim", "config", "activation", "D_rule", "d", "D", "n", "n_wanted", "seeds",
+FLOOR_HEAD = ["claim", "config", "activation", "D_rule", "d", "D", "n", "seeds",
               "floor", "floor_min", "floor_max", "train_error", "n_largest", "at_largest",
               "statuses"]
 
@@ -504,7 +511,7 @@ def csv_rows(entries):
 def floor_csv_rows(floor_rows):
     return [{"claim": r["claim"]["index"], "config": r["config"], "activation": r["activation"],
              "D_rule": r["D_rule"], "d": r["d"], "D": r["D"], "n": r["n"],
-             "n_wanted": r["n_wanted"], "seeds": r.get("seeds"), "floor": r.get("floor"),
+             "seeds": r.get("seeds"), "floor": r.get("floor"),
              "floor_min": r.get("floor_min"), "floor_max": r.get("floor_max"),
              "train_error": r.get("train"), "n_largest": r.get("n_largest"),
              "at_largest": r.get("at_largest"),

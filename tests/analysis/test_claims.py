@@ -201,19 +201,25 @@ class Claims(unittest.TestCase):
             D = 2 * d * d
             for n in (1290, 2890, 5130):
                 for s in range(3):
+                    # as src/learners/linear writes it: few-samples below 10 (D + 1), else ok or
+                    # rank-deficient (columns dropped: still a floor), here for seed 2
                     few = n < 10 * (D + 1)
+                    status = "few-samples" if few else "rank-deficient" if s == 2 else "ok"
                     rows.append(crafted.row(d, n, s, 0.3 + 0.01 * s + (0.5 if few else 0) + 1e-5 * n,
                                             learner="linear", input=inp, ridge=math.nan, width=D,
-                                            status="few-samples" if few else "ok"))
+                                            status=status))
         path = os.path.join(self.dir, "part3", "lstsq_h_relu_c2.h5")
         crafted.write(path, rows, learner_kind="linear")
         spec = self.spec(4)
         out = cl.floors(spec, [path])
         self.assertEqual([(r["d"], r["n"]) for r in out], [(8, 1290), (16, 5130)])
+        self.assertEqual([r["seeds"] for r in out], [3, 3])         # rank-deficient included
         self.assertAlmostEqual(out[0]["floor"], 0.31 + 1e-5 * 1290)   # the median seed
+        self.assertAlmostEqual(out[0]["floor_max"], 0.32 + 1e-5 * 1290)
         self.assertAlmostEqual(out[1]["floor"], 0.31 + 1e-5 * 5130)
-        self.assertEqual(out[1]["statuses"], {"few-samples": 6, "ok": 3})
+        self.assertEqual(out[1]["statuses"], {"few-samples": 6, "ok": 2, "rank-deficient": 1})
         self.assertEqual(out[0]["n_largest"], 5130)
+        self.assertAlmostEqual(out[0]["at_largest"], 0.31 + 1e-5 * 5130)
         entries, _ = cl.measure(spec, [path], bootstrap=10)
         self.assertEqual(self.entry(entries, "lstsq_h_relu_c2")["verdict"], "floor (see Floors)")
         text = cl.markdown(entries, out, [], "test")
