@@ -7,7 +7,8 @@
 
 Modules: frame (the DataFrames), resultfile (read and validate files), stats
 (seed medians, the choice of rows per point, n_eps, fits), theory (theory
-exponents, harmonic shares of f*), plots (Agg figures), cli (the
+exponents, harmonic shares of f*), plots (Agg figures), claims (a campaign's
+claim table: exponents, intervals and verdicts per claim), cli (the
 `neurep-analysis` / `python3 -m neurep_analysis` command line). Uses h5py,
 NumPy, pandas and matplotlib.
 """
