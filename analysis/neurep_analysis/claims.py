@@ -425,7 +425,8 @@ def markdown(entries, floor_rows, unknown, sources, level=0.95):
             for d, v in t["per_d"].items():
                 L.append("| `%s` | %s | %d | %s | %d | %s | %s |" % (
                     e["config"], t["threshold"], d, v["text"], v["seeds"],
-                    _counts_text(v["status"]) or "no /complexity (a grid, or a search not finished)", ", ".join(str(s) for s in v["stopped"])))
+                    _counts_text(v["status"]) or "no /complexity (a grid, or a search not finished)",
+                    ", ".join(str(s) for s in v["stopped"])))
     L += ["", "## Runs that did not converge or did not finish", "",
           "Rows whose status is not ok (not-converged: a Taylor model whose optimisation failed "
           "the convergence rule, counted as failed; diverged; diverged-after-best: diverged after "
