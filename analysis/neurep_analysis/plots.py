@@ -368,7 +368,8 @@ def plot_complexity(rows, prefix, formats=FORMATS, labels=(), choice="selected")
                 title = (title + "\n" if title else "") + ORACLE_TEXT
             if title:
                 ax.set_title(title)
-            ax.plot([], [], color="0.55", ls="--", lw=0.9, label="theory: $n_\\varepsilon \\propto d^p$, through the first point")
+            ax.plot([], [], color="0.55", ls="--", lw=0.9,
+                    label="theory: $n_\\varepsilon \\propto d^p$, through the first point")
             for h, text in zip(*ax.get_legend_handles_labels()):
                 handles.setdefault(text, h)
         fig.tight_layout()
