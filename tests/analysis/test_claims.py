@@ -257,13 +257,16 @@ class Claims(unittest.TestCase):
 class Paper2Claims(unittest.TestCase):
     def test_every_configuration_of_the_campaign_has_a_claim(self):
         """jobs/campaigns/paper-2/claims.toml names every configuration of the campaign's
-        parts and cluster folder (a configuration it misses would be left out of the table)
-        and no other."""
+        parts and cluster folder (a configuration it misses would be left out of the table),
+        in a claim or as a diagnostic, and no other."""
         import glob
         top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
         campaign = os.path.join(top, "jobs", "campaigns", "paper-2")
         spec = cl.load_spec(os.path.join(campaign, "claims.toml"))
         named = {name for c in spec for name in c["configs"]}
+        import tomllib
+        with open(os.path.join(campaign, "claims.toml"), "rb") as fh:
+            named |= set(tomllib.load(fh).get("diagnostics", []))
         stems = {os.path.basename(p)[:-len(".toml")]
                  for p in glob.glob(os.path.join(campaign, "*", "*.toml"))}
         self.assertEqual(named, stems)
