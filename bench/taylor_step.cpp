@@ -141,8 +141,8 @@ int main(int argc, char** argv) {
       const Activation sigma = o == TaylorOrder::Linear ? Activation::Softplus
                                : o == TaylorOrder::Quadratic ? Activation::Quadratic : Activation::Tanh;
       const LearnerConfig lc = parse_config("[learner]\nkind = \"taylor\"\n",
-                                            {"learner.order=\"" + order + "\"", fmt::format("learner.m={}", m),
-                                             "learner.activation=" + name_of(sigma)}).learner;
+                                            {"learner.order=" + (order == "full" ? "\"full\"" : order), fmt::format("learner.m={}", m),
+                                             "learner.activation=\"" + name_of(sigma) + "\""}).learner;
       TaylorOptions opt = taylor_options(lc, dc.dim, block);
       opt.single_precision = single;
       const TaylorModel model(opt, q, streams, grid);
