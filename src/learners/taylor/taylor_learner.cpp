@@ -130,13 +130,13 @@ class TaylorLearner : public Learner {
   // 1e5 to 1e6, q from 12 to 91, m from 8 to 512; bench/plan_accuracy.py).
   static constexpr double kProductPasses = 2, kTermPasses = 2;
   // The share of a pass over matrices of `bytes` that runs from the caches
-  // (cost.hpp's cached elements): all of it up to 16 MiB, none from 32 MiB,
+  // (cost.hpp's cached elements): all of it up to 8 MiB, none from 32 MiB,
   // linear in between. On the 2-core development machine (32 MiB of L3,
-  // shared with other jobs) a pass ran at 6.7 G elements/s over 8 MiB,
-  // 3.5-6.4 over 16 MiB and 2.2 over 32 and 64 MiB.
+  // shared with other jobs) a pass ran at 4.8-6.9 G elements/s over 8 MiB,
+  // 3.5 (once 6.4) over 16 MiB and 2.2-2.3 over 32 and 64 MiB.
   static double in_caches(double bytes) {
-    constexpr double kHeld = 16.0 * (1 << 20);
-    return std::clamp(2.0 - bytes / kHeld, 0.0, 1.0);
+    constexpr double kMiB = 1 << 20;
+    return std::clamp((32.0 * kMiB - bytes) / (24.0 * kMiB), 0.0, 1.0);
   }
   // BLAS threads a product above this m n k (OpenBLAS's threshold).
   static constexpr double kThreadedProduct = 262144;
