@@ -292,8 +292,10 @@ void print_plan(const Config& config, const PlanOptions& o) {
     if (r && !r->infinite) p.width = p.dim_u = r->width.at(d);
     if (t)
       for (const auto& w : t->network.widths) p.m.push_back(w.at(d));
-    for (int64_t c : plan.points())
-      if (seconds(plan.cost(d, n_max, c)) > p.point_seconds) p.point_seconds = seconds(plan.cost(d, n_max, c)), p.point = plan.cost(d, n_max, c);
+    for (int64_t c : plan.points()) {
+      const Cost point = plan.cost(d, n_max, c);
+      if (seconds(point) > p.point_seconds) p.point_seconds = seconds(point), p.point = point;
+    }
     for (int64_t n : config.sweep.n_train) {
       double sum = 0;
       for (int64_t c : plan.points()) sum += seconds(plan.cost(d, n, c));

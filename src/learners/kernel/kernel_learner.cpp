@@ -149,14 +149,14 @@ class KernelLearner : public Learner {
         c.entries += n * r * (entry_map + inner);
         // Each iteration: one product K X (X: a column per ridge) over the
         // blocks of rows of K's lower triangle (default_rows_per_block,
-        // product_entries), each entry a product of the
-        // inputs (2q flops), the map and two accumulations per ridge (4L
-        // flops). Memory-bound: the entries at the measured rate of such a
-        // product (products, cost.hpp: the outer kernel's map, the memory
-        // passes, the blocks' calls and handovers), the flops at the DGEMM
-        // rate (which that rate excludes); the infinite representation's
-        // inner map per entry; the preconditioner's 4 n r flops per ridge;
-        // the vectors' element operations; a reduction and a broadcast.
+        // product_entries), each entry a product of the inputs (2q flops),
+        // the map and two accumulations per ridge (4L flops). Memory-bound:
+        // the entries at the measured rate of such a product (products,
+        // cost.hpp: the outer kernel's map, the memory passes, the blocks'
+        // calls and handovers), the flops at the DGEMM rate (which that rate
+        // excludes); the infinite representation's inner map per entry; the
+        // preconditioner's 4 n r flops per ridge; the vectors' element
+        // operations; a reduction and a broadcast.
         const auto nn = static_cast<int64_t>(n);
         const double per_product =
             KernelOperator::product_entries(nn, KernelOperator::default_rows_per_block(nn, block_, 1, 1));
