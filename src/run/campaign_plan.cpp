@@ -205,13 +205,13 @@ std::string json_string(const std::string& s) {
 // The seconds of each kind of work of `c` (cost.hpp), as Rates::seconds sums them.
 std::string json_by_kind(const Rates& r, const Cost& c, int ranks) {
   const double p = ranks;
-  return fmt::format("{{\"flops\": {}, \"elements\": {}, \"cached\": {}, \"entries\": {}, \"products\": {}, "
-                     "\"calls\": {}, \"handovers\": {}, \"commits\": {}}}",
-                     c.flops / r.flops_per_second / p, c.elements / r.elements_per_second / p,
-                     c.cached / r.cached_elements_per_second / p,
-                     c.entries / r.entries_per_second / p, c.products / r.products_per_second / p,
-                     c.calls * r.seconds_per_call, c.handovers * r.seconds_per_handover,
-                     c.commits * r.seconds_per_commit);
+  return fmt::format(
+      "{{\"flops\": {}, \"elements\": {}, \"cached\": {}, \"entries\": {}, \"products\": {}, "
+      "\"calls\": {}, \"handovers\": {}, \"commits\": {}}}",
+      c.flops / r.flops_per_second / p, c.elements / r.elements_per_second / p,
+      c.cached / r.cached_elements_per_second / p, c.entries / r.entries_per_second / p,
+      c.products / r.products_per_second / p, c.calls * r.seconds_per_call, c.handovers * r.seconds_per_handover,
+      c.commits * r.seconds_per_commit);
 }
 
 }  // namespace
@@ -245,9 +245,14 @@ Rates plan_rates(const Config& config, const PlanOptions& o, std::string& how) {
     const Rates nominal;
     const double s = o.gflops * 1e9 / nominal.flops_per_second;
     how = "given with --rate; the others scaled from the nominal ones";
-    return Rates{o.gflops * 1e9, nominal.elements_per_second * s, nominal.entries_per_second * s,
-                 nominal.seconds_per_call / s, nominal.seconds_per_handover / s, nominal.seconds_per_commit,
-                 nominal.products_per_second * s, nominal.cached_elements_per_second * s};
+    return Rates{o.gflops * 1e9,
+                 nominal.elements_per_second * s,
+                 nominal.entries_per_second * s,
+                 nominal.seconds_per_call / s,
+                 nominal.seconds_per_handover / s,
+                 nominal.seconds_per_commit,
+                 nominal.products_per_second * s,
+                 nominal.cached_elements_per_second * s};
   }
   how = "measured on this machine";
   const KernelLearnerConfig* k = config.learner.kernel();
@@ -282,7 +287,7 @@ void print_plan(const Config& config, const PlanOptions& o) {
     std::vector<int64_t> m;
     int64_t dim_u;
     double point_seconds, task_seconds;
-    Cost point;  // the largest point's work (point_seconds)
+    Cost point;                // the largest point's work (point_seconds)
     std::vector<double> by_n;  // the points of one (n, seed), each n of sweep.n_train
   };
   std::vector<PerD> rows;
@@ -333,25 +338,28 @@ void print_plan(const Config& config, const PlanOptions& o) {
     fmt::print(
         "{{\"config\": {}, \"ranks\": {}, \"gflops_per_rank\": {}, \"rate_measured\": {}, "
         "\"rates\": {{\"flops_per_second\": {}, \"elements_per_second\": {}, \"entries_per_second\": {}, "
-        "\"seconds_per_call\": {}, \"seconds_per_handover\": {}, \"seconds_per_commit\": {}, \"products_per_second\": {}, "
-        "\"cached_elements_per_second\": {}}}, "
-        "\"candidates\": {}, \"points_per_d\": {}, \"points\": {}, \"points_upper_bound\": {}, \"memory_per_rank_bytes\": {}, "
-        "\"whitening_memory_per_rank_bytes\": {}, \"memory_key\": \"{}\", \"dims\": [{}], "
+        "\"seconds_per_call\": {}, \"seconds_per_handover\": {}, \"seconds_per_commit\": {}, "
+        "\"products_per_second\": {}, \"cached_elements_per_second\": {}}}, "
+        "\"candidates\": {}, \"points_per_d\": {}, \"points\": {}, \"points_upper_bound\": {}, "
+        "\"memory_per_rank_bytes\": {}, \"whitening_memory_per_rank_bytes\": {}, \"memory_key\": \"{}\", "
+        "\"dims\": [{}], "
         "\"slurm\": {{\"time\": \"{}\", \"mem_per_cpu\": \"{}M\", \"array\": \"{}\", \"ntasks\": {}}}}}\n",
         json_string(o.config_path), o.ranks, rates.flops_per_second / 1e9, measured ? "true" : "false",
         rates.flops_per_second, rates.elements_per_second, rates.entries_per_second, rates.seconds_per_call,
-        rates.seconds_per_handover, rates.seconds_per_commit, rates.products_per_second, rates.cached_elements_per_second,
-        plan.candidates(), per_d_points,
-        plan.total(), config.sweep.searches() ? "true" : "false", mem.bytes_per_rank, mem.whitening_bytes_per_rank, mem.key, dims, time, mem_mib, array, o.ranks);
+        rates.seconds_per_handover, rates.seconds_per_commit, rates.products_per_second,
+        rates.cached_elements_per_second, plan.candidates(), per_d_points, plan.total(),
+        config.sweep.searches() ? "true" : "false", mem.bytes_per_rank, mem.whitening_bytes_per_rank, mem.key, dims,
+        time, mem_mib, array, o.ranks);
     return;
   }
   fmt::print("# {}: plan for {} rank(s) per array task\n", o.config_path, o.ranks);
-  fmt::print("rates         per rank ({}): DGEMM {:.1f} GFLOP/s, element passes {:.2f} G/s ({:.2f} G/s in the caches),\n"
-             "              kernel map {:.0f} M entries/s, {:.1f} us per call, {:.2f} ms per handover,\n"
-             "              {:.1f} ms per commit, matrix-free kernel products {:.0f} M entries/s\n",
-             how, rates.flops_per_second / 1e9, rates.elements_per_second / 1e9, rates.cached_elements_per_second / 1e9,
-             rates.entries_per_second / 1e6, rates.seconds_per_call * 1e6, rates.seconds_per_handover * 1e3,
-             rates.seconds_per_commit * 1e3, rates.products_per_second / 1e6);
+  fmt::print(
+      "rates         per rank ({}): DGEMM {:.1f} GFLOP/s, element passes {:.2f} G/s ({:.2f} G/s in the caches),\n"
+      "              kernel map {:.0f} M entries/s, {:.1f} us per call, {:.2f} ms per handover,\n"
+      "              {:.1f} ms per commit, matrix-free kernel products {:.0f} M entries/s\n",
+      how, rates.flops_per_second / 1e9, rates.elements_per_second / 1e9, rates.cached_elements_per_second / 1e9,
+      rates.entries_per_second / 1e6, rates.seconds_per_call * 1e6, rates.seconds_per_handover * 1e3,
+      rates.seconds_per_commit * 1e3, rates.products_per_second / 1e6);
   fmt::print("candidates    {} ({} point(s) per (d, n, seed){})\n", plan.candidates(), plan.points().size(),
              plan.points().size() > static_cast<size_t>(plan.candidates()) ? ", with the refit" : "");
   if (config.sweep.searches())

@@ -108,14 +108,15 @@ TEST_CASE("kernel cost: Cholesky n^3/3 per ridge; mixed below it; pcg proportion
   CHECK((e20 - e10) / kRates.products_per_second >
         5 * (pcg_cost(20, n).flops - pcg_cost(10, n).flops) / kRates.flops_per_second);
   // n^2 per iteration: twice n, about four times the iterations' entries (32 blocks of 1024 rows: the budget).
-  CHECK(pcg_cost(20, 2 * n).products - pcg_cost(10, 2 * n).products == Approx(10 * KernelOperator::product_entries(2 * n, 1024)));
+  CHECK(pcg_cost(20, 2 * n).products - pcg_cost(10, 2 * n).products ==
+        Approx(10 * KernelOperator::product_entries(2 * n, 1024)));
   CHECK(pcg_cost(20, 2 * n).products - pcg_cost(10, 2 * n).products == Approx(4 * (e20 - e10)).epsilon(0.05));
   // Without max_iterations below it, the documented guess per decade of the tolerance by the
   // preconditioner's rank: 4 per decade at rank 256, 40 at the default 1e-10, 32 at 1e-8.
   const double product = KernelOperator::product_entries(n, 1024);
   const auto planned_iterations = [&](const std::string& more) {
-    return make_learner(parse_config(kernel + "solver = \"pcg\"\n" + more + "[sweep]\nn_train = [16384]\n", {}))
-               ->cost(10, n, 1000).products / product;
+    const Config c = parse_config(kernel + "solver = \"pcg\"\n" + more + "[sweep]\nn_train = [16384]\n", {});
+    return make_learner(c)->cost(10, n, 1000).products / product;
   };
   CHECK(planned_iterations("preconditioner_rank = 256\n") == Approx(40));
   CHECK(planned_iterations("preconditioner_rank = 256\ntolerance = 1e-8\n") == Approx(32));

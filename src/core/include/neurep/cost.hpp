@@ -60,7 +60,8 @@ struct Rates {
   // Seconds of `c` on `ranks` ranks (perfect scaling of the shared work: a lower bound).
   double seconds(const Cost& c, int ranks = 1) const {
     return (c.flops / flops_per_second + c.elements / elements_per_second + c.entries / entries_per_second +
-            c.products / products_per_second + c.cached / cached_elements_per_second) / ranks +
+            c.products / products_per_second + c.cached / cached_elements_per_second) /
+               ranks +
            c.calls * seconds_per_call + c.handovers * seconds_per_handover + c.commits * seconds_per_commit;
   }
 };
