@@ -7,7 +7,7 @@ and of each n (plan's "seconds_per_n" against the points' durations in the
 run's run.log). The issue's target: within a factor 1.5. Timing, so it is a
 benchmark, not a test.
 
-  /usr/bin/python3 bench/plan_accuracy.py [--build DIR] [--baseline DIR] [--ranks P] [CONFIG.toml ...]
+  /usr/bin/python3 bench/plan_accuracy.py [--build DIR] [--baseline DIR] [--ranks P] [--out FILE] [CONFIG.toml ...]
 
 Without configurations it times the built-in ones: the quickstart (NTK kernel
 regression, Cholesky, n = 256 ... 8192, one seed), a Taylor model at
@@ -15,7 +15,10 @@ jobs/configs/quad_rep.toml's sizes (patience 0: plan's figure is for all
 steps, early stopping only shortens a run), a wide Taylor model on raw x
 (m = 512, q = 12), and pcg at n = 2048, 4096. --baseline DIR: also the plan
 of another build's neurep (e.g. the version before a change), with its own
-ratio."""
+ratio. Besides the tables it prints, per configuration, the seconds of each
+kind of work plan counts in its largest point (plan --json's
+point_seconds_by_kind), and it writes everything to --out (default
+bench/results/plan-accuracy-<date>.json)."""
 import argparse
 import json
 import os
@@ -82,6 +85,7 @@ def main():
     p.add_argument("--baseline", help="another build directory whose plan is compared too")
     p.add_argument("--ranks", type=int, default=1)
     p.add_argument("--mpiexec", default="mpiexec")
+    p.add_argument("--out", default="", help="JSON file of the results (default bench/results/plan-accuracy-<date>.json)")
     p.add_argument("configs", nargs="*")
     a = p.parse_args()
     neurep = os.path.join(a.build, "neurep")
@@ -100,9 +104,10 @@ def main():
         head += f" {'baseline planned s':>19} {'measured/baseline':>18}"
     print(head)
     worst = 1.0
-    per_n = []
+    per_n, records, kinds = [], [], []
     for cfg in configs:
         plan = plan_of(neurep, cfg, a.ranks)
+        kinds.append((os.path.basename(cfg), plan["dims"][-1]["d"], plan["dims"][-1].get("point_seconds_by_kind", {})))
         planned = sum(d["seconds_per_task"] for d in plan["dims"])
         base = None
         if a.baseline:
@@ -120,6 +125,8 @@ def main():
         if base is not None:
             line += f" {base:>19.2f} {measured / base:>18.2f}"
         print(line, flush=True)
+        records.append({"config": os.path.basename(cfg), "plan": plan, "planned_seconds": planned,
+                        "measured_seconds": measured, "ratio": ratio, "baseline_planned_seconds": base})
         # Per (d, n): the points' durations (point_started to point_done, summed
         # over candidates, averaged over seeds) against plan's.
         started, took, seeds = {}, {}, {}
@@ -141,6 +148,16 @@ def main():
     print(f"{'configuration':<18} {'d':>4} {'n':>6} {'planned s':>10} {'measured s':>11} {'measured/planned':>17}")
     for name, d, n, s_plan, s_meas in per_n:
         print(f"{name:<18} {d:>4} {n:>6} {s_plan:>10.3f} {s_meas:>11.3f} {s_meas / s_plan:>17.2f}")
+    print("\nplan's seconds of the largest point by kind of work (cost.hpp):")
+    for name, d, by_kind in kinds:
+        print(f"{name:<18} d = {d}: " + ", ".join(f"{k} {v:.3g}" for k, v in by_kind.items() if v > 0))
+    out = a.out or os.path.join(HERE, "results", time.strftime("plan-accuracy-%Y-%m-%dT%H%M%SZ.json", time.gmtime()))
+    with open(out, "w") as f:
+        json.dump({"command": " ".join(sys.argv), "load_average_at_start": load, "ranks": a.ranks, "worst_factor": worst,
+                   "configs": records,
+                   "per_n": [{"config": c, "d": d, "n": n, "planned_seconds": sp, "measured_seconds": sm}
+                             for c, d, n, sp, sm in per_n]}, f, indent=1)
+    print(f"\nwritten {out}")
     return 0
 
 

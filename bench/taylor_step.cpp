@@ -140,9 +140,10 @@ int main(int argc, char** argv) {
       const TaylorOrder o = parse_enum<TaylorOrder>("--orders", order);
       const Activation sigma = o == TaylorOrder::Linear ? Activation::Softplus
                                : o == TaylorOrder::Quadratic ? Activation::Quadratic : Activation::Tanh;
+      const std::string order_value = order == "full" ? "\"full\"" : order;  // 1 and 2 are TOML integers
       const LearnerConfig lc = parse_config("[learner]\nkind = \"taylor\"\n",
-                                            {"learner.order=\"" + order + "\"", fmt::format("learner.m={}", m),
-                                             "learner.activation=" + name_of(sigma)}).learner;
+                                            {"learner.order=" + order_value, fmt::format("learner.m={}", m),
+                                             "learner.activation=\"" + name_of(sigma) + "\""}).learner;
       TaylorOptions opt = taylor_options(lc, dc.dim, block);
       opt.single_precision = single;
       const TaylorModel model(opt, q, streams, grid);

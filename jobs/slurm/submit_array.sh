@@ -22,7 +22,7 @@
 # e.g. 1.5 on a machine slower than the one plan measures. A task that still
 # outlives its --time checkpoints and requeues itself (README.md).
 #
-# The rates are measured once, by the first plan (about two seconds, on this
+# The rates are measured once, by the first plan (a few seconds, on this
 # machine: run it where the tasks will run, or give the compute nodes' DGEMM
 # rate with --rate), and passed to the others with --rates.
 set -euo pipefail

@@ -17,6 +17,8 @@
 #include "neurep/dist_matrix.hpp"
 #include "neurep/errors.hpp"
 #include "neurep/grid.hpp"
+#include "neurep/kernel_regression.hpp"
+#include "neurep/kernel_solver_pcg.hpp"
 #include "neurep/kernels.hpp"
 #include "neurep/linalg.hpp"
 #include "neurep/search.hpp"
@@ -72,6 +74,19 @@ Rates measure_rates(KernelKind kernel) {
       }
     });
   }
+  {  // the same pass over 8 MiB, which the caches hold
+    const int64_t rows = 4096, cols = 256;
+    DistMatrix<double> z(grid, rows, cols, 128, 128);
+    z.fill(1.0);
+    std::vector<double> c(rows, 0.999999);
+    r.cached_elements_per_second = median_rate(static_cast<double>(rows * cols), 0.2, [&] {
+      for (int64_t lj = 0; lj < z.local_cols(); ++lj) {
+        double* zc = &z.local(0, lj);
+        const double s = 1.0 + 1e-9 * static_cast<double>(lj);
+        for (int64_t li = 0; li < z.local_rows(); ++li) zc[li] *= c[li] * s;
+      }
+    });
+  }
   {
     const int64_t n = 1024;
     DistMatrix<double> src(grid, n, n, 128, 128), g(grid, n, n, 128, 128);
@@ -82,6 +97,25 @@ Rates measure_rates(KernelKind kernel) {
         std::copy_n(&src.local(0, lj), g.local_rows(), &g.local(0, lj));
       apply_kernel(kernel == KernelKind::EmpiricalNtk ? KernelKind::Linear : kernel, g, sq, sq, false);
     });
+  }
+  {  // products: pcg's product K X (X: two columns, two ridges) with K built
+     // on the fly in blocks of rows (KernelOperator::apply) at n = 4096, q = 16:
+     // four blocks of 1024 rows (8 to 32 MB each, at and above the L3 of the
+     // development machine), its ~0.63 n^2 entries each written by the
+     // product of the inputs, mapped and read twice; the rate of what is not
+     // the flops (2 q + 4 per entry, at the DGEMM rate: a few per cent here).
+    const int64_t n = 4096, q = 16, ncols = 2;
+    DistMatrix<double> u(grid, n, q, 128, 128), u_test(grid, 1, q, 128, 128);
+    u.for_each_local([](int64_t i, int64_t j, double& v) { v = 0.25 * std::sin(static_cast<double>(i * 31 + j * 7)); });
+    u_test.fill(0.25);
+    const FeatureGram gram(u, u_test);
+    const KernelOperator op(gram, kernel == KernelKind::EmpiricalNtk ? KernelKind::Linear : kernel,
+                            gram.train_diagonal(), grid, 128);
+    const std::vector<double> x(static_cast<size_t>(n * ncols), 1.0);
+    const double entries = KernelOperator::product_entries(n, op.rows_per_block());
+    const double t = 1.0 / median_rate(1.0, 0.5, [&] { op.apply(x, ncols); });
+    const double flops = entries * (2.0 * q + 4.0 * ncols) / r.flops_per_second;
+    r.products_per_second = entries / std::max(t - flops, 0.5 * t);
   }
   {  // calls: a threaded thin product of a Taylor step's shape (Z = U W^T,
      // 1024 x 91 by 91 x 8: above BLAS's threading threshold) beyond its
@@ -168,11 +202,26 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
+// The seconds of each kind of work of `c` (cost.hpp), as Rates::seconds sums them.
+std::string json_by_kind(const Rates& r, const Cost& c, int ranks) {
+  const double p = ranks;
+  return fmt::format(
+      "{{\"flops\": {}, \"elements\": {}, \"cached\": {}, \"entries\": {}, \"products\": {}, "
+      "\"calls\": {}, \"handovers\": {}, \"commits\": {}}}",
+      c.flops / r.flops_per_second / p, c.elements / r.elements_per_second / p,
+      c.cached / r.cached_elements_per_second / p, c.entries / r.entries_per_second / p,
+      c.products / r.products_per_second / p, c.calls * r.seconds_per_call, c.handovers * r.seconds_per_handover,
+      c.commits * r.seconds_per_commit);
+}
+
 }  // namespace
 
 namespace {
 
-// --rates "F,E,K,C" (plan --json's "rates"), or --rate G (the nominal rates scaled to G GFLOP/s), or measured.
+constexpr const char* kRatesList =
+    "FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,SECONDS_PER_COMMIT,PRODUCTS,CACHED_ELEMENTS";
+
+// --rates "F,E,K,C,H,S,P,A" (plan --json's "rates"), or --rate G (the nominal rates scaled to G GFLOP/s), or measured.
 Rates plan_rates(const Config& config, const PlanOptions& o, std::string& how) {
   if (!o.rates.empty()) {
     std::vector<double> v;
@@ -183,21 +232,27 @@ Rates plan_rates(const Config& config, const PlanOptions& o, std::string& how) {
       char* end = nullptr;
       const double x = std::strtod(part.c_str(), &end);
       if (part.empty() || *end || !(x > 0) || !std::isfinite(x))
-        throw InputError(fmt::format("--rates: '{}' is not six positive numbers FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,SECONDS_PER_COMMIT", o.rates));
+        throw InputError(fmt::format("--rates: '{}' is not eight positive numbers {}", o.rates, kRatesList));
       v.push_back(x);
       pos = comma + 1;
     }
-    if (v.size() != 6)
-      throw InputError(fmt::format("--rates: '{}' is not six positive numbers FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,SECONDS_PER_COMMIT", o.rates));
+    if (v.size() != 8)
+      throw InputError(fmt::format("--rates: '{}' is not eight positive numbers {}", o.rates, kRatesList));
     how = "given with --rates";
-    return Rates{v[0], v[1], v[2], v[3], v[4], v[5]};
+    return Rates{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
   }
   if (o.gflops > 0) {
     const Rates nominal;
     const double s = o.gflops * 1e9 / nominal.flops_per_second;
     how = "given with --rate; the others scaled from the nominal ones";
-    return Rates{o.gflops * 1e9, nominal.elements_per_second * s, nominal.entries_per_second * s,
-                 nominal.seconds_per_call / s, nominal.seconds_per_handover / s, nominal.seconds_per_commit};
+    return Rates{o.gflops * 1e9,
+                 nominal.elements_per_second * s,
+                 nominal.entries_per_second * s,
+                 nominal.seconds_per_call / s,
+                 nominal.seconds_per_handover / s,
+                 nominal.seconds_per_commit,
+                 nominal.products_per_second * s,
+                 nominal.cached_elements_per_second * s};
   }
   how = "measured on this machine";
   const KernelLearnerConfig* k = config.learner.kernel();
@@ -232,16 +287,20 @@ void print_plan(const Config& config, const PlanOptions& o) {
     std::vector<int64_t> m;
     int64_t dim_u;
     double point_seconds, task_seconds;
+    Cost point;                // the largest point's work (point_seconds)
     std::vector<double> by_n;  // the points of one (n, seed), each n of sweep.n_train
   };
   std::vector<PerD> rows;
   double max_task = 0;
   for (int d : config.dims()) {
-    PerD p{d, 0, {}, d, 0, 0, {}};
+    PerD p{d, 0, {}, d, 0, 0, {}, {}};
     if (r && !r->infinite) p.width = p.dim_u = r->width.at(d);
     if (t)
       for (const auto& w : t->network.widths) p.m.push_back(w.at(d));
-    for (int64_t c : plan.points()) p.point_seconds = std::max(p.point_seconds, seconds(plan.cost(d, n_max, c)));
+    for (int64_t c : plan.points()) {
+      const Cost point = plan.cost(d, n_max, c);
+      if (seconds(point) > p.point_seconds) p.point_seconds = seconds(point), p.point = point;
+    }
     for (int64_t n : config.sweep.n_train) {
       double sum = 0;
       for (int64_t c : plan.points()) sum += seconds(plan.cost(d, n, c));
@@ -272,30 +331,35 @@ void print_plan(const Config& config, const PlanOptions& o) {
       const PerD& p = rows[i];
       dims += fmt::format(
           "{}{{\"d\": {}, \"width\": {}, \"m\": {}, \"dim_u\": {}, \"points\": {}, "
-          "\"seconds_per_point\": {}, \"seconds_per_task\": {}, \"seconds_per_n\": {}}}",
+          "\"seconds_per_point\": {}, \"point_seconds_by_kind\": {}, \"seconds_per_task\": {}, \"seconds_per_n\": {}}}",
           i ? ", " : "", p.d, p.width ? std::to_string(p.width) : "null", json_list(p.m), p.dim_u, per_d_points,
-          p.point_seconds, p.task_seconds, json_list(p.by_n));
+          p.point_seconds, json_by_kind(rates, p.point, o.ranks), p.task_seconds, json_list(p.by_n));
     }
     fmt::print(
         "{{\"config\": {}, \"ranks\": {}, \"gflops_per_rank\": {}, \"rate_measured\": {}, "
         "\"rates\": {{\"flops_per_second\": {}, \"elements_per_second\": {}, \"entries_per_second\": {}, "
-        "\"seconds_per_call\": {}, \"seconds_per_handover\": {}, \"seconds_per_commit\": {}}}, "
-        "\"candidates\": {}, \"points_per_d\": {}, \"points\": {}, \"points_upper_bound\": {}, \"memory_per_rank_bytes\": {}, "
-        "\"whitening_memory_per_rank_bytes\": {}, \"memory_key\": \"{}\", \"dims\": [{}], "
+        "\"seconds_per_call\": {}, \"seconds_per_handover\": {}, \"seconds_per_commit\": {}, "
+        "\"products_per_second\": {}, \"cached_elements_per_second\": {}}}, "
+        "\"candidates\": {}, \"points_per_d\": {}, \"points\": {}, \"points_upper_bound\": {}, "
+        "\"memory_per_rank_bytes\": {}, \"whitening_memory_per_rank_bytes\": {}, \"memory_key\": \"{}\", "
+        "\"dims\": [{}], "
         "\"slurm\": {{\"time\": \"{}\", \"mem_per_cpu\": \"{}M\", \"array\": \"{}\", \"ntasks\": {}}}}}\n",
         json_string(o.config_path), o.ranks, rates.flops_per_second / 1e9, measured ? "true" : "false",
         rates.flops_per_second, rates.elements_per_second, rates.entries_per_second, rates.seconds_per_call,
-        rates.seconds_per_handover, rates.seconds_per_commit,
-        plan.candidates(), per_d_points,
-        plan.total(), config.sweep.searches() ? "true" : "false", mem.bytes_per_rank, mem.whitening_bytes_per_rank, mem.key, dims, time, mem_mib, array, o.ranks);
+        rates.seconds_per_handover, rates.seconds_per_commit, rates.products_per_second,
+        rates.cached_elements_per_second, plan.candidates(), per_d_points, plan.total(),
+        config.sweep.searches() ? "true" : "false", mem.bytes_per_rank, mem.whitening_bytes_per_rank, mem.key, dims,
+        time, mem_mib, array, o.ranks);
     return;
   }
   fmt::print("# {}: plan for {} rank(s) per array task\n", o.config_path, o.ranks);
-  fmt::print("rates         per rank ({}): DGEMM {:.1f} GFLOP/s, element passes {:.2f} G/s,\n"
-             "              kernel map {:.0f} M entries/s, {:.1f} us per call, {:.2f} ms per handover,\n"
-             "              {:.1f} ms per commit\n",
-             how, rates.flops_per_second / 1e9, rates.elements_per_second / 1e9, rates.entries_per_second / 1e6,
-             rates.seconds_per_call * 1e6, rates.seconds_per_handover * 1e3, rates.seconds_per_commit * 1e3);
+  fmt::print(
+      "rates         per rank ({}): DGEMM {:.1f} GFLOP/s, element passes {:.2f} G/s ({:.2f} G/s in the caches),\n"
+      "              kernel map {:.0f} M entries/s, {:.1f} us per call, {:.2f} ms per handover,\n"
+      "              {:.1f} ms per commit, matrix-free kernel products {:.0f} M entries/s\n",
+      how, rates.flops_per_second / 1e9, rates.elements_per_second / 1e9, rates.cached_elements_per_second / 1e9,
+      rates.entries_per_second / 1e6, rates.seconds_per_call * 1e6, rates.seconds_per_handover * 1e3,
+      rates.seconds_per_commit * 1e3, rates.products_per_second / 1e6);
   fmt::print("candidates    {} ({} point(s) per (d, n, seed){})\n", plan.candidates(), plan.points().size(),
              plan.points().size() > static_cast<size_t>(plan.candidates()) ? ", with the refit" : "");
   if (config.sweep.searches())

@@ -392,6 +392,10 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
     return kExitOk;
   }
   Progress progress(root && opt.progress, config.run.log, opt.resume || opt.extend, plan.remaining_cost(), comm);
+  SearchWork search_work;  // the ETA of the searches: their bounds, scaled by what finished ones spent
+  if (searches)
+    for (int d : config.dims())
+      for (int64_t seed : config.sweep.seeds) search_work.add(d, seed, plan.search_bound(d, seed));
   progress.run_started(opt.output, have_earlier, plan.done(), plan.total());
 
   // Run.
@@ -417,7 +421,6 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
       // first with a point still to run; in a search the search's decision on
       // the rows so far (rank 0's, which every rank holds after a commit),
       // recording its result in /complexity when it is over.
-      double spent = 0;  // the cost of the points this run computed at (d, seed)
       auto next_n = [&]() -> int64_t {
         if (!searches) {
           for (int64_t n : config.sweep.n_train)
@@ -434,7 +437,8 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
             complexity.push_back(std::move(r));
           }
           results->set_complexity(complexity);
-          progress.forgo(std::max(0.0, plan.search_bound(d, seed) - spent));  // the ETA: what the search did not need
+          search_work.finished(d, seed);  // the ETA: what the search did not need, and what the others will not
+          progress.expect_total(search_work.expected_total());
         }
         return n;
       };
@@ -497,7 +501,10 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
           results->commit("running");
           const std::vector<ResultRow> point_rows(results->rows().end() - static_cast<std::ptrdiff_t>(out.rows.size()),
                                                   results->rows().end());
-          spent += plan.weight(d, n, c);
+          if (searches) {
+            search_work.spent(d, seed, plan.weight(d, n, c));
+            progress.expect_total(search_work.expected_total());
+          }
           progress.point_done(plan.weight(d, n, c), point,
                               fmt::format("[{}/{}] {} {}{} on {}: test error{} ({:.2f} s)", plan.done(), plan.total(),
                                           point, learner, candidate_setting(config, c, d), shown,

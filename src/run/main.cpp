@@ -137,9 +137,10 @@ int main(int argc, char** argv) {
   plan->add_option("--set", overrides, "override a key: section.key=value (TOML value), repeatable");
   plan->add_option("--ranks", plan_options.ranks, "MPI ranks of each array task (default 1)");
   plan->add_option("--rate", plan_options.gflops,
-                   "DGEMM GFLOP/s per rank, the other rates scaled with it (default: measured, about two seconds)");
+                   "DGEMM GFLOP/s per rank, the other rates scaled with it (default: measured, a few seconds)");
   plan->add_option("--rates", plan_options.rates,
-                   "all rates per rank, FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,SECONDS_PER_COMMIT (plan --json's \"rates\")");
+                   "all rates per rank, FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,"
+                   "SECONDS_PER_COMMIT,PRODUCTS,CACHED_ELEMENTS (plan --json's \"rates\")");
   plan->add_flag("--json", plan_options.json, "print one JSON object");
 
   try {

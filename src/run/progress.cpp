@@ -4,6 +4,7 @@
 #include <unistd.h>
 #include <boost/mpi/collectives.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -143,7 +144,30 @@ void Progress::checkpoint(const std::string& point, int64_t step, bool interrupt
   log_line("checkpoint", field("point", point) + field("step", step) + field("interrupted", interrupted));
 }
 
-void Progress::forgo(double cost) { total_ = std::max(done_, total_ - cost); }
+void Progress::expect_total(double cost) { total_ = std::max(done_, cost); }
+
+void SearchWork::add(int d, int64_t seed, double bound) { searches_[{d, seed}].bound = bound; }
+
+void SearchWork::spent(int d, int64_t seed, double cost) { searches_[{d, seed}].spent += cost; }
+
+void SearchWork::finished(int d, int64_t seed) { searches_[{d, seed}].over = true; }
+
+double SearchWork::share(int d) const {
+  double spent[2] = {0, 0}, bound[2] = {0, 0};  // [0]: at d, [1]: all
+  for (const auto& [key, s] : searches_) {
+    if (!s.over || !(s.spent > 0) || !(s.bound > 0)) continue;
+    for (int k = key.first == d ? 0 : 1; k < 2; ++k) spent[k] += s.spent, bound[k] += s.bound;
+  }
+  for (int k = 0; k < 2; ++k)
+    if (bound[k] > 0) return std::min(1.0, spent[k] / bound[k]);
+  return 1.0;
+}
+
+double SearchWork::expected_total() const {
+  double total = 0;
+  for (const auto& [key, s] : searches_) total += s.over ? s.spent : std::max(s.spent, share(key.first) * s.bound);
+  return total;
+}
 
 void Progress::point_done(double cost, const std::string& point, const std::string& what,
                           const std::vector<ResultRow>& rows) {

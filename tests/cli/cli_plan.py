@@ -104,18 +104,18 @@ def main():
     small = r.write("small.toml", KERNEL.format(n=50))
     for bad, key in ((["--ranks", "0"], "--ranks"), (["--rate", "-1"], "--rate"),
                      (["--set", "learner.ridge=-1"], "learner.ridge"), (["--set", "data.nope=1"], "data.nope"),
-                     (["--rates", "1,2,3"], "--rates"), (["--rates", "1,2,3,4,5,x"], "--rates"),
-                     (["--rates", "1,2,3,4,5,0"], "--rates")):
+                     (["--rates", "1,2,3"], "--rates"), (["--rates", "1,2,3,4,5,6,7,x"], "--rates"),
+                     (["--rates", "1,2,3,4,5,6,7,0"], "--rates"), (["--rates", "1,2,3,4,5,6"], "--rates")):
         code, out, err = r.run("plan", small, *bad)
         lines = err.strip().splitlines()
         r.check(code == 2 and len(lines) == 1 and key in lines[0] and not out, f"plan {bad}: {code} {lines}")
-    # --rates: all six rates as given, echoed in --json; twice the rates, half the time.
+    # --rates: all eight rates as given, in --json's order; twice the rates, half the time.
     code, p1, err = plan(small)
-    rates = ",".join(str(p1["rates"][k]) for k in ("flops_per_second", "elements_per_second", "entries_per_second",
-                                                    "seconds_per_call", "seconds_per_handover", "seconds_per_commit"))
-    doubled = ",".join(str(2 * p1["rates"][k]) for k in ("flops_per_second", "elements_per_second", "entries_per_second"))
-    doubled += "," + ",".join(str(p1["rates"][k] / 2) for k in ("seconds_per_call", "seconds_per_handover",
-                                                                 "seconds_per_commit"))
+    keys = ("flops_per_second", "elements_per_second", "entries_per_second", "seconds_per_call",
+            "seconds_per_handover", "seconds_per_commit", "products_per_second", "cached_elements_per_second")
+    r.check(tuple(p1["rates"]) == keys, f"plan --json's rates in --rates' order: {list(p1['rates'])}")
+    rates = ",".join(str(p1["rates"][k]) for k in keys)
+    doubled = ",".join(str(p1["rates"][k] / 2 if k.startswith("seconds") else 2 * p1["rates"][k]) for k in keys)
     c1, q1, _ = r.run("plan", small, "--json", "--rates", rates)
     c2, q2, _ = r.run("plan", small, "--json", "--rates", doubled)
     if c1 == 0 and c2 == 0:

@@ -61,12 +61,18 @@ class KernelLearner : public Learner {
     return c;
   }
 
-  // CG iterations a pcg point is planned with: max_iterations, or fewer when
-  // a guess is lower: with the Nystrom preconditioner (rank >= 64) 14-37 were
-  // measured at tolerance 1e-10 for n = 1024-4096 and 21 at n = 65536
-  // (bench/RESULTS.md), so 50; without it 124, so 150.
+  // CG iterations a pcg point is planned with: at most max_iterations, else
+  // a number per decade of the tolerance (at least one decade) by the
+  // preconditioner's rank, the most any ridge needed in the runs of
+  // bench/RESULTS.md (NTK on x, d = 16-32, ridges 1e-6 and 1e-3; they grow
+  // slowly with n): rank >= 1024: 23 at 1e-10, 21 and 26 at 1e-8, so 3 per
+  // decade; rank >= 256: 32-39 at 1e-10 (n = 2048-8192), so 4; rank >= 64:
+  // 100 at 1e-10, so 10; below 64 (and none): 140 at 1e-10, so 14.
   int64_t expected_iterations() const {
-    return std::min<int64_t>(k_.iterative.max_iterations, k_.iterative.preconditioner_rank >= 64 ? 50 : 150);
+    const int64_t r = k_.iterative.preconditioner_rank;
+    const double per_decade = r >= 1024 ? 3.0 : r >= 256 ? 4.0 : r >= 64 ? 10.0 : 14.0;
+    const double decades = std::max(1.0, -std::log10(k_.iterative.tolerance));
+    return std::min<int64_t>(k_.iterative.max_iterations, static_cast<int64_t>(std::ceil(per_decade * decades)));
   }
 
   bool selects_rows() const override { return k_.ridge_selection == RidgeSelection::Validation; }
@@ -141,18 +147,23 @@ class KernelLearner : public Learner {
         const double r = static_cast<double>(k_.iterative.preconditioner_rank), it = static_cast<double>(expected_iterations());
         c.flops += 2.0 * n * r * q + 2.0 * n * r * r + L * r * r * r / 3.0;
         c.entries += n * r * (entry_map + inner);
-        // Each iteration: one product K X (X: a column per ridge) built from
-        // blocks of rows of K's lower triangle, (1 + 1/blocks)/2 ~ 0.53 of its
-        // n^2 entries (bench/RESULTS.md), each the inner product (2q flops),
-        // the map and two accumulations per ridge; the preconditioner's
-        // 4 n r flops per ridge; the vectors' element operations; a
-        // reduction and a broadcast.
-        const double per_product = 0.53 * n * n;
+        // Each iteration: one product K X (X: a column per ridge) over the
+        // blocks of rows of K's lower triangle (default_rows_per_block,
+        // product_entries), each entry a product of the inputs (2q flops),
+        // the map and two accumulations per ridge (4L flops). Memory-bound:
+        // the entries at the measured rate of such a product (products,
+        // cost.hpp: the outer kernel's map, the memory passes, the blocks'
+        // calls and handovers), the flops at the DGEMM rate (which that rate
+        // excludes); the infinite representation's inner map per entry; the
+        // preconditioner's 4 n r flops per ridge; the vectors' element
+        // operations; a reduction and a broadcast.
+        const auto nn = static_cast<int64_t>(n);
+        const double per_product =
+            KernelOperator::product_entries(nn, KernelOperator::default_rows_per_block(nn, block_, 1, 1));
         c.flops += it * (per_product * (2.0 * q + 4.0 * L) + 4.0 * n * r * L);
-        c.entries += it * per_product * (entry_map + inner);
-        c.elements += it * (per_product + 10.0 * n * L);
-        const double rows = static_cast<double>(KernelOperator::default_rows_per_block(static_cast<int64_t>(n), block_, 1, 1));
-        c += it * blocks(std::ceil(n / rows), rows * n, q);
+        c.products += it * per_product;
+        c.entries += it * per_product * inner;
+        c.elements += it * 10.0 * n * L;
         c.calls += it * 4.0;  // the reduction, the broadcast, the preconditioner
         return c;
       }

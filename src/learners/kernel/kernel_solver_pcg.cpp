@@ -98,6 +98,15 @@ int64_t KernelOperator::default_rows_per_block(int64_t n, int block, int grid_ro
   return std::min(rows, (n + unit - 1) / unit * unit);
 }
 
+double KernelOperator::product_entries(int64_t n, int64_t rows_per_block) {
+  double entries = 0;  // rows [first, first + m) up to column first + m
+  for (int64_t first = 0; first < n; first += rows_per_block) {
+    const int64_t m = std::min(rows_per_block, n - first);
+    entries += static_cast<double>(m) * static_cast<double>(first + m);
+  }
+  return entries;
+}
+
 DistMatrix<double> KernelOperator::rows(const std::vector<int64_t>& idx, int64_t ncols) const {
   const int64_t m = static_cast<int64_t>(idx.size());
   auto g = DistMatrix<double>::uninitialized(grid_, m, ncols, block_, block_);

@@ -76,11 +76,16 @@ class TaylorLearner : public Learner {
     // cores: q = 12, m = 512 and q = 91, m = 8), float at twice it.
     const double single = config_.run.precision == Precision::Single ? 0.5 : 1.0;
     const double thin = std::min(m, q) / (std::min(m, q) + 12.0);
-    // A pass over `rows` rows: the product and the terms.
+    // A pass over `rows` rows: the product and the terms, from the caches
+    // as far as Z, the cache matrix and U (all ranks' together: a bound) fit
+    // in them (in_caches).
     const auto pass = [&](double rows) {
       Cost c;
       c.flops = single * 2.0 * rows * m * q / thin;
-      c.elements = rows * m * (kProductPasses + term) + rows * q;  // and U read once
+      const double elements = rows * m * (kProductPasses + term) + rows * q;  // and U read once
+      const double held = in_caches(8.0 * single * rows * (m * (cached ? 2.0 : 1.0) + q));
+      c.cached = held * elements;
+      c.elements = (1.0 - held) * elements;
       c.calls = rows * m * q > kThreadedProduct ? 1 : 0;  // the product's threads
       // The terms are threaded from 2^22 local entries: the cores change hands twice.
       c.handovers = rows * m >= 4194304.0 ? 2.0 : 0.0;
@@ -124,6 +129,15 @@ class TaylorLearner : public Learner {
   // Fitted with the rates of `neurep plan` to Taylor runs on 2 cores (n m from
   // 1e5 to 1e6, q from 12 to 91, m from 8 to 512; bench/plan_accuracy.py).
   static constexpr double kProductPasses = 2, kTermPasses = 2;
+  // The share of a pass over matrices of `bytes` that runs from the caches
+  // (cost.hpp's cached elements): all of it up to 8 MiB, none from 32 MiB,
+  // linear in between. On the 2-core development machine (32 MiB of L3,
+  // shared with other jobs) a pass ran at 4.8-6.9 G elements/s over 8 MiB,
+  // 3.5 (once 6.4) over 16 MiB and 2.2-2.3 over 32 and 64 MiB.
+  static double in_caches(double bytes) {
+    constexpr double kMiB = 1 << 20;
+    return std::clamp((32.0 * kMiB - bytes) / (24.0 * kMiB), 0.0, 1.0);
+  }
   // BLAS threads a product above this m n k (OpenBLAS's threshold).
   static constexpr double kThreadedProduct = 262144;
   // A point's fixed overheads (cost.hpp's calls): set-up, the commit of its rows.

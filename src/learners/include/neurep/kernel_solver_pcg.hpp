@@ -83,6 +83,9 @@ class KernelOperator {
   // of whole units of block x grid rows, at least 1024 rows, at most
   // kMatrixFreeBlockWords words per rank. Pure.
   static int64_t default_rows_per_block(int64_t n, int block, int grid_rows, int ranks);
+  // Kernel entries one product computes with blocks of `rows_per_block` rows
+  // (each block up to its last column: with B equal blocks n^2 (1 + 1/B)/2). Pure.
+  static double product_entries(int64_t n, int64_t rows_per_block);
   // Flops of one product with one column (Gram product and the accumulation).
   double product_flops() const { return flops_; }
 

@@ -16,16 +16,19 @@ namespace neurep {
 struct PlanOptions {
   int ranks = 1;      // the ranks of each array task
   double gflops = 0;  // --rate: DGEMM GFLOP/s per rank, the other rates scaled with it from the nominal ones
-  std::string rates;  // --rates: "FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,SECONDS_PER_COMMIT" (plan --json's "rates")
+  // --rates: "FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,SECONDS_PER_COMMIT,PRODUCTS,CACHED_ELEMENTS"
+  // (plan --json's "rates")
+  std::string rates;
   bool json = false;  // one JSON object instead of the table
   std::string config_path;
 };
 
-// The rates of one rank on this machine (MPI_COMM_SELF, 1 x 1 grid; about
-// two seconds): DGEMM 1024, a pass over a 64 MB matrix, the kernel map of
-// `kernel` on 1024 x 1024 entries, a small thin product (a call) and one
-// followed by a threaded kernel map (a handover), and a
-// commit's file write, fsync and rename in the current directory.
+// The rates of one rank on this machine (MPI_COMM_SELF, 1 x 1 grid; a few
+// seconds): DGEMM 1024, a pass over a 64 MB matrix and the same pass over
+// 8 MiB (which the caches hold), the kernel map of `kernel` on 1024 x 1024
+// entries, pcg's matrix-free product K X at n = 4096 (products), a small thin
+// product (a call) and one followed by a threaded kernel map (a handover),
+// and a commit's file write, fsync and rename in the current directory.
 Rates measure_rates(KernelKind kernel);
 
 // Prints the plan. Local to the calling rank (no collective).

@@ -10,14 +10,52 @@
 #include <boost/mpi/communicator.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "neurep/learner.hpp"
 #include "neurep/output.hpp"
 
 namespace neurep {
+
+// The expected work of a run's searches (sweep.target_error) for the ETA, in
+// the cost weights of SweepPlan::weight. A (d, seed) search starts at its
+// upper bound (SweepPlan::search_bound: its doubling ladder to n_max and every
+// bisection at n_max), which a search that stops early at n << n_max
+// overestimates many times over. Once searches have finished, each
+// unfinished one is expected to spend its bound times the share of their
+// bounds the finished ones spent: those at the same d when there are any
+// (the seeds of a d stop near the same n), else all finished so far (of
+// smaller d: an underestimate where larger d needs larger n, corrected when
+// the first search at that d finishes); and at least what it has spent.
+// Searches this run did no point of (finished before a --resume) teach
+// nothing and are left out of the share. Pure: the same numbers on every
+// rank (weights, no clocks).
+class SearchWork {
+ public:
+  // A search still to do at the start of the run, with its upper bound.
+  void add(int d, int64_t seed, double bound);
+  // A point of the search finished, of cost weight `cost`.
+  void spent(int d, int64_t seed, double cost);
+  // The search is over (its spent work is all it cost).
+  void finished(int d, int64_t seed);
+  // The work this run expects to do in all: what the finished searches
+  // spent and what the unfinished ones are expected to.
+  double expected_total() const;
+  // The share of its bound a search at d is expected to spend (1: no search finished yet).
+  double share(int d) const;
+
+ private:
+  struct Search {
+    double bound = 0, spent = 0;
+    bool over = false;
+  };
+  std::map<std::pair<int, int64_t>, Search> searches_;
+};
 
 class Progress {
  public:
@@ -37,9 +75,9 @@ class Progress {
   void checkpoint(const std::string& point, int64_t step, bool interrupted);
   // A point of the given cost weight finished with `rows`; `what` describes it.
   void point_done(double cost, const std::string& point, const std::string& what, const std::vector<ResultRow>& rows);
-  // Work counted in total_cost that will not be done (a search that stopped
-  // before its upper bound): the ETA leaves it out.
-  void forgo(double cost);
+  // The work the run now expects to do in all, in the weights of total_cost
+  // (a search's: SearchWork::expected_total).
+  void expect_total(double cost);
   // status: "complete" or "interrupted".
   void run_finished(const std::string& status, size_t done, size_t total);
   static std::string format_duration(double seconds);
