@@ -251,7 +251,7 @@ void ResultsFile::write_contents(const h5::File& file, const std::string& status
         g.set_attribute("seed", c.seed);
         g.set_attribute("learner", c.learner);
         g.set_attribute("input", c.input);
-        TrainingCurve::for_each_column(c, [&](const char* name, const std::vector<double>& v) { g.write_column(name, v); });
+        TrainingCurve::for_each_column(c, [&](const char* name, const std::vector<double>& v) { g.write_array(name, v); });
       }
     }
     if (!checkpoint_.point.empty()) {

@@ -76,6 +76,9 @@ class Group {
   void write_column(const std::string& name, const std::vector<double>& v) const;
   void write_column(const std::string& name, const std::vector<int64_t>& v) const;
   void write_column(const std::string& name, const std::vector<std::string>& v) const;
+  // A fixed-length (contiguous) 1-D dataset of rank 0's values, for small
+  // arrays written whole (training curves); read_column reads it.
+  void write_array(const std::string& name, const std::vector<double>& v) const;
   // Reads a 1-D dataset of any of those types; numbers come back as double
   // in `numbers`, strings in `strings` (the other left empty).
   void read_column(const std::string& name, std::vector<double>& numbers,
