@@ -154,6 +154,10 @@ def check_searched(rows, eps_of, ds, line, what):
     for d in ds:
         there = sorted({float(t) for dd, t in zip(rows["d"], rows["target"]) if int(dd) == d},
                        reverse=True)
+        if not there:  # the file holds points at d but no finished search there
+            raise NeurepError("%s, d = %d: no search has finished at this d yet (a running or "
+                              "interrupted file): complete the run (--resume) or leave that d out"
+                              % (line, d))
         if not any(is_target(t, eps_of(d)) for t in there):
             raise NeurepError("%s, d = %d: %s = %.6g is not among the errors searched at this d "
                               "(sweep.target_error %s); search it (one file per d may add it) "

@@ -99,6 +99,15 @@ class Search(unittest.TestCase):
         self.assertIn("0.2", str(e.exception))
         self.assertIn("target_error", str(e.exception))
 
+    def test_a_d_without_a_finished_search_is_named_as_such(self):
+        # a running file: rows at d = 12 but no /complexity row there yet
+        cx = [c for c in self.cx if c["d"] != 12]
+        crafted.write(self.path, result_rows(self.cx), complexity=cx)
+        with self.assertRaises(NeurepError) as e:
+            complexity(load_many([self.path]), 0.1)
+        self.assertIn("d = 12: no search has finished at this d yet", str(e.exception))
+        self.assertNotIn("not among the errors searched", str(e.exception))
+
     def test_cli_complexity(self):
         rc, out, err = run_cli("complexity", self.path, "--eps", "0.1", "--bootstrap", "50")
         self.assertEqual(rc, 0, err)
