@@ -547,29 +547,31 @@ def complexity(data, eps=0.1, choice="selected", bootstrap=1000, level=0.95, rng
                     fit_d.append(d)
                     fit_n.append(val)
             row["search"] = True
-            row["fit"] = fit_power_law(fit_d, fit_n, level)
-            row["fit"]["d_used"] = fit_d
-            if bootstrap:
-                row["boot"] = search_bootstrap(values, status, fit_d, bootstrap, level, rng_seed)
-            row["per_seed"] = search_per_seed_fits(values, status)
-            row["notes"] = exponent_notes(row)
-            out.append(row)
-            continue
-        for d, pts in sorted(per_d.items()):
-            e = eps_of(d)
-            val, flag = n_eps([q["n"] for q in pts], [q["median"] for q in pts], e)
-            row["per_d"][d] = {"n_eps": val, "flag": flag, "text": format_n_eps(val, flag),
-                               "n_min": pts[0]["n"], "n_max": pts[-1]["n"], "eps": e,
-                               "seeds": int(max(len(set(q["seeds"].tolist())) for q in pts)),
-                               "chosen": {q["n"]: q["chosen"] for q in pts}}
-            if flag == "ok":
-                fit_d.append(d)
-                fit_n.append(val)
+        else:
+            fill_grid_row(row, per_d, eps_of, fit_d, fit_n)
         row["fit"] = fit_power_law(fit_d, fit_n, level)
         row["fit"]["d_used"] = fit_d
         if bootstrap:
-            row["boot"] = bootstrap_exponent(per_d, eps_of, fit_d, bootstrap, level, rng_seed)
-        row["per_seed"] = per_seed_fits(per_d, eps_of)
+            row["boot"] = (search_bootstrap(values, status, fit_d, bootstrap, level, rng_seed)
+                           if search is not None else
+                           bootstrap_exponent(per_d, eps_of, fit_d, bootstrap, level, rng_seed))
+        row["per_seed"] = (search_per_seed_fits(values, status) if search is not None
+                           else per_seed_fits(per_d, eps_of))
         row["notes"] = exponent_notes(row)
         out.append(row)
     return out
+
+
+def fill_grid_row(row, per_d, eps_of, fit_d, fit_n):
+    """n_eps per d of a grid line from its median curves, into row["per_d"]; the d where it
+    was reached appended to fit_d, fit_n."""
+    for d, pts in sorted(per_d.items()):
+        e = eps_of(d)
+        val, flag = n_eps([q["n"] for q in pts], [q["median"] for q in pts], e)
+        row["per_d"][d] = {"n_eps": val, "flag": flag, "text": format_n_eps(val, flag),
+                           "n_min": pts[0]["n"], "n_max": pts[-1]["n"], "eps": e,
+                           "seeds": int(max(len(set(q["seeds"].tolist())) for q in pts)),
+                           "chosen": {q["n"]: q["chosen"] for q in pts}}
+        if flag == "ok":
+            fit_d.append(d)
+            fit_n.append(val)

@@ -61,32 +61,22 @@ Rates measure_rates(KernelKind kernel) {
     linalg::add_to_diagonal(b, 0.5);
     r.flops_per_second = median_rate(2.0 * n * n * n, 0.5, [&] { linalg::gemm(linalg::Op::N, linalg::Op::N, 1.0, a, b, 0.0, c); });
   }
-  {  // E = c_i s_j Z in place, as a Taylor step's backward terms
-    const int64_t rows = 4096, cols = 2048;  // 64 MB: beyond the caches
+  // E = c_i s_j Z in place, as a Taylor step's backward terms, over a 4096 x cols matrix.
+  const auto pass_rate = [&](int64_t cols, double budget) {
+    const int64_t rows = 4096;
     DistMatrix<double> z(grid, rows, cols, 128, 128);
     z.fill(1.0);
     std::vector<double> c(rows, 0.999999);
-    r.elements_per_second = median_rate(static_cast<double>(rows * cols), 0.3, [&] {
+    return median_rate(static_cast<double>(rows * cols), budget, [&] {
       for (int64_t lj = 0; lj < z.local_cols(); ++lj) {
         double* zc = &z.local(0, lj);
         const double s = 1.0 + 1e-9 * static_cast<double>(lj);
         for (int64_t li = 0; li < z.local_rows(); ++li) zc[li] *= c[li] * s;
       }
     });
-  }
-  {  // the same pass over 8 MiB, which the caches hold
-    const int64_t rows = 4096, cols = 256;
-    DistMatrix<double> z(grid, rows, cols, 128, 128);
-    z.fill(1.0);
-    std::vector<double> c(rows, 0.999999);
-    r.cached_elements_per_second = median_rate(static_cast<double>(rows * cols), 0.2, [&] {
-      for (int64_t lj = 0; lj < z.local_cols(); ++lj) {
-        double* zc = &z.local(0, lj);
-        const double s = 1.0 + 1e-9 * static_cast<double>(lj);
-        for (int64_t li = 0; li < z.local_rows(); ++li) zc[li] *= c[li] * s;
-      }
-    });
-  }
+  };
+  r.elements_per_second = pass_rate(2048, 0.3);        // 64 MB: beyond the caches
+  r.cached_elements_per_second = pass_rate(256, 0.2);  // 8 MiB, which the caches hold
   {
     const int64_t n = 1024;
     DistMatrix<double> src(grid, n, n, 128, 128), g(grid, n, n, 128, 128);

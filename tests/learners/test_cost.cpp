@@ -57,11 +57,11 @@ TEST_CASE("Taylor cost: grows with the steps, the evaluations and the element-wi
   CHECK(c.elements / kRates.elements_per_second + c.cached / kRates.cached_elements_per_second >
         c.flops / kRates.flops_per_second);
   // At least four passes over Z per step; Z (2048 x 256, 4 MiB) is in the caches.
-  CHECK(c.cached > 400 * 2048 * 256 * 4.0);
+  CHECK(c.cached > 400.0 * 2048 * 256 * 4.0);
   CHECK(c.elements < 1e-2 * c.cached);
   // Z of 65536 x 256 (128 MiB) is not: the same passes at the rate beyond the caches.
   const Cost big = make_learner(parse_config(kTaylor, {}))->cost(10, 65536, 1000);
-  CHECK(big.elements > 400 * 65536 * 256 * 4.0);
+  CHECK(big.elements > 400.0 * 65536 * 256 * 4.0);
   CHECK(big.cached < 1e-2 * big.elements);
   // Between 8 and 32 MiB, partly: Z of 8192 x 256 (16 MiB, with U 16.6 MiB) (32 - 16.6) / 24 = 0.64 of it.
   const Cost mid = make_learner(parse_config(kTaylor, {}))->cost(10, 8192, 1000);
