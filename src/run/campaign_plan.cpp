@@ -11,6 +11,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cmath>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -48,12 +51,31 @@ double median_rate(double work, double budget, F&& f) {
   return rates[rates.size() / 2];
 }
 
+// Seconds since this process started (/proc/self/stat's start time against
+// /proc/uptime, in clock ticks of 10 ms), or -1 where /proc does not tell.
+double seconds_since_start() {
+  std::ifstream stat("/proc/self/stat"), uptime("/proc/uptime");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  double up = -1;
+  const size_t paren = text.rfind(')');
+  if (!(uptime >> up) || paren == std::string::npos) return -1;
+  std::istringstream fields(text.substr(paren + 1));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i)  // field 22: starttime, in ticks since boot
+    if (i == 22) return up - std::strtod(field.c_str(), nullptr) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return -1;
+}
+
 }  // namespace
 
 Rates measure_rates(KernelKind kernel) {
+  Rates r;
+  {  // a start: this process's, to here (the loader, MPI_Init, the configuration), as a run's
+    const double s = seconds_since_start();
+    if (s > 0 && std::isfinite(s)) r.seconds_per_start = s;
+  }
   const boost::mpi::communicator self(MPI_COMM_SELF, boost::mpi::comm_attach);
   const ProcessGrid grid(self, GridShape{1, 1});
-  Rates r;
   {
     const int64_t n = 1024;
     DistMatrix<double> a(grid, n, n, 64, 64), b(grid, n, n, 64, 64), c(grid, n, n, 64, 64);
@@ -209,9 +231,10 @@ std::string json_by_kind(const Rates& r, const Cost& c, int ranks) {
 namespace {
 
 constexpr const char* kRatesList =
-    "FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,SECONDS_PER_COMMIT,PRODUCTS,CACHED_ELEMENTS";
+    "FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,SECONDS_PER_COMMIT,PRODUCTS,CACHED_ELEMENTS,"
+    "SECONDS_PER_START";
 
-// --rates "F,E,K,C,H,S,P,A" (plan --json's "rates"), or --rate G (the nominal rates scaled to G GFLOP/s), or measured.
+// --rates "F,E,K,C,H,S,P,A,T" (plan --json's "rates"), or --rate G (the nominal rates scaled to G GFLOP/s), or measured.
 Rates plan_rates(const Config& config, const PlanOptions& o, std::string& how) {
   if (!o.rates.empty()) {
     std::vector<double> v;
@@ -222,14 +245,14 @@ Rates plan_rates(const Config& config, const PlanOptions& o, std::string& how) {
       char* end = nullptr;
       const double x = std::strtod(part.c_str(), &end);
       if (part.empty() || *end || !(x > 0) || !std::isfinite(x))
-        throw InputError(fmt::format("--rates: '{}' is not eight positive numbers {}", o.rates, kRatesList));
+        throw InputError(fmt::format("--rates: '{}' is not nine positive numbers {}", o.rates, kRatesList));
       v.push_back(x);
       pos = comma + 1;
     }
-    if (v.size() != 8)
-      throw InputError(fmt::format("--rates: '{}' is not eight positive numbers {}", o.rates, kRatesList));
+    if (v.size() != 9)
+      throw InputError(fmt::format("--rates: '{}' is not nine positive numbers {}", o.rates, kRatesList));
     how = "given with --rates";
-    return Rates{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]};
+    return Rates{v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8]};
   }
   if (o.gflops > 0) {
     const Rates nominal;
@@ -242,7 +265,8 @@ Rates plan_rates(const Config& config, const PlanOptions& o, std::string& how) {
                  nominal.seconds_per_handover / s,
                  nominal.seconds_per_commit,
                  nominal.products_per_second * s,
-                 nominal.cached_elements_per_second * s};
+                 nominal.cached_elements_per_second * s,
+                 nominal.seconds_per_start};
   }
   how = "measured on this machine";
   const KernelLearnerConfig* k = config.learner.kernel();
@@ -282,8 +306,11 @@ void print_plan(const Config& config, const PlanOptions& o) {
   };
   std::vector<PerD> rows;
   double max_task = 0;
+  Cost start;  // one process per array task
+  start.starts = 1;
   for (int d : config.dims()) {
     PerD p{d, 0, {}, d, 0, 0, {}, {}};
+    p.task_seconds = seconds(start);
     if (r && !r->infinite) p.width = p.dim_u = r->width.at(d);
     if (t)
       for (const auto& w : t->network.widths) p.m.push_back(w.at(d));
@@ -329,7 +356,7 @@ void print_plan(const Config& config, const PlanOptions& o) {
         "{{\"config\": {}, \"ranks\": {}, \"gflops_per_rank\": {}, \"rate_measured\": {}, "
         "\"rates\": {{\"flops_per_second\": {}, \"elements_per_second\": {}, \"entries_per_second\": {}, "
         "\"seconds_per_call\": {}, \"seconds_per_handover\": {}, \"seconds_per_commit\": {}, "
-        "\"products_per_second\": {}, \"cached_elements_per_second\": {}}}, "
+        "\"products_per_second\": {}, \"cached_elements_per_second\": {}, \"seconds_per_start\": {}}}, "
         "\"candidates\": {}, \"points_per_d\": {}, \"points\": {}, \"points_upper_bound\": {}, "
         "\"memory_per_rank_bytes\": {}, \"whitening_memory_per_rank_bytes\": {}, \"memory_key\": \"{}\", "
         "\"dims\": [{}], "
@@ -337,7 +364,7 @@ void print_plan(const Config& config, const PlanOptions& o) {
         json_string(o.config_path), o.ranks, rates.flops_per_second / 1e9, measured ? "true" : "false",
         rates.flops_per_second, rates.elements_per_second, rates.entries_per_second, rates.seconds_per_call,
         rates.seconds_per_handover, rates.seconds_per_commit, rates.products_per_second,
-        rates.cached_elements_per_second, plan.candidates(), per_d_points, plan.total(),
+        rates.cached_elements_per_second, rates.seconds_per_start, plan.candidates(), per_d_points, plan.total(),
         config.sweep.searches() ? "true" : "false", mem.bytes_per_rank, mem.whitening_bytes_per_rank, mem.key, dims,
         time, mem_mib, array, o.ranks);
     return;
@@ -346,10 +373,10 @@ void print_plan(const Config& config, const PlanOptions& o) {
   fmt::print(
       "rates         per rank ({}): DGEMM {:.1f} GFLOP/s, element passes {:.2f} G/s ({:.2f} G/s in the caches),\n"
       "              kernel map {:.0f} M entries/s, {:.1f} us per call, {:.2f} ms per handover,\n"
-      "              {:.1f} ms per commit, matrix-free kernel products {:.0f} M entries/s\n",
+      "              {:.1f} ms per commit, matrix-free kernel products {:.0f} M entries/s, {:.2f} s per start\n",
       how, rates.flops_per_second / 1e9, rates.elements_per_second / 1e9, rates.cached_elements_per_second / 1e9,
       rates.entries_per_second / 1e6, rates.seconds_per_call * 1e6, rates.seconds_per_handover * 1e3,
-      rates.seconds_per_commit * 1e3, rates.products_per_second / 1e6);
+      rates.seconds_per_commit * 1e3, rates.products_per_second / 1e6, rates.seconds_per_start);
   fmt::print("candidates    {} ({} point(s) per (d, n, seed){})\n", plan.candidates(), plan.points().size(),
              plan.points().size() > static_cast<size_t>(plan.candidates()) ? ", with the refit" : "");
   if (config.sweep.searches())

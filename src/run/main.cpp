@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
                    "DGEMM GFLOP/s per rank, the other rates scaled with it (default: measured, a few seconds)");
   plan->add_option("--rates", plan_options.rates,
                    "all rates per rank, FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,"
-                   "SECONDS_PER_COMMIT,PRODUCTS,CACHED_ELEMENTS (plan --json's \"rates\")");
+                   "SECONDS_PER_COMMIT,PRODUCTS,CACHED_ELEMENTS,SECONDS_PER_START (plan --json's \"rates\")");
   plan->add_flag("--json", plan_options.json, "print one JSON object");
 
   try {

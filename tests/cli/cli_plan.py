@@ -104,15 +104,16 @@ def main():
     small = r.write("small.toml", KERNEL.format(n=50))
     for bad, key in ((["--ranks", "0"], "--ranks"), (["--rate", "-1"], "--rate"),
                      (["--set", "learner.ridge=-1"], "learner.ridge"), (["--set", "data.nope=1"], "data.nope"),
-                     (["--rates", "1,2,3"], "--rates"), (["--rates", "1,2,3,4,5,6,7,x"], "--rates"),
-                     (["--rates", "1,2,3,4,5,6,7,0"], "--rates"), (["--rates", "1,2,3,4,5,6"], "--rates")):
+                     (["--rates", "1,2,3"], "--rates"), (["--rates", "1,2,3,4,5,6,7,8,x"], "--rates"),
+                     (["--rates", "1,2,3,4,5,6,7,8,0"], "--rates"), (["--rates", "1,2,3,4,5,6,7,8"], "--rates")):
         code, out, err = r.run("plan", small, *bad)
         lines = err.strip().splitlines()
         r.check(code == 2 and len(lines) == 1 and key in lines[0] and not out, f"plan {bad}: {code} {lines}")
-    # --rates: all eight rates as given, in --json's order; twice the rates, half the time.
+    # --rates: all nine rates as given, in --json's order; twice the rates, half the time.
     code, p1, err = plan(small)
     keys = ("flops_per_second", "elements_per_second", "entries_per_second", "seconds_per_call",
-            "seconds_per_handover", "seconds_per_commit", "products_per_second", "cached_elements_per_second")
+            "seconds_per_handover", "seconds_per_commit", "products_per_second", "cached_elements_per_second",
+            "seconds_per_start")
     r.check(tuple(p1["rates"]) == keys, f"plan --json's rates in --rates' order: {list(p1['rates'])}")
     rates = ",".join(str(p1["rates"][k]) for k in keys)
     doubled = ",".join(str(p1["rates"][k] / 2 if k.startswith("seconds") else 2 * p1["rates"][k]) for k in keys)

@@ -21,24 +21,26 @@
 //             product (BLAS) or the reverse: the cores change hands, which
 //             on a busy machine costs milliseconds;
 //   commits   writes of the results file (each point's rows: a new file,
-//             fsync, rename, fsync of the directory), at a time per commit.
+//             fsync, rename, fsync of the directory), at a time per commit;
+//   starts    a process's start (the loader, MPI_Init, reading the
+//             configuration: one per array task), at a time per start.
 // Flops, elements, cached elements, entries and products are shared by the ranks of a task; the others are not.
 #pragma once
 
 namespace neurep {
 
 struct Cost {
-  double flops = 0, elements = 0, entries = 0, calls = 0, handovers = 0, commits = 0, products = 0, cached = 0;
+  double flops = 0, elements = 0, entries = 0, calls = 0, handovers = 0, commits = 0, products = 0, cached = 0, starts = 0;
 
   Cost& operator+=(const Cost& o) {
     flops += o.flops, elements += o.elements, entries += o.entries, calls += o.calls, handovers += o.handovers;
-    commits += o.commits, products += o.products, cached += o.cached;
+    commits += o.commits, products += o.products, cached += o.cached, starts += o.starts;
     return *this;
   }
   friend Cost operator+(Cost a, const Cost& b) { return a += b; }
   friend Cost operator*(double s, Cost a) {
     a.flops *= s, a.elements *= s, a.entries *= s, a.calls *= s, a.handovers *= s, a.commits *= s, a.products *= s;
-    a.cached *= s;
+    a.cached *= s, a.starts *= s;
     return a;
   }
 };
@@ -56,13 +58,15 @@ struct Rates {
   double seconds_per_commit = 0.1;
   double products_per_second = 1.0e8;
   double cached_elements_per_second = 3.0e9;
+  double seconds_per_start = 0.5;
 
   // Seconds of `c` on `ranks` ranks (perfect scaling of the shared work: a lower bound).
   double seconds(const Cost& c, int ranks = 1) const {
     return (c.flops / flops_per_second + c.elements / elements_per_second + c.entries / entries_per_second +
             c.products / products_per_second + c.cached / cached_elements_per_second) /
                ranks +
-           c.calls * seconds_per_call + c.handovers * seconds_per_handover + c.commits * seconds_per_commit;
+           c.calls * seconds_per_call + c.handovers * seconds_per_handover + c.commits * seconds_per_commit +
+           c.starts * seconds_per_start;
   }
 };
 

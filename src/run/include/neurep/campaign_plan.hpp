@@ -16,7 +16,8 @@ namespace neurep {
 struct PlanOptions {
   int ranks = 1;      // the ranks of each array task
   double gflops = 0;  // --rate: DGEMM GFLOP/s per rank, the other rates scaled with it from the nominal ones
-  // --rates: "FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,SECONDS_PER_COMMIT,PRODUCTS,CACHED_ELEMENTS"
+  // --rates: "FLOPS,ELEMENTS,ENTRIES,SECONDS_PER_CALL,SECONDS_PER_HANDOVER,SECONDS_PER_COMMIT,PRODUCTS,CACHED_ELEMENTS,
+  // SECONDS_PER_START"
   // (plan --json's "rates")
   std::string rates;
   bool json = false;  // one JSON object instead of the table
