@@ -382,7 +382,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
     finished = true;
     for (int d : config.dims())
       for (int64_t seed : config.sweep.seeds)
-        finished = finished && next_search_step(config.sweep.search, search_points(earlier.rows, d, seed, plan)).done;
+        finished = finished && next_search_step(config.sweep.search, d, search_points(earlier.rows, d, seed, plan)).done;
   }
   if (have_earlier && earlier.status == "complete" && finished) {
     // Nothing left: the file, and the provenance of the binary that wrote it, stay as they are.
@@ -427,7 +427,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
             if (plan.pending(d, seed, n)) return n;
           return 0;
         }
-        const SearchStep step = next_search_step(config.sweep.search, search_points(results->rows(), d, seed, plan));
+        const SearchStep step = next_search_step(config.sweep.search, d, search_points(results->rows(), d, seed, plan));
         const int64_t n = from_rank0(comm, step.done ? int64_t(0) : step.next_n);
         if (n == 0) {
           for (ComplexityRow r : step.results) {

@@ -9,13 +9,27 @@ namespace neurep {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-// "floor": the error fell by no more than this share over two doublings,
+// "floor": the error fell by no more than this share over floor_doublings(d)
+// doublings,
 constexpr double kFloorDrop = 0.10;
 // after it had started to fall: to at most this share of max(1, the largest
-// error on the ladder so far). Errors are relative to Var f* (1: predicting
-// the mean), so a plateau near 1 before a model starts to learn — Quad on a
-// representation below n ~ its parameter count — is no floor however flat.
+// error on the ladder so far). Errors are relative to Var f*, so a plateau
+// near 1 before a model starts to learn — Quad on a representation below
+// n ~ its parameter count — is no floor however flat.
 constexpr double kFloorLearned = 0.5;
+
+}  // namespace
+
+int floor_doublings(int d) {
+  // A kernel learns the degree-k part of f* at n ~ d^k: between two such
+  // stages the error can rest on the share of the degrees still to learn for
+  // a factor ~d in n (the NTK on x for (b.x)^3 sat at 0.31-0.44 from n = 64
+  // to 1024 at d = 16 after the degree-1 part, then fell to 0.1 at d = 12 by
+  // n ~ 2300). A floor must be flat for longer: log2 d doublings, at least two.
+  return std::max(2, static_cast<int>(std::ceil(std::log2(static_cast<double>(std::max(d, 1))) - 1e-9)));
+}
+
+namespace {
 
 // The crossing of `target` by the straight line through (log n_lo, log e_lo)
 // and (log n_hi, log e_hi); n_hi when e_lo is infinite (no line to draw).
@@ -40,7 +54,7 @@ int64_t search_bisections(const SearchConfig& s) {
   return static_cast<int64_t>(std::max(0.0, std::ceil(std::log2(std::log(2.0) / std::log(s.resolution)) - 1e-12)));
 }
 
-SearchStep next_search_step(const SearchConfig& s, const std::vector<SearchPoint>& points) {
+SearchStep next_search_step(const SearchConfig& s, int d, const std::vector<SearchPoint>& points) {
   std::map<int64_t, double> error;  // n -> error, ascending n
   for (const auto& p : points) error[p.n] = std::isfinite(p.error) ? p.error : kInf;
   const std::vector<int64_t> ladder = doubling_ladder(s.n_min, s.n_max);
@@ -57,8 +71,9 @@ SearchStep next_search_step(const SearchConfig& s, const std::vector<SearchPoint
     for (size_t i = 0; i < rungs; ++i)
       if (std::isfinite(error[ladder[i]])) largest = std::max(largest, error[ladder[i]]);
     const double last = error[ladder[rungs - 1]];  // +inf: failed (as every point may, e.g. diverging)
-    const bool flat = !(last < (1 - kFloorDrop) * error[ladder[rungs - 3]]);
-    if (flat && (last <= kFloorLearned * largest || !std::isfinite(last))) stop = "floor";
+    const auto window = static_cast<size_t>(floor_doublings(d));
+    const bool flat = rungs > window && !(last < (1 - kFloorDrop) * error[ladder[rungs - 1 - window]]);
+    if (!std::isfinite(last) || (flat && last <= kFloorLearned * largest)) stop = "floor";
   }
 
   for (double target : s.targets) {

@@ -58,7 +58,7 @@ def selected_errors(res, d, seed):
     return out
 
 
-def replay(errors, targets, n_min, n_max):
+def replay(errors, targets, n_min, n_max, d):
     """The search rule of README (sweep) written again: the n it visits, in order, taking the
     errors from `errors` (KeyError if the run skipped one), and per target (status, n_lo, n_hi)."""
     ladder = []
@@ -78,7 +78,9 @@ def replay(errors, targets, n_min, n_max):
         elif rungs >= 3:
             last = seen[ladder[rungs - 1]]
             largest = max([1.0] + [seen[n] for n in ladder[:rungs] if math.isfinite(seen[n])])
-            if not last < 0.9 * seen[ladder[rungs - 3]] and (last <= 0.5 * largest or not math.isfinite(last)):
+            window = max(2, math.ceil(math.log2(d) - 1e-9))  # flat over log2 d doublings
+            flat = rungs > window and not last < 0.9 * seen[ladder[rungs - 1 - window]]
+            if not math.isfinite(last) or (flat and last <= 0.5 * largest):
                 stop = "floor"
         nxt, result = None, []
         for t in sorted(targets, reverse=True):
@@ -122,7 +124,7 @@ def main():
         for seed in (0, 1):
             errors = selected_errors(res, d, seed)
             try:
-                visited, result = replay(errors, targets, 8, 400)
+                visited, result = replay(errors, targets, 8, 400, d)
             except KeyError as e:
                 r.check(False, f"d={d} seed={seed}: the replay needs n={e} which the run did not compute")
                 continue

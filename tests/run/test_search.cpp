@@ -26,10 +26,12 @@ SearchConfig settings(std::vector<double> targets, int64_t n_min, int64_t n_max,
 }
 
 // Runs a search to its end on the error curve `error(n)`; the points in the order computed.
-std::vector<SearchPoint> run_search(const SearchConfig& s, const std::function<double(int64_t)>& error, SearchStep& last) {
+// At input dimension d (4 unless given: a floor over two doublings).
+std::vector<SearchPoint> run_search(const SearchConfig& s, const std::function<double(int64_t)>& error, SearchStep& last,
+                                    int d = 4) {
   std::vector<SearchPoint> points;
   for (int i = 0; i < 200; ++i) {
-    last = next_search_step(s, points);
+    last = next_search_step(s, d, points);
     if (last.done) return points;
     for (const auto& p : points) REQUIRE(p.n != last.next_n);  // never a point twice
     REQUIRE(last.next_n >= s.n_min);
@@ -92,9 +94,9 @@ TEST_CASE("search: the decision depends on the set of points only (a resumed run
   std::mt19937 rng(7);
   for (size_t k = 0; k <= points.size(); ++k) {  // every prefix, shuffled: the step after it
     std::vector<SearchPoint> prefix(points.begin(), points.begin() + static_cast<long>(k));
-    const SearchStep in_order = next_search_step(s, prefix);
+    const SearchStep in_order = next_search_step(s, 4, prefix);
     std::shuffle(prefix.begin(), prefix.end(), rng);
-    const SearchStep shuffled = next_search_step(s, prefix);
+    const SearchStep shuffled = next_search_step(s, 4, prefix);
     CHECK(shuffled.done == in_order.done);
     CHECK(shuffled.next_n == in_order.next_n);
     if (k < points.size()) CHECK(in_order.next_n == points[k].n);
@@ -173,6 +175,37 @@ TEST_CASE("search: a plateau before the model starts to learn is no floor") {
   CHECK(failing.results[0].status == "floor");
 }
 
+TEST_CASE("search: a floor is flat over log2 d doublings, so a kernel's plateau between two degrees is searched on") {
+  CHECK(floor_doublings(1) == 2);
+  CHECK(floor_doublings(4) == 2);
+  CHECK(floor_doublings(8) == 3);
+  CHECK(floor_doublings(16) == 4);
+  CHECK(floor_doublings(20) == 5);
+  CHECK(floor_doublings(32) == 5);
+  // As the NTK on x for (b.x)^3 at d = 16 (part 5a of campaign paper-2): the
+  // degree-1 part learned at once, then 0.31-0.44 up to n = 1024 (two
+  // doublings at 0.388 -> 0.351 stopped the old rule there), then 1/n.
+  const auto error = [](int64_t n) {
+    if (n <= 1024) return n == 64 ? 0.484 : n == 128 ? 0.497 : n == 256 ? 0.388 : n == 512 ? 0.441 : 0.351;
+    return 358.0 / static_cast<double>(n);
+  };
+  const SearchConfig s = settings({0.1}, 64, 65536);
+  SearchStep at4, at16;
+  run_search(s, error, at4, 4);
+  REQUIRE(at4.results.size() == 1);
+  CHECK(at4.results[0].status == "floor");  // two doublings: 0.351 > 0.9 x 0.388
+  run_search(s, error, at16, 16);
+  REQUIRE(at16.results.size() == 1);
+  CHECK(at16.results[0].status == "reached");
+  CHECK(at16.results[0].n_eps == Approx(3580.0).epsilon(1e-9));
+  // A true floor at d = 16 stops after four flat doublings: 64 ... 1024.
+  SearchStep floor16;
+  const std::vector<SearchPoint> flat = run_search(s, [](int64_t) { return 0.4; }, floor16, 16);
+  CHECK(ns(flat) == std::vector<int64_t>{64, 128, 256, 512, 1024});
+  REQUIRE(floor16.results.size() == 1);
+  CHECK(floor16.results[0].status == "floor");
+}
+
 TEST_CASE("search: the first target reached, the second stopped by the floor") {
   const auto error = [](int64_t n) { return n <= 1024 ? 102.4 / static_cast<double>(n) : 0.095; };
   const SearchConfig s = settings({0.2, 0.05}, 64, 65536);
@@ -210,18 +243,18 @@ TEST_CASE("search: below the target at n_min, failed points, and the bracket's e
 
   // A failed fit (NaN or inf) is above every target; the interpolation then gives n_hi.
   const double nan = std::nan("");
-  SearchStep s1 = next_search_step(settings({0.1}, 4, 64, 1.05), {{4, nan}, {8, 0.05}});
+  SearchStep s1 = next_search_step(settings({0.1}, 4, 64, 1.05), 4, {{4, nan}, {8, 0.05}});
   CHECK(!s1.done);
   CHECK(s1.next_n == 6);  // round(sqrt(32))
-  s1 = next_search_step(settings({0.1}, 4, 64, 1.05), {{4, nan}, {8, 0.05}, {6, std::numeric_limits<double>::infinity()}});
+  s1 = next_search_step(settings({0.1}, 4, 64, 1.05), 4, {{4, nan}, {8, 0.05}, {6, std::numeric_limits<double>::infinity()}});
   CHECK(s1.next_n == 7);
-  s1 = next_search_step(settings({0.1}, 4, 64, 1.05), {{4, nan}, {8, 0.05}, {6, nan}, {7, 0.2}});
+  s1 = next_search_step(settings({0.1}, 4, 64, 1.05), 4, {{4, nan}, {8, 0.05}, {6, nan}, {7, 0.2}});
   REQUIRE(s1.done);  // 8 - 7 <= 1
   CHECK(s1.results[0].n_lo == 7);
   CHECK(s1.results[0].n_hi == 8);
   CHECK(s1.results[0].n_eps > 7.0);
   CHECK(s1.results[0].n_eps < 8.0);
-  s1 = next_search_step(settings({0.1}, 4, 64, 1.05), {{4, nan}, {8, 0.05}, {6, nan}, {7, nan}});
+  s1 = next_search_step(settings({0.1}, 4, 64, 1.05), 4, {{4, nan}, {8, 0.05}, {6, nan}, {7, nan}});
   REQUIRE(s1.done);
   CHECK(s1.results[0].n_eps == 8.0);
 }

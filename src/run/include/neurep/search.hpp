@@ -38,8 +38,12 @@ struct SearchStep {
   std::vector<ComplexityRow> results;
 };
 
-// The next step of the search over `points` (any order, distinct n).
-SearchStep next_search_step(const SearchConfig& search, const std::vector<SearchPoint>& points);
+// The next step of the search at input dimension d over `points` (any order, distinct n).
+SearchStep next_search_step(const SearchConfig& search, int d, const std::vector<SearchPoint>& points);
+
+// The doublings over which a search's error must stay flat (fall by at most
+// 10 %) to be a floor at input dimension d: ceil(log2 d), at least 2.
+int floor_doublings(int d);
 
 // Is the bracket (n_lo, n_hi) fine enough? (n_hi - 1/2) / (n_lo + 1/2) <= resolution
 // (the ratio up to the rounding of n to integers) or n_hi - n_lo <= 1.
