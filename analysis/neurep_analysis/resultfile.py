@@ -6,6 +6,7 @@ the targets agree) live in one place and give one clear message each.
 """
 
 import math
+import json
 import os
 import tomllib
 import warnings
@@ -414,9 +415,12 @@ def _warn_duplicates(table):
     # A refit (learner.refit) repeats its chosen candidate's settings on all n: a row of its own.
     refit = c["refit"] if "refit" in c else np.zeros(len(table))
     refit = np.where(np.isfinite(np.asarray(refit, dtype=float)), refit, 0.0)
-    # Files of different targets (combined with allow_mixed) measure different problems:
-    # their rows of one (learner, input, d, n, seed) are not repeats.
-    target = [repr(sorted(f.target().items(), key=lambda kv: kv[0])) for f in table.files]
+    # Files of different targets (combined with allow_mixed) or learner or
+    # representation settings (the NTK with and without input bias share the
+    # label kernel:ntk) measure different problems: their rows of one
+    # (learner, input, d, n, seed) are not repeats.
+    target = [json.dumps([f.target(), config_get(f.config, "learner"), config_get(f.config, "representation")],
+                         sort_keys=True, default=str) for f in table.files]
     keys = list(zip(c["learner"], c["input"], c["d"].tolist(), c["n"].tolist(),
                     c["seed"].tolist(), ridge.tolist(), cand.tolist(), refit.tolist(),
                     [target[i] for i in c["file"].tolist()]))

@@ -220,6 +220,19 @@ class TestMixedTargets(Tmp):
         self.assertFalse([w for w in caught if "repeat" in str(w.message)],
                          [str(w.message) for w in caught])
 
+    def test_rows_of_different_learner_settings_are_not_duplicates(self):
+        # campaign paper-2 part 5a: the NTK on x with and without input bias (both
+        # labelled kernel:ntk) on one target; the same (d, n, seed) is no repeat
+        a, b = self.path("a.h5"), self.path("b.h5")
+        crafted.write(a, [crafted.row(8, 64, 0, 0.5)], degrees=(3,))
+        crafted.write(b, [crafted.row(8, 64, 0, 0.5)], degrees=(3,),
+                      toml=crafted.config_toml(degrees=(3,)).replace("[learner]\n", "[learner]\ninput_bias = false\n"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NeurepWarning)
+            load_many([a, b])
+        self.assertFalse([w for w in caught if "repeat" in str(w.message)],
+                         [str(w.message) for w in caught])
+
     def test_refit_row_is_not_a_duplicate(self):
         # learner.refit: the chosen candidate trained again on all n is a row beside that candidate.
         a = self.path("a.h5")
