@@ -18,10 +18,11 @@ learnt part of the top degree, whatever d.
 """
 
 import math
+import warnings
 
 import numpy as np
 
-from .resultfile import NeurepError
+from .resultfile import NeurepError, NeurepWarning
 from .stats import fit_power_law, n_eps, quantile
 
 MIN_D = 4  # fewer values of d than this: the exponent is flagged as fragile
@@ -150,14 +151,16 @@ def is_target(target, eps):
 
 
 def check_searched(rows, eps_of, ds, line, what):
-    """NeurepError unless every d in ds has /complexity rows (a dict of lists) at target eps_of(d)."""
+    """NeurepError unless every d in ds with /complexity rows (a dict of lists) has them at target
+    eps_of(d); a d with none (no search finished there yet) is left out with a warning."""
     for d in ds:
         there = sorted({float(t) for dd, t in zip(rows["d"], rows["target"]) if int(dd) == d},
                        reverse=True)
-        if not there:  # the file holds points at d but no finished search there
-            raise NeurepError("%s, d = %d: no search has finished at this d yet (a running or "
-                              "interrupted file): complete the run (--resume) or leave that d out"
-                              % (line, d))
+        if not there:  # the file holds points at d but no finished search there: left out
+            warnings.warn("%s, d = %d: no search has finished at this d yet (a running or "
+                          "interrupted file): left out; complete the run (--resume) to include it"
+                          % (line, d), NeurepWarning, stacklevel=3)
+            continue
         if not any(is_target(t, eps_of(d)) for t in there):
             raise NeurepError("%s, d = %d: %s = %.6g is not among the errors searched at this d "
                               "(sweep.target_error %s); search it (one file per d may add it) "
