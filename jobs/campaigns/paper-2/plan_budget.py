@@ -13,7 +13,7 @@ Prints one line per configuration and a total per part, in hours on --ranks rank
 import argparse, json, os, subprocess, sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# the n the search is expected to reach (first campaign, docs/RESULTS.md:
+# the n the search is expected to reach (first campaign, docs/results/paper-p4/RESULTS.md:
 # NTK on x n_0.05 = 887, 3357, 11400 at d = 8, 12, 16, ~ d^3.7 beyond; Quad on
 # quadratic features n_0.05 = 241 ... 1997 at d = 8 ... 24, ~ d^2 beyond;
 # step/relu/infinite-width and Quad on x: never reached ε in 4096-8192, so
