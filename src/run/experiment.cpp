@@ -510,6 +510,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
                                           point, learner, candidate_setting(config, c, d), shown,
                                           summary(point_rows), out.rows.front().seconds),
                               point_rows);
+          if (root) test_wait_after_point();
           if (safe_point(comm, false).stop) {
             results->commit("interrupted");
             progress.run_finished("interrupted", plan.done(), plan.total());

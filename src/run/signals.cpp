@@ -1,9 +1,11 @@
 #include "neurep/signals.hpp"
 
 #include <boost/mpi/collectives.hpp>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 namespace neurep {
 namespace {
@@ -31,6 +33,13 @@ void test_stop_at(const char* phase) {
     if (spec.substr(at + 1) != (rank ? rank : "0")) return;
   }
   std::raise(SIGUSR1);
+}
+
+void test_wait_after_point() {
+  static long calls = 0;
+  const char* want = std::getenv("NEUREP_TEST_WAIT_AFTER");
+  if (!want || ++calls != std::strtol(want, nullptr, 10)) return;
+  for (int i = 0; i < 12000 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 SafePoint safe_point(const boost::mpi::communicator& comm, bool checkpoint_due) {

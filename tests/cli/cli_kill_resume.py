@@ -89,12 +89,12 @@ COLUMNS = ("d", "n", "seed", "ridge", "test_error", "train_error", "status", "le
 OPTIONAL = ("candidate", "selected", "refit", "output_bias", "validation_error", "best_step", "steps_run")
 
 
-def start(r, cfg, out, np_=2, resume=True):
+def start(r, cfg, out, np_=2, resume=True, env=None):
     cmd = [r.mpiexec, "-n", str(np_), "--oversubscribe", r.neurep, "run", cfg, "-o", out, "-q"]
     if resume:
         cmd.append("--resume")
     return subprocess.Popen(cmd, cwd=r.tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True, text=True)
+                            start_new_session=True, text=True, env={**os.environ, **(env or {})})
 
 
 def session_processes(sid):
@@ -227,6 +227,15 @@ def taylor_checks(r, rng):
             "taylor: resume from the checkpoint ends with the same rows and curves")
 
 
+def committed_rows(path):
+    """The rows in the output's /results (0 without a readable file)."""
+    try:
+        with h5py.File(path, "r") as f:
+            return len(f["results/d"])
+    except (OSError, KeyError):
+        return 0
+
+
 def checkpoint_point(path):
     """The point of the output's /checkpoint ('' without one or without a file)."""
     try:
@@ -353,12 +362,14 @@ def main():
     refit_checks(r)
 
     # SIGUSR1: a clean stop at the next safe point, exit 75, then resume to the end.
+    # NEUREP_TEST_WAIT_AFTER=3: rank 0 waits after its 3rd committed point until the
+    # signal arrives, so the run cannot finish first however fast the machine.
     out2 = r.path("usr1.h5")
-    p = start(r, cfg, out2, resume=False)
-    for _ in range(200):
-        if os.path.exists(out2):
+    p = start(r, cfg, out2, resume=False, env={"NEUREP_TEST_WAIT_AFTER": "3"})
+    for _ in range(6000):
+        if p.poll() is not None or committed_rows(out2) >= 3:
             break
-        time.sleep(0.05)
+        time.sleep(0.01)
     p.send_signal(signal.SIGUSR1)  # mpirun forwards SIGUSR1 to the ranks
     _, err = p.communicate(timeout=120)
     r.check(p.returncode == 75, f"SIGUSR1: exit status 75 (got {p.returncode}) {err.strip()[:200]}")
