@@ -23,15 +23,25 @@ py() { /usr/bin/python3 -m neurep_analysis "$@"; }
 cd "$results"
 mkdir -p figures
 shopt -s nullglob
+# searched EPS FILE...: the files holding a finished search (/complexity), with EPS (not -)
+# those whose searches had that target (exponents.is_target: the analysis' own tolerance)
+searched() {
+  /usr/bin/python3 - "$@" <<'PY'
+import sys, h5py
+from neurep_analysis.exponents import is_target
+eps, files = sys.argv[1], sys.argv[2:]
+for f in files:
+    with h5py.File(f, "r") as h:
+        if "complexity" in h and (eps == "-" or any(is_target(t, float(eps)) for t in h["complexity"]["target"][:])):
+            print(f)
+PY
+}
 # the figures and tables of one set of files: figures/NAME_*
 figures_of() {
   local name=$1; shift
   local files=("$@") mixed=() search=() ntk_x=() f eps
   [[ $name == part5* || $name == cluster* ]] && mixed=(--allow-mixed)  # several targets: one line each
-  for f in "${files[@]}"; do
-    if /usr/bin/python3 -c "import h5py,sys; sys.exit(0 if 'complexity' in h5py.File(sys.argv[1],'r') else 1)" "$f"; then
-      search+=("$f"); fi
-  done
+  mapfile -t search < <(searched - "${files[@]}")
   py errors "${files[@]}" "${mixed[@]}" --eps 0.1 --harmonic-levels -o "figures/$name"
   py summary "${files[@]}" "${mixed[@]}" -o "figures/${name}_summary.csv"
   for f in "${files[@]}"; do [[ $(basename "$f") == *ntk_x* ]] && ntk_x+=("$f"); done
@@ -40,12 +50,7 @@ figures_of() {
     for eps in 0.1 0.05; do
       # the files whose searches had this target (part 1a's d = 20 searched 0.1 and the share only)
       local with=()
-      for f in "${search[@]}"; do
-        if /usr/bin/python3 -c "import h5py, math, sys
-sys.exit(0 if any(math.isclose(t, float(sys.argv[2]), rel_tol=1e-5)
-                  for t in h5py.File(sys.argv[1], 'r')['complexity']['target'][:]) else 1)" "$f" "$eps"; then
-          with+=("$f"); fi
-      done
+      mapfile -t with < <(searched "$eps" "${search[@]}")
       ((${#with[@]})) || continue
       py complexity "${with[@]}" "${mixed[@]}" --eps "$eps" -o "figures/${name}_eps$eps" | tee "figures/${name}_eps$eps.txt"
     done
