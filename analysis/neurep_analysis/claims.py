@@ -51,7 +51,7 @@ import numpy as np
 
 from .exponents import MIN_D, is_target, top_share_eps
 from .resultfile import NeurepError, NeurepWarning, load_many
-from .stats import complexity, quantile
+from .stats import complexity, fit_power_law, quantile
 
 MIN_REACHED_D = 3
 # the thresholds of the table: (column title, eps, eps_share)
@@ -210,8 +210,28 @@ def _status_counts(df):
     return out
 
 
-def _threshold(df, label, eps, share, bootstrap, level):
-    """The measurement of one line at one threshold, or a 'not searched' stub."""
+def kernel_prediction(f, learner):
+    """For a kernel learner whose setting the kernel theory covers (predict.setting_from_file):
+    a function (d, eps) -> the deterministic equivalent's n_eps at the best of the file's
+    `learner.ridge` candidates (the theory's counterpart of a ridge chosen on validation);
+    None for any other learner."""
+    from .kernel_theory import predicted_n_eps
+    from .predict import file_ridges, setting_from_file
+    if setting_from_file(f, learner, 8)[0] is None:
+        return None
+    ridges = file_ridges(f)
+
+    def predict(d, eps):
+        st = setting_from_file(f, learner, d)[0]
+        found = [n for n in (predicted_n_eps(st, eps, r) for r in ridges) if math.isfinite(n)]
+        return min(found) if found else math.nan
+    return predict
+
+
+def _threshold(df, label, eps, share, bootstrap, level, predict=None):
+    """The measurement of one line at one threshold, or a 'not searched' stub; with
+    predict (kernel_prediction), each d's predicted n_eps and the exponent the
+    prediction has over the d of the measured fit."""
     if share is not None:
         eps_of, rule = top_share_eps(df, share)
     else:
@@ -221,7 +241,7 @@ def _threshold(df, label, eps, share, bootstrap, level):
     if not ds:
         out.update(verdict="not searched", reason="no file searched this threshold",
                    slope=math.nan, ci_low=math.nan, ci_high=math.nan, d_used=[], per_d={},
-                   searches=None, notes=[])
+                   searches=None, notes=[], predicted_slope=math.nan)
         return out
     sub = df[df["d"].isin(ds)]
     sub.attrs = df.attrs
@@ -238,6 +258,7 @@ def _threshold(df, label, eps, share, bootstrap, level):
         counts[d] = c
         per_d[d] = {"text": v["text"], "flag": v["flag"], "n_eps": v["n_eps"], "seeds": v["seeds"],
                     "eps": v["eps"], "n_max": v["n_max"], "status": c,
+                    "predicted": predict(d, v["eps"]) if predict else math.nan,
                     "stopped": sorted(s for s, x in (st or {}).items()
                                       if x not in ("reached", "below-n_min"))}
     searches = None
@@ -245,11 +266,14 @@ def _threshold(df, label, eps, share, bootstrap, level):
         total = sum(sum(c.values()) for c in counts.values())
         ok = sum(c.get("reached", 0) + c.get("below-n_min", 0) for c in counts.values())
         searches = (ok, total)
-    reached = [d for d, v in per_d.items() if v["flag"] == "ok"]
+    pd = [d for d in fit["d_used"] if math.isfinite(per_d[d]["predicted"])]
+    predicted_slope = (fit_power_law(pd, [per_d[d]["predicted"] for d in pd])["slope"]
+                       if len(pd) >= 2 else math.nan)
     out.update(slope=fit["slope"], ci_low=boot.get("ci_low", math.nan),
                ci_high=boot.get("ci_high", math.nan), t_low=fit["ci_low"], t_high=fit["ci_high"],
                d_used=list(fit["d_used"]), per_d=per_d, searches=searches,
-               boot=boot, notes=row["notes"], theory_from_files=row["theory"])
+               boot=boot, notes=row["notes"], theory_from_files=row["theory"],
+               predicted_slope=predicted_slope)
     out["verdict"], out["reason"] = None, None
     return out
 
@@ -279,7 +303,8 @@ def measure(claims, paths, bootstrap=1000, level=0.95):
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", NeurepWarning)
                 from .frame import frame
-                df = frame(load_many(files))
+                table = load_many(files)
+                df = frame(table)
             entry = {"claim": c, "config": name, "files": files,
                      "folders": sorted({os.path.basename(os.path.dirname(f)) or "." for f in files}),
                      "warnings": [str(w.message) for w in caught],
@@ -290,8 +315,9 @@ def measure(claims, paths, bootstrap=1000, level=0.95):
                                   "not one" % (name, lines))
             entry["seeds"] = sorted({int(s) for s in df["seed"]})
             entry["d"] = sorted({int(d) for d in df["d"]})
+            predict = kernel_prediction(table.files[0], df["learner"].iloc[0])
             for label, eps, share in THRESHOLDS:
-                res = _threshold(df, label, eps, share, bootstrap, level)
+                res = _threshold(df, label, eps, share, bootstrap, level, predict)
                 if res["verdict"] is None:
                     res["verdict"], res["reason"] = verdict(
                         c["theory"], {d: v["flag"] for d, v in res["per_d"].items()},
@@ -370,8 +396,11 @@ def _cell(t):
     searches = " \u00b7 %d/%d searches reached" % t["searches"] if t["searches"] else ""
     if not math.isfinite(t["slope"]):
         return "no fit%s \u2192 %s (%s)" % (searches, t["verdict"], t["reason"])
-    text = "**%.2f** [%s, %s] \u00b7 d %s%s \u2192 %s" % (
-        t["slope"], _f(t["ci_low"]), _f(t["ci_high"]), _dr(t["d_used"]), searches, t["verdict"])
+    predicted = (" \u00b7 kernel theory at these d: %.2f" % t["predicted_slope"]
+                 if math.isfinite(t["predicted_slope"]) else "")
+    text = "**%.2f** [%s, %s] \u00b7 d %s%s%s \u2192 %s" % (
+        t["slope"], _f(t["ci_low"]), _f(t["ci_high"]), _dr(t["d_used"]), searches, predicted,
+        t["verdict"])
     return text + (" (%s)" % t["reason"] if t["reason"] else "")
 
 
@@ -414,19 +443,25 @@ def markdown(entries, floor_rows, unknown, sources, level=0.95):
           "Per configuration and threshold: the median n_\u03b5 over seeds at each d, and how "
           "the (d, seed) searches ended (reached; below \u03b5 already at n_min; stopped at a "
           "floor; not reached by n_max). A seed that stopped counts as not reached in the "
-          "median.", "",
-          "| configuration | threshold | d | median n_\u03b5 | seeds | searches | stopped seeds |",
-          "|---|---|---|---|---|---|---|"]
+          "median. For kernel learners, the n_\u03b5 the kernel theory predicts at that d "
+          "(the deterministic equivalent of kernel ridge regression at the best of the "
+          "configuration's ridges; `neurep-analysis predict`) and measured / predicted.", "",
+          "| configuration | threshold | d | median n_\u03b5 | seeds | searches | stopped seeds "
+          "| predicted n_\u03b5 | measured / predicted |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for e in entries:
         for t in e["thresholds"]:
             if t["verdict"] == "not searched":
-                L.append("| `%s` | %s | \u2014 | not searched | | | |" % (e["config"], t["threshold"]))
+                L.append("| `%s` | %s | \u2014 | not searched | | | | | |"
+                         % (e["config"], t["threshold"]))
                 continue
             for d, v in t["per_d"].items():
-                L.append("| `%s` | %s | %d | %s | %d | %s | %s |" % (
+                reached = v["flag"] == "ok" and math.isfinite(v["predicted"])
+                L.append("| `%s` | %s | %d | %s | %d | %s | %s | %s | %s |" % (
                     e["config"], t["threshold"], d, v["text"], v["seeds"],
                     _counts_text(v["status"]) or "no /complexity (a grid, or a search not finished)",
-                    ", ".join(str(s) for s in v["stopped"])))
+                    ", ".join(str(s) for s in v["stopped"]), _f(v["predicted"], "%.0f"),
+                    _f(v["n_eps"] / v["predicted"]) if reached else "\u2014"))
     L += ["", "## Runs that did not converge or did not finish", "",
           "Rows whose status is not ok (not-converged: a Taylor model whose optimisation failed "
           "the convergence rule, counted as failed; diverged; diverged-after-best: diverged after "
@@ -479,7 +514,8 @@ def markdown(entries, floor_rows, unknown, sources, level=0.95):
 
 CSV_HEAD = ["claim", "learner", "input", "target", "theory", "config", "folders", "threshold",
             "eps_rule", "slope", "boot_low", "boot_high", "t_low", "t_high", "d_searched",
-            "d_used", "seeds", "searches_reached", "searches", "n_eps_per_d", "verdict",
+            "d_used", "seeds", "searches_reached", "searches", "n_eps_per_d", "predicted_slope",
+            "predicted_n_eps_per_d", "verdict",
             "reason", "config_verdict"]
 FLOOR_HEAD = ["claim", "config", "activation", "D_rule", "d", "D", "n", "seeds",
               "floor", "floor_min", "floor_max", "train_error", "n_largest", "at_largest",
@@ -505,6 +541,10 @@ def csv_rows(entries):
                              seeds=len(e["seeds"]), searches_reached=s[0] if s else None,
                              searches=s[1] if s else None,
                              n_eps_per_d=["%d:%s" % (d, v["text"]) for d, v in t["per_d"].items()],
+                             predicted_slope=t["predicted_slope"],
+                             predicted_n_eps_per_d=["%d:%.6g" % (d, v["predicted"])
+                                                    for d, v in t["per_d"].items()
+                                                    if math.isfinite(v["predicted"])],
                              verdict=t["verdict"], reason=t["reason"]))
     return rows
 

@@ -23,7 +23,8 @@ def wobble(s, d):
     return 1.0 + 0.1 * math.sin(3.0 * s + 0.7 * d)
 
 
-def search_file(path, d, n_of, stopped=(), learner="kernel:ntk", input="x", status_of=None):
+def search_file(path, d, n_of, stopped=(), learner="kernel:ntk", input="x", status_of=None,
+                toml=None):
     """A file of one d searched for [0.1, 0.05, 0.5 x share(d)]; n_eps(target) = n_of(target, d)
     times the seed's wobble; the seeds in `stopped` stopped at a floor for every target."""
     cx = []
@@ -41,7 +42,7 @@ def search_file(path, d, n_of, stopped=(), learner="kernel:ntk", input="x", stat
         r["learner"], r["input"] = learner, input
         if status_of:
             r["status"] = status_of(r)
-    crafted.write(path, rows, complexity=cx, dim=d)
+    crafted.write(path, rows, complexity=cx, dim=d, toml=toml and toml(d))
     return path
 
 
@@ -178,6 +179,46 @@ class Claims(unittest.TestCase):
                          "consistent")
         self.assertEqual(cl.combine(["consistent", "contradicted"]), "mixed")
         self.assertEqual(cl.combine(["not searched", "not measurable here"]), "not measurable here")
+
+    def test_kernel_theory_beside_the_measurement(self):
+        """A kernel learner's per-d n_eps comes with the deterministic equivalent's, at the
+        settings of its file's configuration (here input bias and two ridges: the better
+        ridge's n_eps), and the exponent of the prediction over the d of the fit; a Quad
+        line gets none."""
+        from neurep_analysis.kernel_theory import Setting, predicted_n_eps
+        from neurep_analysis.stats import fit_power_law
+
+        def toml(d):
+            return crafted.config_toml(dim=d).replace(
+                "ridge = [1e-6]", "ridge = [1e-2, 1e-6]\ninput_bias = true")
+        entries, _ = cl.measure(self.spec(4), self.files(toml=toml), bootstrap=20)
+        t01, t005, share = self.entry(entries, "ntk_x")["thresholds"]
+        for t in (t01, t005, share):
+            want = {}
+            for d, v in t["per_d"].items():
+                st = Setting("ntk", d, True, None, [4], [1.0], True, 0.0)
+                # ridge 1e-2 never reaches eps (NaN): the better ridge is 1e-6
+                self.assertTrue(math.isnan(predicted_n_eps(st, v["eps"], 1e-2)))
+                want[d] = predicted_n_eps(st, v["eps"], 1e-6)
+                self.assertAlmostEqual(v["predicted"] / want[d], 1.0, places=9)
+                # without the input bias the kernel theory predicts another n_eps
+                nobias = predicted_n_eps(Setting("ntk", d, False, None, [4], [1.0], True, 0.0),
+                                         v["eps"], 1e-6)
+                self.assertGreater(abs(nobias / want[d] - 1), 1e-3)
+            self.assertAlmostEqual(t["predicted_slope"],
+                                   fit_power_law(DS, [want[d] for d in DS])["slope"], places=9)
+        self.assertNotEqual(t01["per_d"][8]["eps"], share["per_d"][8]["eps"])
+        text = cl.markdown(entries, [], [], "test")
+        self.assertIn("kernel theory at these d: %.2f" % t01["predicted_slope"], text)
+        v = t01["per_d"][12]
+        self.assertIn("| %.0f | %.2f |" % (v["predicted"], v["n_eps"] / v["predicted"]), text)
+        quad = self.files(name="ntk_x", learner="taylor:order=2",
+                          input="h:quadratic:D=(d+1)*(d+2):zca")
+        entries, _ = cl.measure(self.spec(2), quad, bootstrap=20)
+        t = self.entry(entries, "ntk_x")["thresholds"][0]
+        self.assertTrue(math.isnan(t["predicted_slope"]))
+        self.assertTrue(all(math.isnan(v["predicted"]) for v in t["per_d"].values()))
+        self.assertNotIn("kernel theory at these d", cl.markdown(entries, [], [], "test"))
 
     def test_not_converged_rows_are_counted(self):
         lrn, inp = "taylor:order=2", "h:quadratic:D=(d+1)*(d+2):zca"

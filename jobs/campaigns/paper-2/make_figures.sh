@@ -92,21 +92,4 @@ claim_files=(part*/*.h5 cluster/*.h5)
 if ((${#claim_files[@]})); then
   py claims --spec "$here/claims.toml" --source "$results" "${claim_files[@]}" -o figures/claims
 fi
-# the kernels' n_eps at the d measured, as the deterministic equivalent predicts it (no
-# result file: theory at finite d beside the asymptotic exponents of claims.md; ridge 1e-6,
-# the smallest of the configurations' ridges, which the validation split chose most often)
-{
-  predict() { echo "## predict $*"; py predict --kernel ntk --ridge 1e-6 "$@"; echo; }
-  predict --input-bias --d 8 --d 12 --d 16 --d 20 --eps 0.1                        # ntk_x
-  predict --input-bias --d 8 --d 12 --d 16 --eps 0.05                              # ntk_x
-  predict --input-bias --d 8 --d 12 --d 16 --d 20 --eps-share 0.5                  # ntk_x
-  predict --input-bias --degrees 3 --d 8 --d 12 --d 16 --eps 0.1                   # p3_ntk_x_bias
-  predict --degrees 3 --d 8 --eps 0.1                                              # p3_ntk_x_nobias
-  predict --input-bias --degrees 6 --d 6 --d 8 --eps 0.1                           # p6_ntk_x
-  predict --input-bias --degrees 4 4 --coefficients 1 1 --d 8 --d 12 --eps 0.1     # sum2_ntk_x
-  predict --input-bias --noise 0.5 --d 8 --d 12 --eps 0.1                          # noise_ntk_x
-  predict --input-bias --representation relu --center --d 8 --d 12 --d 16 --eps 0.1  # ntk_hinf_relu
-  predict --input-bias --representation step --center --d 8 --d 12 --d 16 --eps 0.1  # ntk_hinf_step
-} > figures/ntk_predicted.txt
-echo "figures/ntk_predicted.txt: the NTK's n_eps at the measured d by the deterministic equivalent"
 echo "figures and tables in $results/figures"
