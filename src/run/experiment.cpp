@@ -239,8 +239,9 @@ class ResultsCheckpoints : public PointCheckpoints {
     results_.commit(sp.stop ? "interrupted" : "running");
     results_.clear_checkpoint();
     progress_.checkpoint(point_, step, sp.stop);
-    last_ = std::chrono::steady_clock::now();
     if (sp.stop) throw Interrupted{};
+    if (grid_.comm().rank() == 0) test_wait_after("checkpoint");
+    last_ = std::chrono::steady_clock::now();
   }
 
  private:
@@ -510,7 +511,7 @@ int run_experiment(const Config& config, const RunOptions& opt, const boost::mpi
                                           point, learner, candidate_setting(config, c, d), shown,
                                           summary(point_rows), out.rows.front().seconds),
                               point_rows);
-          if (root) test_wait_after_point();
+          if (root) test_wait_after("point");
           if (safe_point(comm, false).stop) {
             results->commit("interrupted");
             progress.run_finished("interrupted", plan.done(), plan.total());

@@ -35,10 +35,14 @@ void test_stop_at(const char* phase) {
   std::raise(SIGUSR1);
 }
 
-void test_wait_after_point() {
-  static long calls = 0;
+void test_wait_after(const char* event) {
   const char* want = std::getenv("NEUREP_TEST_WAIT_AFTER");
-  if (!want || ++calls != std::strtol(want, nullptr, 10)) return;
+  if (!want) return;
+  std::string spec = want;  // "K" (a point) or "event:K"
+  const auto colon = spec.find(':');
+  if ((colon == std::string::npos ? std::string("point") : spec.substr(0, colon)) != event) return;
+  static long calls = 0;  // one event is counted per process: the variable names one
+  if (++calls != std::strtol(spec.c_str() + (colon == std::string::npos ? 0 : colon + 1), nullptr, 10)) return;
   for (int i = 0; i < 12000 && !g_stop; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 

@@ -210,8 +210,10 @@ def taylor_checks(r, rng):
     r.check(same(rows(out), ref) and same_curves(curves(out), ref_curves),
             "taylor: rows and curves after kills equal the uninterrupted run bit for bit")
     # SIGUSR1 inside a point: exit 75 with the point's state in /checkpoint.
+    # NEUREP_TEST_WAIT_AFTER=checkpoint:1: rank 0 waits after the first checkpoint committed
+    # inside a point until the stop signal has arrived, so the signal lands mid-point on any machine.
     out2 = r.path("taylor-usr1.h5")
-    p = start(r, cfg, out2, resume=False)
+    p = start(r, cfg, out2, resume=False, env={"NEUREP_TEST_WAIT_AFTER": "checkpoint:1"})
     for _ in range(3000):  # the first checkpoint creates the file; signal at once, mid-point
         if os.path.exists(out2) or p.poll() is not None:
             break

@@ -15,10 +15,12 @@ void install_stop_handlers();
 // or "phase@R" for world rank R alone.
 void test_stop_at(const char* phase);
 // For tests of a signal sent from outside (mpiexec forwards it), independent
-// of timing: when NEUREP_TEST_WAIT_AFTER=K, the caller's K-th call (rank 0
-// calls it after each committed point) waits until a stop signal has arrived,
-// at most 120 s, so the run cannot end before the test's signal reaches it.
-void test_wait_after_point();
+// of timing: when NEUREP_TEST_WAIT_AFTER=K (or point:K), the K-th call with
+// event "point" (rank 0 calls it after each committed point) waits until a stop
+// signal has arrived, at most 120 s, so the run cannot end before the test's
+// signal reaches it; checkpoint:K the same after the K-th checkpoint committed
+// inside a point.
+void test_wait_after(const char* event);
 // One agreement at a safe point: stop (any rank got a signal) and
 // checkpoint (any rank finds one due). Collective, one small all-reduce.
 struct SafePoint {
