@@ -210,5 +210,68 @@ class TestRealTaylorCandidates(unittest.TestCase):
         self.assertEqual(int(curves.groupby("curve")["selected"].first().sum()), 3)
 
 
+KERNEL_CONFIG = """\
+[data]
+dim = 6
+input = "sphere"
+degrees = [4]
+n_test = 300
+
+[representation]
+%s
+
+[learner]
+kind = "kernel"
+kernel = "ntk"
+input_bias = true
+ridge = [1e-3]
+
+[sweep]
+dims = [6]
+n_train = [96]
+seeds = 1
+
+[run]
+seed = 2020
+save_data = true
+"""
+
+
+class TestTheoryKernelIsTheBinarys(unittest.TestCase):
+    """The kernel the theory (kernel_theory.kernel_function) predicts with is the one the
+    binary fits with: kernel ridge regression in numpy with it, on the run's own saved data
+    (run.save_data), gives the run's test error to 1e-8 relative, for the NTK on x and on
+    the infinite-width step and ReLU representations (centred, with input bias); the
+    uncentred representation kernel does not."""
+
+    def test_numpy_krr_with_the_theory_kernel_gives_the_runs_error(self):
+        import h5py
+        import numpy as np
+        from neurep_analysis.kernel_theory import Representation, kernel_function
+        d, n, ridge = 6, 96, 1e-3
+        for kind, act in (("none", None), ("random", "step"), ("random", "relu")):
+            rep_text = ('kind = "none"' if kind == "none" else
+                        'kind = "random"\nactivation = "%s"\ninfinite = true\nwhiten = "center"' % act)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = real_run(tmp, KERNEL_CONFIG % rep_text)
+                with h5py.File(path, "r") as f:
+                    measured = float(f["results/test_error"][0])
+                    g = f["data/d6_seed0"]
+                    x, y = g["x_train"][:n], g["y_train"][:n]
+                    xt, ft = g["x_test"][:], g["f_test"][:]
+
+            def krr_error(center):
+                rep = None if kind == "none" else Representation(act, True, 1, center)
+                h = kernel_function("ntk", d, True, rep)
+                k = h(np.clip(x @ x.T / d, -1, 1))
+                np.fill_diagonal(k, h(np.asarray(1.0)))
+                a = np.linalg.solve(k + n * ridge * h(np.asarray(1.0)) * np.eye(n), y)
+                return float(np.mean((h(np.clip(xt @ x.T / d, -1, 1)) @ a - ft) ** 2))
+            self.assertTrue(0 < measured < 1, (kind, act, measured))
+            self.assertAlmostEqual(krr_error(True) / measured, 1.0, places=8, msg=(kind, act))
+            if kind != "none":
+                self.assertGreater(abs(krr_error(False) / measured - 1), 1e-3, msg=(kind, act))
+
+
 if __name__ == "__main__":
     unittest.main()
