@@ -23,8 +23,9 @@ the reader decides):
 3. otherwise "consistent" when the theory's exponent lies inside the 95 %
    bootstrap interval, "contradicted" when it lies outside.
 
-A verdict on fewer than MIN_D = 4 values of d says so ("on 3 d"), and one
-that left out a d whose median did not reach eps names it. The verdict of a
+A verdict on fewer than MIN_D = 4 values of d says so ("on 3 d"), one whose
+bootstrap resamples fewer than MIN_SEEDS = 5 seeds says its interval is coarse,
+and one that left out a d whose median did not reach eps names it. The verdict of a
 configuration over its thresholds: the common verdict when every measurable
 threshold agrees, "mixed" when they do not, "not measurable here" when none
 is measurable.
@@ -54,6 +55,9 @@ from .resultfile import NeurepError, NeurepWarning, load_many
 from .stats import complexity, fit_power_law, quantile
 
 MIN_REACHED_D = 3
+# Fewer seeds than this: the bootstrap has few distinct resamples (10 for 3 seeds) and each
+# seed's n_eps carries its own test set's sampling error, so the interval is coarse.
+MIN_SEEDS = 5
 # the thresholds of the table: (column title, eps, eps_share)
 THRESHOLDS = (("\u03b5 = 0.1", 0.1, None), ("\u03b5 = 0.05", 0.05, None),
               ("\u03b5 = \u00bd share", None, 0.5))
@@ -65,9 +69,10 @@ VERDICT_RULE = (
     "when the median n_eps over seeds was reached at fewer than %d values of d, when fewer "
     "than half of the (d, seed) searches reached eps (they stopped at a floor or n_max), or "
     "when no bootstrap replicate could be fitted. A verdict on fewer than %d values of d says "
-    "so ('on 3 d'); a d whose median did not reach eps is left out of the fit and named. "
+    "so ('on 3 d'), and one whose bootstrap resamples fewer than %d seeds says its interval "
+    "is coarse; a d whose median did not reach eps is left out of the fit and named. "
     "Over the thresholds: the common verdict when every measurable threshold agrees, 'mixed' "
-    "otherwise." % (MIN_REACHED_D, MIN_D))
+    "otherwise." % (MIN_REACHED_D, MIN_D, MIN_SEEDS))
 
 _CLAIM_KEYS = {"learner": str, "input": str, "target": str, "parts": str, "configs": list}
 _FILE_RE = re.compile(r"^(?P<config>.+?)(?:_d(?P<d>\d+))?\.h5$")
@@ -168,6 +173,8 @@ def verdict(theory, flags, boot, searches):
     qual = []
     if len(used) < MIN_D:
         qual.append("on %d d" % len(used))
+    if 0 < boot.get("seeds", 0) < MIN_SEEDS:
+        qual.append("%d seeds: a coarse interval" % boot["seeds"])
     if missing:
         qual.append("d = %s not reached, left out" % ", ".join(str(d) for d in missing))
     if boot.get("dropped"):

@@ -170,6 +170,10 @@ class Claims(unittest.TestCase):
                          ("consistent", ""))
         self.assertEqual(cl.verdict(4, flags, {"ci_low": 4.1, "ci_high": 4.5, "dropped": 0},
                                     None)[0], "contradicted")
+        # fewer than five seeds: the verdict stands, and says its interval is coarse
+        few = {"ci_low": 3.5, "ci_high": 4.5, "dropped": 0, "seeds": 3}
+        self.assertEqual(cl.verdict(4, flags, few, None), ("consistent", "3 seeds: a coarse interval"))
+        self.assertEqual(cl.verdict(4, flags, dict(few, seeds=5), None), ("consistent", ""))
         # a NaN interval is no interval (a comparison with NaN must not pass)
         self.assertEqual(cl.verdict(4, flags, {"ci_low": math.nan, "ci_high": 4.5}, None)[0],
                          "not measurable here")
