@@ -87,6 +87,40 @@ if lines:
     print("figures/p2_convergence.csv: %d selected rows, %d with train error <= 0.01"
           % (len(lines), sum(l.split(",")[-2] == "True" for l in lines)))
 PY
+# the NTK on h against the NTK on x seed by seed: a seed's training and test sets are the
+# same in both (they depend on run.seed, seed and d only), so the ratio of the two n_eps
+# cancels most of the test set's sampling error (4000 points estimate the degree-4
+# energy of (b.x)^4 to about 15 %), which a median over 3 seeds does not
+/usr/bin/python3 - <<'PY'
+import glob
+from neurep_analysis.exponents import is_target
+from neurep_analysis.resultfile import load
+def searches(pattern):
+    out = {}
+    for path in sorted(glob.glob(pattern)):
+        cx = load(path).complexity
+        if cx is None:
+            continue
+        for d, s, t, n, st in zip(cx["d"], cx["seed"], cx["target"], cx["n_eps"], cx["status"]):
+            out[(int(d), int(s), float(t))] = float(n) if st == "reached" else None
+    return out
+x = searches("part1a/ntk_x_d*.h5")
+lines = []
+for name in ("ntk_h_relu", "ntk_h_step", "ntk_hinf_relu", "ntk_hinf_step"):
+    h = searches("part4?/%s*.h5" % name)
+    for (d, s, t), n in sorted(h.items()):
+        for eps in (0.1, 0.05):
+            if not is_target(t, eps):
+                continue
+            nx = x.get((d, s, t))
+            ratio = "%.3f" % (n / nx) if n and nx else ""
+            lines.append("%s,%g,%d,%d,%s,%s,%s" % (name, eps, d, s, "%.1f" % n if n else "not reached",
+                                                   "%.1f" % nx if nx else "", ratio))
+if lines:
+    open("figures/ntk_h_vs_x_by_seed.csv", "w").write(
+        "config,eps,d,seed,n_eps_h,n_eps_x,ratio\n" + "\n".join(lines) + "\n")
+    print("figures/ntk_h_vs_x_by_seed.csv: %d (config, eps, d, seed) searches" % len(lines))
+PY
 # the claim table: every claim of README.md, its configurations' files measured
 claim_files=(part*/*.h5 cluster/*.h5)
 if ((${#claim_files[@]})); then
