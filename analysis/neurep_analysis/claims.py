@@ -273,9 +273,9 @@ def _threshold(df, label, eps, share, bootstrap, level, predict=None):
         total = sum(sum(c.values()) for c in counts.values())
         ok = sum(c.get("reached", 0) + c.get("below-n_min", 0) for c in counts.values())
         searches = (ok, total)
-    pd = [d for d in fit["d_used"] if math.isfinite(per_d[d]["predicted"])]
-    predicted_slope = (fit_power_law(pd, [per_d[d]["predicted"] for d in pd])["slope"]
-                       if len(pd) >= 2 else math.nan)
+    pred_d = [d for d in fit["d_used"] if math.isfinite(per_d[d]["predicted"])]
+    predicted_slope = (fit_power_law(pred_d, [per_d[d]["predicted"] for d in pred_d])["slope"]
+                       if len(pred_d) >= 2 else math.nan)
     out.update(slope=fit["slope"], ci_low=boot.get("ci_low", math.nan),
                ci_high=boot.get("ci_high", math.nan), t_low=fit["ci_low"], t_high=fit["ci_high"],
                d_used=list(fit["d_used"]), per_d=per_d, searches=searches,
