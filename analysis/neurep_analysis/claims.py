@@ -42,6 +42,7 @@ not ok: not-converged (a Taylor model whose optimisation failed the
 convergence rule), diverged, and any other.
 """
 
+import functools
 import math
 import os
 import re
@@ -217,20 +218,22 @@ def _status_counts(df):
     return out
 
 
-def kernel_prediction(f, learner):
-    """For a kernel learner whose setting the kernel theory covers (predict.setting_from_file):
-    a function (d, eps) -> the deterministic equivalent's n_eps at the best of the file's
-    `learner.ridge` candidates (the theory's counterpart of a ridge chosen on validation);
-    None for any other learner."""
+def kernel_prediction(f, learner, ds):
+    """For a kernel learner whose setting the kernel theory covers (predict.setting_from_file)
+    at the file's d values ds: a function (d, eps) -> the deterministic equivalent's n_eps at
+    the best of the file's `learner.ridge` candidates (the theory's counterpart of a ridge
+    chosen on validation); None for any other learner. Each d's spectrum is computed once,
+    for all thresholds."""
     from .kernel_theory import predicted_n_eps
     from .predict import file_ridges, setting_from_file
-    if setting_from_file(f, learner, 8)[0] is None:
+    settings = functools.lru_cache(maxsize=None)(lambda d: setting_from_file(f, learner, d)[0])
+    if settings(ds[0]) is None:
         return None
     ridges = file_ridges(f)
 
     def predict(d, eps):
-        st = setting_from_file(f, learner, d)[0]
-        found = [n for n in (predicted_n_eps(st, eps, r) for r in ridges) if math.isfinite(n)]
+        found = [n for n in (predicted_n_eps(settings(d), eps, r) for r in ridges)
+                 if math.isfinite(n)]
         return min(found) if found else math.nan
     return predict
 
@@ -322,7 +325,7 @@ def measure(claims, paths, bootstrap=1000, level=0.95):
                                   "not one" % (name, lines))
             entry["seeds"] = sorted({int(s) for s in df["seed"]})
             entry["d"] = sorted({int(d) for d in df["d"]})
-            predict = kernel_prediction(table.files[0], df["learner"].iloc[0])
+            predict = kernel_prediction(table.files[0], df["learner"].iloc[0], entry["d"])
             for label, eps, share in THRESHOLDS:
                 res = _threshold(df, label, eps, share, bootstrap, level, predict)
                 if res["verdict"] is None:

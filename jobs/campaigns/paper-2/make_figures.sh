@@ -93,29 +93,27 @@ PY
 # energy of (b.x)^4 to about 15 %), which a median over 3 seeds does not
 /usr/bin/python3 - <<'PY'
 import glob
-from neurep_analysis.exponents import is_target
+from neurep_analysis.exponents import search_values
 from neurep_analysis.resultfile import load
-def searches(pattern):
+def searches(pattern, eps):
+    """{(d, seed): (n_eps, status)} of the files' searches at eps (the analysis' own reading)."""
     out = {}
     for path in sorted(glob.glob(pattern)):
         cx = load(path).complexity
-        if cx is None:
-            continue
-        for d, s, t, n, st in zip(cx["d"], cx["seed"], cx["target"], cx["n_eps"], cx["status"]):
-            out[(int(d), int(s), float(t))] = float(n) if st == "reached" else None
+        if cx is not None:
+            values, status = search_values(cx, eps)
+            out.update({(d, s): (n, status[d][s]) for d in values for s, n in values[d].items()})
     return out
-x = searches("part1a/ntk_x_d*.h5")
 lines = []
 for name in ("ntk_h_relu", "ntk_h_step", "ntk_hinf_relu", "ntk_hinf_step"):
-    h = searches("part4?/%s*.h5" % name)
-    for (d, s, t), n in sorted(h.items()):
-        for eps in (0.1, 0.05):
-            if not is_target(t, eps):
-                continue
-            nx = x.get((d, s, t))
-            ratio = "%.3f" % (n / nx) if n and nx else ""
-            lines.append("%s,%g,%d,%d,%s,%s,%s" % (name, eps, d, s, "%.1f" % n if n else "not reached",
-                                                   "%.1f" % nx if nx else "", ratio))
+    for eps in (0.1, 0.05):
+        x, h = searches("part1a/ntk_x_d*.h5", eps), searches("part4?/%s*.h5" % name, eps)
+        for (d, s), (n, st) in sorted(h.items()):
+            nx, stx = x.get((d, s), (None, None))
+            both = st == "reached" and stx == "reached"
+            lines.append("%s,%g,%d,%d,%s,%s,%s" % (
+                name, eps, d, s, "%.1f" % n if st == "reached" else "not reached",
+                "%.1f" % nx if stx == "reached" else "", "%.3f" % (n / nx) if both else ""))
 if lines:
     open("figures/ntk_h_vs_x_by_seed.csv", "w").write(
         "config,eps,d,seed,n_eps_h,n_eps_x,ratio\n" + "\n".join(lines) + "\n")
